@@ -1,0 +1,93 @@
+/**
+ * Domain errors. Adapters translate driver errors into these at their edge; the HTTP layer maps
+ * each `code` to one status. Nothing above the adapters ever sees a driver error.
+ */
+
+export interface FieldIssue {
+  /** Dotted path of the offending field, e.g. `metadata.color` or `content[0].text`. */
+  field: string;
+  message: string;
+}
+
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+export type EntityName = 'user' | 'conversation' | 'participant' | 'message' | 'audit';
+
+export class NotFoundError extends DomainError {
+  readonly code = 'not_found';
+  constructor(readonly entity: EntityName, readonly id: string) {
+    super(`${entity} ${id} was not found`, { entity, id });
+  }
+}
+
+/** A unique key is already taken (handle, clientMessageId, participant, id). */
+export class DuplicateError extends DomainError {
+  readonly code = 'conflict';
+  constructor(readonly entity: EntityName, readonly field: string, message?: string) {
+    super(message ?? `${entity} with this ${field} already exists`, { entity, field });
+  }
+}
+
+/** Optimistic concurrency: the caller's `version` is not the stored one. Nothing was changed. */
+export class VersionConflictError extends DomainError {
+  readonly code = 'version_conflict';
+  constructor(
+    readonly entity: EntityName,
+    readonly id: string,
+    readonly expectedVersion: number,
+    readonly actualVersion?: number,
+  ) {
+    super(`${entity} ${id} is not at version ${expectedVersion}${actualVersion === undefined ? '' : ` (it is at ${actualVersion})`}`, {
+      entity,
+      id,
+      expectedVersion,
+      ...(actualVersion === undefined ? {} : { actualVersion }),
+    });
+  }
+}
+
+/** A rule of the domain forbids the change (for example the owner leaving their own conversation). */
+export class RuleViolationError extends DomainError {
+  readonly code = 'conflict';
+}
+
+export class ValidationError extends DomainError {
+  readonly code = 'validation_failed';
+  constructor(readonly issues: FieldIssue[]) {
+    super(issues.map((i) => `${i.field}: ${i.message}`).join('; '), { fields: issues });
+  }
+
+  static field(field: string, message: string): ValidationError {
+    return new ValidationError([{ field, message }]);
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  readonly code = 'forbidden';
+}
+
+export class UnauthorizedError extends DomainError {
+  readonly code = 'unauthorized';
+}
+
+/** The database cannot be reached or is overloaded; the request may be retried. */
+export class UnavailableError extends DomainError {
+  readonly code = 'unavailable';
+  constructor(message: string, readonly retryAfterSeconds = 2, override readonly cause?: unknown) {
+    super(message);
+  }
+}
+
+/** The database schema is not the one this build expects (pending or unknown migrations). */
+export class SchemaMismatchError extends DomainError {
+  readonly code = 'schema_mismatch';
+}

@@ -1,0 +1,105 @@
+/**
+ * The chat domain shared by every backend. Timestamps are `Date` values with millisecond
+ * precision (UTC); JSON-valued fields (content parts, metadata, audit diffs) must round-trip
+ * exactly through every adapter.
+ */
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** String→string map: at most 16 keys, key ≤ 64 chars, value ≤ 512 chars. */
+export type Metadata = Record<string, string>;
+
+export interface User {
+  /** The identity provider's subject (`sub`). */
+  id: string;
+  /** Unique, lower-case. */
+  handle: string;
+  displayName: string;
+  createdAt: Date;
+  updatedAt: Date;
+  version: number;
+}
+
+export interface Conversation {
+  id: string;
+  title: string | null;
+  metadata: Metadata;
+  createdBy: string;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Null until the first message. */
+  lastMessageAt: Date | null;
+  /** Messages that arrived (soft-deleted ones still count). */
+  messageCount: number;
+  version: number;
+}
+
+export type ParticipantRole = 'owner' | 'member';
+
+export interface Participant {
+  conversationId: string;
+  userId: string;
+  role: ParticipantRole;
+  joinedAt: Date;
+}
+
+export type MessageRole = 'user' | 'assistant' | 'system' | 'tool';
+
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+export interface ToolCallPart {
+  type: 'tool_call';
+  callId: string;
+  name: string;
+  arguments: JsonValue;
+}
+export interface ToolResultPart {
+  type: 'tool_result';
+  callId: string;
+  output: JsonValue;
+}
+export interface FilePart {
+  type: 'file';
+  url?: string;
+  fileId?: string;
+  mimeType: string;
+  name?: string;
+}
+export type ContentPart = TextPart | ToolCallPart | ToolResultPart | FilePart;
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  authorId: string;
+  role: MessageRole;
+  /** Ordered typed parts. Empty for a tombstone (a soft-deleted message). */
+  content: ContentPart[];
+  metadata: Metadata;
+  /** Client-chosen idempotency key, unique per conversation. */
+  clientMessageId: string | null;
+  createdAt: Date;
+  editedAt: Date | null;
+  deletedAt: Date | null;
+  version: number;
+}
+
+export type AuditAction = 'create' | 'update' | 'delete';
+export type AuditEntity = 'user' | 'conversation' | 'participant' | 'message';
+
+export interface AuditEntry {
+  id: string;
+  actorId: string;
+  action: AuditAction;
+  entity: AuditEntity;
+  /** For participants: `<conversationId>/<userId>`. */
+  entityId: string;
+  at: Date;
+  diff: { [key: string]: JsonValue };
+}
+
+/** The time a conversation last saw activity: its last message, or its creation. */
+export function activityAt(conversation: Pick<Conversation, 'createdAt' | 'lastMessageAt'>): Date {
+  return conversation.lastMessageAt ?? conversation.createdAt;
+}
