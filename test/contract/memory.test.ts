@@ -1,0 +1,4 @@
+import { memoryInitializer } from '../support/initializers/memory.js';
+import { describeContract } from './suite.js';
+
+describeContract(memoryInitializer);

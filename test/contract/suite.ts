@@ -1,0 +1,27 @@
+import type { StoreInitializer } from '../support/initializer.js';
+import { describeBackend } from './harness.js';
+import { bulkSpec } from './spec/bulk.js';
+import { concurrencySpec } from './spec/concurrency.js';
+import { conversationsSpec } from './spec/conversations.js';
+import { lifecycleSpec } from './spec/lifecycle.js';
+import { messagesSpec } from './spec/messages.js';
+import { paginationSpec } from './spec/pagination.js';
+import { participantsSpec } from './spec/participants.js';
+import { usersSpec } from './spec/users.js';
+
+/**
+ * The repository contract: every semantic the ports promise, run against one backend. Each
+ * backend's test file is a single call to this with its initializer.
+ */
+export function describeContract(init: StoreInitializer): void {
+  describeBackend('repository contract', init, (test) => {
+    lifecycleSpec(test);
+    usersSpec(test);
+    conversationsSpec(test);
+    participantsSpec(test);
+    messagesSpec(test);
+    paginationSpec(test);
+    concurrencySpec(test);
+    bulkSpec(test);
+  });
+}
