@@ -80,7 +80,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   let dbUrl = values.DATABASE_URL as string | undefined;
   if (dbType === 'sqlite') dbUrl = dbUrl === undefined ? DEFAULT_SQLITE_FILE : dbUrl.replace(/^sqlite:(\/\/)?/, '');
   else if (dbType === 'memory') dbUrl = dbUrl ?? '';
-  else if (dbUrl === undefined) problems.push(`DATABASE_URL is required when DATABASE_TYPE=${dbType}`);
+  else if (dbType === undefined) {
+    // DATABASE_TYPE itself was rejected above; its URL cannot be judged.
+  } else if (dbUrl === undefined) problems.push(`DATABASE_URL is required when DATABASE_TYPE=${dbType}`);
   else {
     const schemes: Record<string, string[]> = {
       postgres: ['postgres:', 'postgresql:'],
