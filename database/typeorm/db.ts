@@ -1,0 +1,91 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DataSource, QueryResult, QueryRunner } from 'typeorm';
+import type { Dialect } from './dialects/dialect.js';
+import type { Row } from './row-mapper.js';
+
+/** Parameterized SQL on one connection. Placeholders are `?` on every dialect. */
+export interface Sql {
+  rows<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  /** Runs a write and returns the number of rows it matched. */
+  exec(text: string, params?: readonly unknown[]): Promise<number>;
+}
+
+/** A deadlock or serialization failure usually clears at once; give up after this many attempts. */
+const ATTEMPTS = 5;
+
+/**
+ * The adapter's edge: every statement runs through here, and every error leaving here is a domain
+ * error (drivers' errors are translated by the dialect's map-<dialect>-error.ts).
+ */
+export class Db {
+  constructor(
+    readonly dataSource: DataSource,
+    readonly dialect: Dialect,
+  ) {}
+
+  /** Reads on one pooled connection, without a transaction. */
+  read<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    return this.guard(() => this.withRunner((runner) => work(this.sql(runner))));
+  }
+
+  /**
+   * Runs `work` in one transaction, retried from the start when the database aborts it for a
+   * deadlock or serialization failure. Domain errors thrown by `work` roll it back unchanged.
+   */
+  async tx<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dialect.serialize(() => this.withRunner((runner) => this.inTransaction(runner, work)));
+      } catch (error) {
+        const { error: translated, retryable } = this.dialect.translate(error);
+        if (!retryable || attempt >= ATTEMPTS) throw translated;
+        await sleep(Math.random() * 10 * 2 ** attempt);
+      }
+    }
+  }
+
+  /** Runs `work` exclusively (on SQLite) with errors translated; for schema operations. */
+  guard<T>(work: () => Promise<T>): Promise<T> {
+    return this.dialect.serialize(work).catch((error: unknown) => {
+      throw this.dialect.translate(error).error;
+    });
+  }
+
+  private async withRunner<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner('master');
+    try {
+      return await work(runner);
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async inTransaction<T>(runner: QueryRunner, work: (sql: Sql) => Promise<T>): Promise<T> {
+    await runner.startTransaction();
+    let result: T;
+    try {
+      result = await work(this.sql(runner));
+    } catch (error) {
+      // A broken connection cannot roll back; the server discards the transaction anyway.
+      await runner.rollbackTransaction().catch(() => undefined);
+      throw error;
+    }
+    try {
+      await runner.commitTransaction();
+    } catch (error) {
+      // SQLite keeps the transaction open when COMMIT is refused (SQLITE_BUSY).
+      await runner.rollbackTransaction().catch(() => undefined);
+      throw error;
+    }
+    return result;
+  }
+
+  private sql(runner: QueryRunner): Sql {
+    const run = async (text: string, params: readonly unknown[]) =>
+      (await runner.query(this.dialect.placeholders(text), [...params], true)) as QueryResult;
+    return {
+      rows: async <R extends Row>(text: string, params: readonly unknown[] = []) => ((await run(text, params)).records ?? []) as R[],
+      exec: async (text: string, params: readonly unknown[] = []) => (await run(text, params)).affected ?? 0,
+    };
+  }
+}

@@ -1,0 +1,66 @@
+import type { DataSourceOptions, MigrationInterface } from 'typeorm';
+import type { DatabaseConfig } from '../../../src/config/schema.js';
+import type { StoreLogger } from '../../../src/repositories/ports.js';
+
+/**
+ * Everything that differs between the SQL databases, in one small object per dialect. The
+ * repositories share one code path and ask the dialect only for these pieces; the reasons behind
+ * each choice are in DIALECTS.md.
+ */
+export interface Dialect {
+  /** The store's `kind`: sqlite, postgres, mysql or mariadb. */
+  readonly kind: string;
+  /** This dialect's migrations (migrations/<dialect>/index.ts), oldest first. */
+  readonly migrations: ReadonlyArray<new () => MigrationInterface>;
+
+  /** TypeORM's connection options (driver, pool, TLS, timeouts); entities and migrations are added by the caller. */
+  dataSourceOptions(config: DatabaseConfig, log: StoreLogger): Promise<DataSourceOptions>;
+  /** Rewrites the `?` placeholders our SQL is written with into the driver's own syntax. */
+  placeholders(sql: string): string;
+  /** A bound timestamp as the driver wants it. */
+  time(value: Date): unknown;
+  /** SQL for one bound timestamp parameter (a cast where the database would otherwise compare text). */
+  readonly timeParam: string;
+  /** The later of two timestamp expressions (neither is NULL). */
+  greatest(a: string, b: string): string;
+  /** Column types for the TypeORM entity schemas, matching what the migrations create. */
+  readonly columnTypes: ColumnTypes;
+
+  /** Turns a driver error into a domain error, and says whether running the transaction again may succeed. */
+  translate(error: unknown): TranslatedError;
+  /**
+   * Runs database work exclusively when the driver cannot overlap it (SQLite has one connection
+   * and TypeORM one query runner for it); a plain call elsewhere.
+   */
+  serialize<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export interface TranslatedError {
+  error: Error;
+  /** A deadlock, serialization failure or busy database: the whole transaction may be retried. */
+  retryable: boolean;
+}
+
+/** TypeORM column types for each kind of value we store. */
+export interface ColumnTypes {
+  key: { type: string; collation?: string };
+  text: { type: string; collation?: string };
+  int: { type: string };
+  time: { type: string; precision?: number };
+  json: { type: string };
+}
+
+/** Rewrites `?` into `$1, $2, …` (PostgreSQL); our SQL never has `?` inside literals. */
+export function numberedPlaceholders(): (sql: string) => string {
+  const cache = new Map<string, string>();
+  return (sql) => {
+    let out = cache.get(sql);
+    if (out === undefined) {
+      let n = 0;
+      out = sql.replace(/\?/g, () => `$${++n}`);
+      if (cache.size > 500) cache.clear();
+      cache.set(sql, out);
+    }
+    return out;
+  };
+}

@@ -1,0 +1,51 @@
+import { POSTGRES_MIGRATIONS } from '../../../migrations/postgres/index.js';
+import type { DatabaseConfig } from '../../../src/config/schema.js';
+import type { StoreLogger } from '../../../src/repositories/ports.js';
+import { mapPostgresError } from '../map-postgres-error.js';
+import { numberedPlaceholders, type Dialect } from './dialect.js';
+import { tlsOptions } from './tls.js';
+
+/**
+ * PostgreSQL through node-postgres. timestamptz(3) holds UTC milliseconds; JSON is `json`, not
+ * `jsonb`, because jsonb reorders object keys and our round trips must return the text as
+ * written. Key columns use COLLATE "C" so ORDER BY id is code-point order on any server locale.
+ */
+export function postgresDialect(): Dialect {
+  return {
+    kind: 'postgres',
+    migrations: POSTGRES_MIGRATIONS,
+
+    async dataSourceOptions(config: DatabaseConfig, log: StoreLogger) {
+      return {
+        type: 'postgres',
+        url: config.url,
+        poolSize: config.poolSize,
+        connectTimeoutMS: config.connectTimeoutMs,
+        ssl: await tlsOptions(config),
+        applicationName: 'polystore',
+        // An idle pooled client can fail (server restart, network drop); pg-pool emits 'error' and
+        // would crash the process without a listener. The next query gets a fresh connection.
+        poolErrorHandler: (err: unknown) => log.warn({ err }, 'an idle PostgreSQL connection failed; it was dropped from the pool'),
+        extra: {
+          // Server-side cap per statement; a canceled statement surfaces as 57014 → UnavailableError.
+          statement_timeout: config.statementTimeoutMs,
+        },
+      };
+    },
+
+    placeholders: numberedPlaceholders(),
+    time: (value) => value,
+    timeParam: 'CAST(? AS timestamptz)',
+    greatest: (a, b) => `GREATEST(${a}, ${b})`,
+    columnTypes: {
+      key: { type: 'varchar', collation: 'C' },
+      text: { type: 'varchar' },
+      int: { type: 'integer' },
+      time: { type: 'timestamptz', precision: 3 },
+      json: { type: 'json' },
+    },
+
+    translate: mapPostgresError,
+    serialize: (work) => work(),
+  };
+}

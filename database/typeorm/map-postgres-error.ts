@@ -1,0 +1,58 @@
+import { UnavailableError } from '../../src/domain/errors.js';
+import type { TranslatedError } from './dialects/dialect.js';
+import { alreadyTranslated, driverErrorOf, duplicateError, missingConversation, tableOfStatement, unexpected } from './error-helpers.js';
+
+/**
+ * PostgreSQL error codes we give a meaning to (SQLSTATE, Appendix A of the PostgreSQL manual).
+ * @see https://www.postgresql.org/docs/current/errcodes-appendix.html
+ */
+export const PG = {
+  uniqueViolation: '23505',
+  foreignKeyViolation: '23503',
+  serializationFailure: '40001',
+  deadlockDetected: '40P01',
+  queryCanceled: '57014', // statement_timeout
+  adminShutdown: '57P01',
+  crashShutdown: '57P02',
+  cannotConnectNow: '57P03',
+  tooManyConnections: '53300',
+} as const;
+
+/** Class 08 (connection exception) and the socket errors of node-postgres. */
+const UNREACHABLE = new Set<string>([
+  PG.adminShutdown,
+  PG.crashShutdown,
+  PG.cannotConnectNow,
+  PG.tooManyConnections,
+  PG.queryCanceled,
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EPIPE',
+]);
+
+/** node-postgres reports a lost or timed-out connection without a code. */
+const UNREACHABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i;
+
+export function mapPostgresError(error: unknown): TranslatedError {
+  if (alreadyTranslated(error)) return { error, retryable: false };
+  const e = driverErrorOf(error);
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  switch (code) {
+    case PG.uniqueViolation:
+      return { error: duplicateError(str(e.table) ?? tableOfStatement((error as { query?: unknown }).query), str(e.constraint)), retryable: false };
+    case PG.foreignKeyViolation:
+      return { error: missingConversation(/\(conversation_id\)=\(([^)]*)\)/.exec(str(e.detail) ?? '')?.[1]), retryable: false };
+    case PG.serializationFailure:
+    case PG.deadlockDetected:
+      return { error: new UnavailableError('PostgreSQL aborted the transaction (serialization failure or deadlock)', 1, error), retryable: true };
+  }
+  if ((code !== undefined && (UNREACHABLE.has(code) || code.startsWith('08'))) || UNREACHABLE_MESSAGE.test(e.message ?? '')) {
+    return { error: new UnavailableError(`PostgreSQL is unavailable (${code ?? (e.message ?? '').split('\n')[0]})`, 2, error), retryable: false };
+  }
+  return { error: unexpected('postgres', code, error), retryable: false };
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

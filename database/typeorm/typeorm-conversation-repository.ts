@@ -1,0 +1,146 @@
+import { DuplicateError, NotFoundError } from '../../src/domain/errors.js';
+import type { AuditEntry, Conversation, Participant } from '../../src/domain/models.js';
+import type { ConversationListQuery, ConversationPatch, ConversationRepository, Page } from '../../src/repositories/ports.js';
+import type { Db, Sql } from './db.js';
+import { insertSql, type Codecs } from './row-mapper.js';
+import { writeAudit } from './typeorm-audit-repository.js';
+import { versionedUpdate } from './versioned-update.js';
+
+export class TypeormConversationRepository implements ConversationRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly codecs: Codecs,
+  ) {}
+
+  async create(conversation: Conversation, participants: Participant[], audit: AuditEntry): Promise<Conversation> {
+    await this.db.tx(async (sql) => {
+      // Checked in the reference adapter's order: taken id, repeated participant, unknown user.
+      if (await this.exists(sql, conversation.id)) throw new DuplicateError('conversation', 'id');
+      const keys = new Set(participants.map((p) => `${p.conversationId}\u0000${p.userId}`));
+      if (keys.size !== participants.length) throw new DuplicateError('participant', 'userId');
+      await requireUsers(
+        sql,
+        participants.map((p) => p.userId),
+      );
+      await sql.exec(insertSql(this.codecs.conversations), this.codecs.conversations.toParams(conversation));
+      if (participants.length > 0) {
+        await sql.exec(insertSql(this.codecs.participants, participants.length), participants.flatMap(this.codecs.participants.toParams));
+      }
+      await writeAudit(sql, this.codecs, audit);
+    });
+    return structuredClone(conversation);
+  }
+
+  async get(id: string): Promise<Conversation> {
+    const c = await this.db.read((sql) => this.selectOne(sql, id));
+    if (!c) throw new NotFoundError('conversation', id);
+    return c;
+  }
+
+  update(id: string, expectedVersion: number, patch: ConversationPatch, updatedAt: Date, audit: AuditEntry): Promise<Conversation> {
+    return this.db.tx(async (sql) => {
+      await versionedUpdate(sql, {
+        table: 'conversations',
+        entity: 'conversation',
+        id,
+        where: ['id = ?', [id]],
+        expectedVersion,
+        set: [
+          ...(patch.title !== undefined ? [['title', patch.title] as const] : []),
+          ...(patch.metadata !== undefined ? [['metadata', JSON.stringify(patch.metadata)] as const] : []),
+          ['updated_at', this.db.dialect.time(updatedAt)],
+        ],
+      });
+      await writeAudit(sql, this.codecs, audit);
+      const c = await this.selectOne(sql, id);
+      if (!c) throw new NotFoundError('conversation', id);
+      return c;
+    });
+  }
+
+  async delete(id: string, audit: AuditEntry): Promise<void> {
+    await this.db.tx(async (sql) => {
+      // The conversation row goes first: it is the lock every post takes, so a concurrent post
+      // waits here instead of deadlocking against the child deletes.
+      if ((await sql.exec('DELETE FROM conversations WHERE id = ?', [id])) === 0) throw new NotFoundError('conversation', id);
+      // ON DELETE CASCADE has removed these already; deleting explicitly keeps the contract even
+      // where foreign keys are not enforced (SQLite with foreign_keys off).
+      await sql.exec('DELETE FROM messages WHERE conversation_id = ?', [id]);
+      await sql.exec('DELETE FROM participants WHERE conversation_id = ?', [id]);
+      await writeAudit(sql, this.codecs, audit);
+    });
+  }
+
+  async listForUser(query: ConversationListQuery): Promise<Page<Conversation>> {
+    const c = this.codecs.conversations;
+    const t = (d: Date) => this.db.dialect.time(d);
+    const after = query.after;
+    // One indexed query: the user's participant rows (ix_participants_user) joined to their
+    // conversations, ordered by the stored activity_at (= lastMessageAt ?? createdAt).
+    const rows = await this.db.read((sql) =>
+      sql.rows(
+        `SELECT ${c.select('c')} FROM participants p JOIN conversations c ON c.id = p.conversation_id
+         WHERE p.user_id = ?${after ? ' AND c.activity_at <= ? AND (c.activity_at < ? OR c.id < ?)' : ''}
+         ORDER BY c.activity_at DESC, c.id DESC LIMIT ?`,
+        [query.userId, ...(after ? [t(after.at), t(after.at), after.id] : []), query.limit + 1],
+      ),
+    );
+    return { items: rows.slice(0, query.limit).map(c.fromRow), hasMore: rows.length > query.limit };
+  }
+
+  async findParticipant(conversationId: string, userId: string): Promise<Participant | null> {
+    const p = this.codecs.participants;
+    const [row] = await this.db.read((sql) =>
+      sql.rows(`SELECT ${p.select()} FROM participants WHERE conversation_id = ? AND user_id = ?`, [conversationId, userId]),
+    );
+    return row ? p.fromRow(row) : null;
+  }
+
+  async listParticipants(conversationId: string): Promise<Participant[]> {
+    const p = this.codecs.participants;
+    const rows = await this.db.read(async (sql) => {
+      if (!(await this.exists(sql, conversationId))) throw new NotFoundError('conversation', conversationId);
+      return sql.rows(`SELECT ${p.select()} FROM participants WHERE conversation_id = ? ORDER BY joined_at, user_id`, [conversationId]);
+    });
+    return rows.map(p.fromRow);
+  }
+
+  async addParticipant(participant: Participant, audit: AuditEntry): Promise<Participant> {
+    await this.db.tx(async (sql) => {
+      if (!(await this.exists(sql, participant.conversationId))) throw new NotFoundError('conversation', participant.conversationId);
+      await requireUsers(sql, [participant.userId]);
+      // A second row for the same user fails the primary key → DuplicateError('participant', 'userId').
+      await sql.exec(insertSql(this.codecs.participants), this.codecs.participants.toParams(participant));
+      await writeAudit(sql, this.codecs, audit);
+    });
+    return structuredClone(participant);
+  }
+
+  async removeParticipant(conversationId: string, userId: string, audit: AuditEntry): Promise<void> {
+    await this.db.tx(async (sql) => {
+      const removed = await sql.exec('DELETE FROM participants WHERE conversation_id = ? AND user_id = ?', [conversationId, userId]);
+      if (removed === 0) throw new NotFoundError('participant', `${conversationId}/${userId}`);
+      await writeAudit(sql, this.codecs, audit);
+    });
+  }
+
+  private async exists(sql: Sql, id: string): Promise<boolean> {
+    return (await sql.rows('SELECT 1 AS found FROM conversations WHERE id = ?', [id])).length > 0;
+  }
+
+  private async selectOne(sql: Sql, id: string): Promise<Conversation | null> {
+    const c = this.codecs.conversations;
+    const [row] = await sql.rows(`SELECT ${c.select()} FROM conversations WHERE id = ?`, [id]);
+    return row ? c.fromRow(row) : null;
+  }
+}
+
+/** NotFoundError for the first of `userIds` that has no user row. */
+async function requireUsers(sql: Sql, userIds: string[]): Promise<void> {
+  const wanted = [...new Set(userIds)];
+  if (wanted.length === 0) return;
+  const rows = await sql.rows<{ id: string }>(`SELECT id FROM users WHERE id IN (${wanted.map(() => '?').join(', ')})`, wanted);
+  const found = new Set(rows.map((r) => String(r.id)));
+  const missing = userIds.find((id) => !found.has(id));
+  if (missing !== undefined) throw new NotFoundError('user', missing);
+}

@@ -1,0 +1,73 @@
+import type { DatabaseConfig } from '../../src/config/schema.js';
+import { UnavailableError } from '../../src/domain/errors.js';
+import type { Store, StoreLogger } from '../../src/repositories/ports.js';
+import { buildDataSource } from './data-source.js';
+import { Db } from './db.js';
+import type { Dialect } from './dialects/dialect.js';
+import { mysqlDialect } from './dialects/mysql.js';
+import { postgresDialect } from './dialects/postgres.js';
+import { sqliteDialect } from './dialects/sqlite.js';
+import { buildCodecs } from './row-mapper.js';
+import { TypeormAuditRepository } from './typeorm-audit-repository.js';
+import { TypeormBulk } from './typeorm-bulk.js';
+import { TypeormConversationRepository } from './typeorm-conversation-repository.js';
+import { TypeormMessageRepository } from './typeorm-message-repository.js';
+import { TypeormMigrator } from './typeorm-migrator.js';
+import { TypeormUserRepository } from './typeorm-user-repository.js';
+
+/** The dialect serving a DATABASE_TYPE (mysql and mariadb share one). */
+export function dialectFor(type: DatabaseConfig['type']): Dialect {
+  switch (type) {
+    case 'sqlite':
+      return sqliteDialect();
+    case 'postgres':
+      return postgresDialect();
+    case 'mysql':
+    case 'mariadb':
+      return mysqlDialect(type);
+    default:
+      throw new Error(`the TypeORM adapter does not serve DATABASE_TYPE=${type}`);
+  }
+}
+
+/**
+ * Opens SQLite, PostgreSQL or MySQL/MariaDB through TypeORM. Does not migrate: callers decide
+ * (ensureSchema in src/repositories/factory.ts).
+ */
+export async function openTypeormStore(config: DatabaseConfig, log: StoreLogger): Promise<Store> {
+  const dialect = dialectFor(config.type);
+  const dataSource = await buildDataSource(config, dialect, log);
+  try {
+    await dataSource.initialize();
+  } catch (error) {
+    throw asUnavailable(dialect, error, `cannot connect to ${dialect.kind}`);
+  }
+  const db = new Db(dataSource, dialect);
+  const codecs = buildCodecs(dialect);
+  return {
+    kind: dialect.kind,
+    users: new TypeormUserRepository(db, codecs),
+    conversations: new TypeormConversationRepository(db, codecs),
+    messages: new TypeormMessageRepository(db, codecs),
+    audit: new TypeormAuditRepository(db, codecs),
+    migrator: new TypeormMigrator(db, dialect.kind),
+    bulk: new TypeormBulk(db, codecs),
+    async ping() {
+      try {
+        await db.read((sql) => sql.rows('SELECT 1 AS ok'));
+      } catch (error) {
+        throw asUnavailable(dialect, error, `${dialect.kind} did not answer`);
+      }
+    },
+    async close() {
+      if (dataSource.isInitialized) await dataSource.destroy();
+    },
+  };
+}
+
+/** Whatever stops us reaching the database (refused, closed, misconfigured) is "unavailable" to callers. */
+function asUnavailable(dialect: Dialect, error: unknown, message: string): UnavailableError {
+  if (error instanceof UnavailableError) return error;
+  const translated = dialect.translate(error).error;
+  return translated instanceof UnavailableError ? translated : new UnavailableError(`${message}: ${translated.message}`, 2, error);
+}
