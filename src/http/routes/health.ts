@@ -1,0 +1,51 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { DomainError, UnavailableError } from '../../domain/errors.js';
+import { errorBody } from '../errors.js';
+import { ErrorResponse } from '../schemas/common.js';
+
+const tags = ['operations'];
+const Ok = Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false });
+const Ready = Type.Object({ status: Type.Literal('ready'), database: Type.String() }, { additionalProperties: false });
+
+/** Probes for orchestrators. Public: no credentials. */
+export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/health',
+    { schema: { tags, summary: 'Liveness: the process answers', description: 'Does not touch the database.', security: [], response: { 200: Ok } } },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/ready',
+    {
+      schema: {
+        tags,
+        summary: 'Readiness: the database answers and its schema is current',
+        description: '503 with the reason when the database cannot be reached or has pending or unknown migrations.',
+        security: [],
+        response: { 200: Ready, 503: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const store = app.store;
+      let status;
+      try {
+        await store.ping();
+        status = await store.migrator.status();
+      } catch (error) {
+        request.log.warn({ err: error }, 'readiness: the database did not answer');
+        const retry = error instanceof UnavailableError ? error.retryAfterSeconds : 2;
+        const message = error instanceof DomainError ? error.message : 'the database did not answer';
+        return reply.code(503).header('retry-after', String(retry)).send(errorBody({ code: 'unavailable', message: `database unreachable: ${message}`, details: { check: 'database' } }));
+      }
+      if (status.pending.length > 0 || status.unknown.length > 0) {
+        const parts = [];
+        if (status.pending.length > 0) parts.push(`${status.pending.length} pending migration(s): ${status.pending.join(', ')}`);
+        if (status.unknown.length > 0) parts.push(`${status.unknown.length} migration(s) newer than this build: ${status.unknown.join(', ')}`);
+        return reply.code(503).send(errorBody({ code: 'schema_mismatch', message: `database schema is not current: ${parts.join('; ')}`, details: { check: 'schema', pending: status.pending, unknown: status.unknown } }));
+      }
+      return { status: 'ready' as const, database: store.kind };
+    },
+  );
+};

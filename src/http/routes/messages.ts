@@ -1,0 +1,103 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { guardOf, setETag } from '../etag.js';
+import { actorId } from '../plugins/auth.js';
+import { messageJson, pageJson } from '../representation.js';
+import { ConversationParams } from '../schemas/conversations.js';
+import { errors, IfMatchHeaders, Page, PAGINATION_DOC } from '../schemas/common.js';
+import { MessageCreateBody, MessageListQuery, MessageParams, MessageSchema, MessageUpdateBody } from '../schemas/messages.js';
+
+const tags = ['messages'];
+const VISIBILITY = 'In a conversation the caller does not take part in, everything answers 404.';
+
+export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const messages = app.services.messages;
+
+  app.post(
+    '/conversations/:id/messages',
+    {
+      schema: {
+        tags,
+        summary: 'Post a message',
+        description: `201 for a new message. With a \`clientMessageId\` already used in this conversation, 200 with the original message and nothing changes (safe retries). ${VISIBILITY}`,
+        params: ConversationParams,
+        body: MessageCreateBody,
+        response: { 200: MessageSchema, 201: MessageSchema, ...errors(400, 401, 404, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const { message, created } = await messages.post(actorId(request), request.params.id, request.body);
+      setETag(reply, message.version);
+      if (created) reply.header('location', `/v1/conversations/${message.conversationId}/messages/${message.id}`);
+      return reply.code(created ? 201 : 200).send(messageJson(message));
+    },
+  );
+
+  app.get(
+    '/conversations/:id/messages',
+    {
+      schema: {
+        tags,
+        summary: 'Read messages',
+        description:
+          `\`direction=older\` (default) pages from the newest message back in time; \`direction=newer\` from the oldest forward. ${PAGINATION_DOC} ` +
+          'For example: the first page with `direction=older` holds the latest messages; `nextCursor` with `direction=older` gives the page before it, ' +
+          'and `prevCursor` with `direction=newer` fetches what arrived after it. Deleted messages appear as tombstones (empty content, `deletedAt` set). ' +
+          VISIBILITY,
+        params: ConversationParams,
+        querystring: MessageListQuery,
+        response: { 200: Page(MessageSchema, 'Start from the first item in the opposite direction; null on an empty page.'), ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => pageJson(await messages.list(actorId(request), request.params.id, request.query), messageJson),
+  );
+
+  app.get(
+    '/conversations/:id/messages/:messageId',
+    { schema: { tags, summary: 'A message', description: VISIBILITY, params: MessageParams, response: { 200: MessageSchema, ...errors(400, 401, 404) } } },
+    async (request, reply) => {
+      const message = await messages.get(actorId(request), request.params.id, request.params.messageId);
+      setETag(reply, message.version);
+      return messageJson(message);
+    },
+  );
+
+  app.patch(
+    '/conversations/:id/messages/:messageId',
+    {
+      schema: {
+        tags,
+        summary: 'Edit a message',
+        description: `Author only (403 for other participants); a deleted message cannot be edited (404). Guard with \`If-Match\` (412) and/or \`version\` (409). ${VISIBILITY}`,
+        params: MessageParams,
+        headers: IfMatchHeaders,
+        body: MessageUpdateBody,
+        response: { 200: MessageSchema, ...errors(400, 401, 403, 404, 409, 412, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const { version, ...input } = request.body;
+      const message = await messages.update(actorId(request), request.params.id, request.params.messageId, input, guardOf(version, request.headers['if-match']));
+      setETag(reply, message.version);
+      return messageJson(message);
+    },
+  );
+
+  app.delete(
+    '/conversations/:id/messages/:messageId',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a message',
+        description: `Author only (403 for other participants). Soft delete: content and metadata are erased and a tombstone keeps its place. Accepts \`If-Match\` (412). ${VISIBILITY}`,
+        params: MessageParams,
+        headers: IfMatchHeaders,
+        response: { 204: Type.Null({ description: 'Deleted.' }), ...errors(400, 401, 403, 404, 412) },
+      },
+    },
+    async (request, reply) => {
+      await messages.delete(actorId(request), request.params.id, request.params.messageId, guardOf(undefined, request.headers['if-match']));
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,32 @@
+import type { Store } from '../repositories/ports.js';
+import { ConversationService } from './conversations.js';
+import { MessageService } from './messages.js';
+import { ParticipantService } from './participants.js';
+import { UserService } from './users.js';
+
+export type { Identity } from './users.js';
+export type { VersionGuard } from './guard.js';
+export type { Paged } from './pagination.js';
+export { PreconditionFailedError } from './errors.js';
+
+/**
+ * The use cases, each taking the acting user's id first. They enforce the domain rules and the
+ * authorization rules and reach the database only through the repository ports, so every way
+ * into the domain (HTTP, CLI, tests) gets the same behaviour.
+ */
+export interface Services {
+  users: UserService;
+  conversations: ConversationService;
+  participants: ParticipantService;
+  messages: MessageService;
+}
+
+export function createServices(store: Store): Services {
+  const users = new UserService(store);
+  return {
+    users,
+    conversations: new ConversationService(store, users),
+    participants: new ParticipantService(store, users),
+    messages: new MessageService(store),
+  };
+}

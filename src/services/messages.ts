@@ -1,0 +1,113 @@
+import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { uuidv7 } from '../domain/ids.js';
+import type { ContentPart, Message, MessageRole, Metadata } from '../domain/models.js';
+import { checkClientMessageId, checkContent, checkMessageRole, checkMetadata } from '../domain/validation.js';
+import type { Direction, MessagePatch, PostResult, Store } from '../repositories/ports.js';
+import { requireParticipant } from './access.js';
+import { auditEntry } from './audit.js';
+import { applyGuarded, type VersionGuard } from './guard.js';
+import { readPageRequest, toPaged, type PageRequest, type Paged } from './pagination.js';
+
+export interface MessagePostInput {
+  role: MessageRole;
+  content: ContentPart[];
+  metadata?: Metadata | undefined;
+  /** Idempotency key: a repeat returns the first message (created: false) and changes nothing. */
+  clientMessageId?: string | undefined;
+}
+
+export interface MessageUpdateInput {
+  content?: ContentPart[] | undefined;
+  metadata?: Metadata | undefined;
+}
+
+export interface MessageListRequest extends PageRequest {
+  /** `older` (default): newest first, going back in time; `newer`: oldest first. */
+  direction?: Direction | undefined;
+}
+
+export class MessageService {
+  constructor(private readonly store: Store) {}
+
+  /**
+   * Posts a message as the caller. Not audited: the message itself, with its author and time, is
+   * the record of the post; edits and deletions are audited.
+   */
+  async post(actorId: string, conversationId: string, input: MessagePostInput): Promise<PostResult> {
+    const role = checkMessageRole(input.role);
+    const content = checkContent(input.content);
+    const metadata = input.metadata === undefined ? {} : checkMetadata(input.metadata);
+    const clientMessageId = input.clientMessageId === undefined ? null : checkClientMessageId(input.clientMessageId);
+    await requireParticipant(this.store, conversationId, actorId);
+    const now = new Date();
+    const message: Message = {
+      id: uuidv7(now.getTime()),
+      conversationId,
+      authorId: actorId,
+      role,
+      content,
+      metadata,
+      clientMessageId,
+      createdAt: now,
+      editedAt: null,
+      deletedAt: null,
+      version: 1,
+    };
+    return this.store.messages.post(message);
+  }
+
+  /** A message of a conversation the caller takes part in; tombstones included. */
+  async get(actorId: string, conversationId: string, messageId: string): Promise<Message> {
+    await requireParticipant(this.store, conversationId, actorId);
+    return this.store.messages.get(conversationId, messageId);
+  }
+
+  async list(actorId: string, conversationId: string, request: MessageListRequest): Promise<Paged<Message>> {
+    const direction = request.direction ?? 'older';
+    if (direction !== 'older' && direction !== 'newer') throw ValidationError.field('direction', 'must be older or newer');
+    const { after, limit } = readPageRequest(request);
+    await requireParticipant(this.store, conversationId, actorId);
+    const page = await this.store.messages.list({ conversationId, direction, limit, ...(after ? { after } : {}) });
+    return toPaged(page, (m) => ({ at: m.createdAt, id: m.id }), { reversible: true });
+  }
+
+  /** Only the author edits; a deleted message cannot be edited. */
+  async update(actorId: string, conversationId: string, messageId: string, input: MessageUpdateInput, guard: VersionGuard = {}): Promise<Message> {
+    const patch: MessagePatch = {};
+    if (input.content !== undefined) patch.content = checkContent(input.content);
+    if (input.metadata !== undefined) patch.metadata = checkMetadata(input.metadata);
+    if (Object.keys(patch).length === 0) throw ValidationError.field('body', 'must change at least one of content, metadata');
+    return applyGuarded(
+      'message',
+      messageId,
+      guard,
+      async () => (await this.requireAuthor(actorId, conversationId, messageId, 'edit')).version,
+      (expected) => {
+        const now = new Date();
+        return this.store.messages.update(conversationId, messageId, expected, patch, now, auditEntry(actorId, 'update', 'message', messageId, now, { ...patch, editedAt: now }));
+      },
+    );
+  }
+
+  /** Soft delete by the author: content and metadata are erased, the tombstone keeps its place. */
+  async delete(actorId: string, conversationId: string, messageId: string, guard: VersionGuard = {}): Promise<Message> {
+    return applyGuarded(
+      'message',
+      messageId,
+      guard,
+      async () => (await this.requireAuthor(actorId, conversationId, messageId, 'delete')).version,
+      (expected) => {
+        const now = new Date();
+        return this.store.messages.softDelete(conversationId, messageId, expected, now, auditEntry(actorId, 'delete', 'message', messageId, now, { deletedAt: now }));
+      },
+    );
+  }
+
+  private async requireAuthor(actorId: string, conversationId: string, messageId: string, verb: string): Promise<Message> {
+    await requireParticipant(this.store, conversationId, actorId);
+    const message = await this.store.messages.get(conversationId, messageId);
+    if (message.deletedAt !== null) throw new NotFoundError('message', messageId);
+    if (message.authorId !== actorId) throw new ForbiddenError(`only the author of a message may ${verb} it`);
+    return message;
+  }
+}
