@@ -10,6 +10,15 @@ import type { ContentPart, JsonValue, Metadata, MessageRole } from './models.js'
 
 const MESSAGE_ROLES: readonly MessageRole[] = ['user', 'assistant', 'system', 'tool'];
 
+/**
+ * U+0000 and lone UTF-16 surrogates are refused in every string, JSON ones included: PostgreSQL
+ * cannot hold NUL, MongoDB keys cannot, and BSON/UTF-8 cannot carry a lone surrogate unchanged.
+ * A value one backend cannot store exactly is refused on all of them alike.
+ */
+const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
+const SURROGATE_MESSAGE = 'must be valid Unicode (it has a lone surrogate)';
+const unstorable = (s: string) => s.includes('\u0000') || !s.isWellFormed();
+
 class Issues {
   readonly list: FieldIssue[] = [];
   add(field: string, message: string): void {
@@ -30,7 +39,9 @@ function checkString(issues: Issues, field: string, value: unknown, opts: { min?
     return false;
   }
   const min = opts.min ?? 1;
-  if (value.length < min) issues.add(field, min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
+  if (value.includes('\u0000')) issues.add(field, NUL_MESSAGE);
+  else if (!value.isWellFormed()) issues.add(field, SURROGATE_MESSAGE);
+  else if (value.length < min) issues.add(field, min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
   else if (value.length > opts.max) issues.add(field, `must be at most ${opts.max} characters`);
   else if (opts.pattern && !opts.pattern.test(value)) issues.add(field, opts.patternText ?? 'has an invalid format');
   else return true;
@@ -96,12 +107,14 @@ export function checkMetadata(value: unknown, field = 'metadata'): Metadata {
   return value as Metadata;
 }
 
+/** JSON of at most 32 levels, every string and key storable (see `unstorable`). */
 function isJsonValue(value: unknown, depth = 0): value is JsonValue {
   if (depth > 32) return false;
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'string') return !unstorable(value);
+  if (value === null || typeof value === 'boolean') return true;
   if (typeof value === 'number') return Number.isFinite(value);
   if (Array.isArray(value)) return value.every((v) => isJsonValue(v, depth + 1));
-  if (isPlainObject(value)) return Object.values(value).every((v) => isJsonValue(v, depth + 1));
+  if (isPlainObject(value)) return Object.entries(value).every(([k, v]) => !unstorable(k) && isJsonValue(v, depth + 1));
   return false;
 }
 
@@ -134,11 +147,11 @@ function collectPart(issues: Issues, field: string, part: unknown): void {
     case 'tool_call':
       if ('callId' in part) checkString(issues, `${field}.callId`, part.callId, { max: LIMITS.identifierMax });
       if ('name' in part) checkString(issues, `${field}.name`, part.name, { max: LIMITS.identifierMax });
-      if ('arguments' in part && !isJsonValue(part.arguments)) issues.add(`${field}.arguments`, 'must be JSON');
+      if ('arguments' in part && !isJsonValue(part.arguments)) issues.add(`${field}.arguments`, 'must be JSON (at most 32 levels deep, with valid Unicode and no NUL characters)');
       break;
     case 'tool_result':
       if ('callId' in part) checkString(issues, `${field}.callId`, part.callId, { max: LIMITS.identifierMax });
-      if ('output' in part && !isJsonValue(part.output)) issues.add(`${field}.output`, 'must be JSON');
+      if ('output' in part && !isJsonValue(part.output)) issues.add(`${field}.output`, 'must be JSON (at most 32 levels deep, with valid Unicode and no NUL characters)');
       break;
     case 'file': {
       if ('mimeType' in part) checkString(issues, `${field}.mimeType`, part.mimeType, { max: LIMITS.mimeTypeMax, pattern: /^[\w.+-]+\/[\w.+-]+$/, patternText: 'must look like type/subtype' });

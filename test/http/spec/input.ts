@@ -74,7 +74,7 @@ export function inputSpec(test: ApiTest): void {
         { metadata: [] }, { metadata: null }, { metadata: { '': 'x' } }, { metadata: { ['k'.repeat(100)]: 'x' } }, { metadata: { a: 'v'.repeat(600) } },
         { participantIds: 'o' }, { participantIds: [null] }, { participantIds: Array.from({ length: 101 }, (_, i) => `u${i}`) },
         { userId: '' }, { userId: '../../etc' }, { handle: '' }, { handle: 'a'.repeat(65) }, { displayName: '\u0000' },
-        // Accepted by the domain; a backend that cannot store U+0000 must still not answer 500.
+        // Refused by the domain on every backend (no backend may store something another cannot).
         { role: 'user', content: [{ type: 'text', text: 'a\u0000b' }], metadata: { k: 'v\u0000' } }, { title: 'nul\u0000title' },
         { version: -1 }, { version: 1.5 }, { version: 1e308 }, { title: 'x'.repeat(300) }, { clientMessageId: '' }, { constructor: { prototype: {} } },
       ];

@@ -1,0 +1,4 @@
+import { mariadbInitializer } from '../support/initializers/typeorm.js';
+import { describeHttp } from './suite.js';
+
+describeHttp(mariadbInitializer);

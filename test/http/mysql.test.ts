@@ -1,0 +1,4 @@
+import { mysqlInitializer } from '../support/initializers/typeorm.js';
+import { describeHttp } from './suite.js';
+
+describeHttp(mysqlInitializer);

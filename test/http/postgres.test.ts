@@ -1,0 +1,4 @@
+import { postgresInitializer } from '../support/initializers/typeorm.js';
+import { describeHttp } from './suite.js';
+
+describeHttp(postgresInitializer);
