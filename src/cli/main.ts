@@ -4,6 +4,7 @@ import { SchemaMismatchError, UnavailableError } from '../domain/errors.js';
 import { UsageError } from './args.js';
 import type { Command } from './command.js';
 import { COMMANDS } from './commands/index.js';
+import { TransferError } from './commands/transfer-session.js';
 
 /**
  * `polystore <command> [options]`. Exit codes: 0 success, 1 failure (bad configuration, database
@@ -52,7 +53,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       process.stderr.write(`polystore: ${error.message}\nRun "polystore help${command && command !== help ? ` ${command.name}` : ''}" for usage.\n`);
       return 2;
     }
-    if (error instanceof ConfigError || error instanceof SchemaMismatchError || error instanceof UnavailableError) {
+    if (error instanceof ConfigError || error instanceof SchemaMismatchError || error instanceof UnavailableError || error instanceof TransferError) {
       process.stderr.write(`polystore: ${error.message}\n`);
       return 1;
     }
