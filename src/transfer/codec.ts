@@ -1,49 +1,25 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../domain/errors.js';
 import { isUserId, isUuid } from '../domain/ids.js';
-import type { AuditEntry, Conversation, Message, Participant, User } from '../domain/models.js';
+import { auditJson, conversationJson, messageJson, participantJson, userJson } from '../domain/encoding.js';
+import type { AuditEntry, Participant } from '../domain/models.js';
 import { checkClientMessageId, checkContent, checkDisplayName, checkHandle, checkMessageRole, checkMetadata, checkTitle } from '../domain/validation.js';
 import type { EntityKind, EntityRecords } from '../repositories/ports.js';
 
 /**
- * The record encoding shared by export files, copy and verify. Field order is fixed here, not
- * taken from whatever a driver returned, so the same domain object always encodes to the same
- * bytes on every backend; JSON values inside (content, metadata, diffs) keep their own order.
+ * Records in export files, copy and verify: the domain's JSON encoding (src/domain/encoding.ts),
+ * whose fixed field order makes the same domain object encode to the same bytes on every
+ * backend; JSON values inside (content, metadata, diffs) keep their own order.
  */
-
-const iso = (d: Date) => d.toISOString();
-const isoOrNull = (d: Date | null) => (d === null ? null : d.toISOString());
 
 type Encoded = Record<string, unknown>;
 
 const encoders: { [K in EntityKind]: (r: EntityRecords[K]) => Encoded } = {
-  users: (u: User) => ({ id: u.id, handle: u.handle, displayName: u.displayName, createdAt: iso(u.createdAt), updatedAt: iso(u.updatedAt), version: u.version }),
-  conversations: (c: Conversation) => ({
-    id: c.id,
-    title: c.title,
-    metadata: c.metadata,
-    createdBy: c.createdBy,
-    createdAt: iso(c.createdAt),
-    updatedAt: iso(c.updatedAt),
-    lastMessageAt: isoOrNull(c.lastMessageAt),
-    messageCount: c.messageCount,
-    version: c.version,
-  }),
-  participants: (p: Participant) => ({ conversationId: p.conversationId, userId: p.userId, role: p.role, joinedAt: iso(p.joinedAt) }),
-  messages: (m: Message) => ({
-    id: m.id,
-    conversationId: m.conversationId,
-    authorId: m.authorId,
-    role: m.role,
-    content: m.content,
-    metadata: m.metadata,
-    clientMessageId: m.clientMessageId,
-    createdAt: iso(m.createdAt),
-    editedAt: isoOrNull(m.editedAt),
-    deletedAt: isoOrNull(m.deletedAt),
-    version: m.version,
-  }),
-  audit: (a: AuditEntry) => ({ id: a.id, actorId: a.actorId, action: a.action, entity: a.entity, entityId: a.entityId, at: iso(a.at), diff: a.diff }),
+  users: userJson,
+  conversations: conversationJson,
+  participants: participantJson,
+  messages: messageJson,
+  audit: auditJson,
 };
 
 export function encodeRecord<K extends EntityKind>(kind: K, record: EntityRecords[K]): Encoded {
