@@ -1,0 +1,244 @@
+import { ValidationError } from '../../src/domain/errors.js';
+import { instant, instantOrNull, text, textOrNull, wholeNumber } from './filter-values.js';
+import { activityAt, type AuditEntry, type ContentPart, type Conversation, type JsonValue, type Message, type Metadata, type Participant, type User } from '../../src/domain/models.js';
+
+/**
+ * Domain objects ⇄ MongoDB documents. Ids stay the domain's strings and become `_id`; timestamps
+ * are BSON dates (millisecond precision, like the domain). Fields starting with `_` besides `_id`
+ * are the adapter's bookkeeping (see DESIGN.md) and never leave this module's `from*` functions.
+ */
+
+/** An audit entry waiting in the document it describes, until it is copied to `audit`. */
+export type AuditDoc = {
+  _id: string;
+  actorId: string;
+  action: AuditEntry['action'];
+  entity: AuditEntry['entity'];
+  entityId: string;
+  at: Date;
+  diff: Record<string, unknown>;
+};
+
+interface Bookkeeping {
+  /** Audit entries written atomically with this document's last changes, not yet in `audit`. */
+  _outbox?: AuditDoc[];
+}
+
+export interface UserDoc extends Bookkeeping {
+  _id: string;
+  handle: string;
+  displayName: string;
+  createdAt: Date;
+  updatedAt: Date;
+  version: number;
+}
+
+export interface ParticipantDoc {
+  userId: string;
+  role: Participant['role'];
+  joinedAt: Date;
+}
+
+export interface ConversationDoc extends Bookkeeping {
+  _id: string;
+  title: string | null;
+  metadata: Record<string, string>;
+  createdBy: string;
+  createdAt: Date;
+  updatedAt: Date;
+  lastMessageAt: Date | null;
+  /** lastMessageAt ?? createdAt, stored so listing can use an index. */
+  activityAt: Date;
+  messageCount: number;
+  version: number;
+  participants: ParticipantDoc[];
+  /** Ids of the latest messages counted into messageCount: makes counting a message idempotent. */
+  _recentPosts?: string[];
+  /** Set when a delete began; the conversation is gone for every reader from then on. */
+  _deletingAt?: Date;
+}
+
+export interface MessageDoc extends Bookkeeping {
+  _id: string;
+  conversationId: string;
+  authorId: string;
+  role: Message['role'];
+  content: unknown[];
+  metadata: Record<string, string>;
+  clientMessageId: string | null;
+  createdAt: Date;
+  editedAt: Date | null;
+  deletedAt: Date | null;
+  version: number;
+  /** Set while the post that inserted this message has not yet counted it into its conversation. */
+  _uncountedAt?: Date;
+}
+
+/** Projections that leave the bookkeeping (and embedded participants) out of reads. */
+export const USER_FIELDS = { _outbox: 0 } as const;
+export const CONVERSATION_FIELDS = { participants: 0, _outbox: 0, _recentPosts: 0, _deletingAt: 0 } as const;
+export const MESSAGE_FIELDS = { _outbox: 0, _uncountedAt: 0 } as const;
+
+/** Filter fragment: conversations a delete has not begun on. */
+export const LIVE = { _deletingAt: { $exists: false } } as const;
+
+// --- Free-form JSON keys ----------------------------------------------------------------------
+//
+// Tool arguments and outputs, metadata keys and audit diffs may hold keys MongoDB or BSON treat
+// specially: `$`-prefixed names (operators, and `$ref`/`$id` that BSON readers turn into DBRefs),
+// dotted names (paths), NUL (BSON cannot store it in a key) and `_bsontype` (the JS BSON library
+// takes an object with that key for one of its own types). Such characters are percent-escaped,
+// `%` itself included, so the mapping is reversible and every stored key is a plain field name.
+
+const ESCAPED = /[%.$\0]/g;
+const ESCAPE = /%(25|2E|24|00|5F)/g;
+
+export function escapeKey(key: string): string {
+  if (key === '_bsontype') return '%5Fbsontype';
+  return key.replace(ESCAPED, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+export function unescapeKey(key: string): string {
+  return key.includes('%') ? key.replace(ESCAPE, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))) : key;
+}
+
+/** Escapes every object key in a JSON value, keeping key order. */
+export function escapeJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(escapeJson);
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    // fromEntries defines own properties, so a `__proto__` key stays data.
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeKey(k), escapeJson(v)]));
+  }
+  return value;
+}
+
+export function unescapeJson(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unescapeJson);
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [unescapeKey(k), unescapeJson(v)]));
+  }
+  return value;
+}
+
+export function metadataDoc(m: Metadata): Record<string, string> {
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw ValidationError.field('metadata', 'must be an object of string values');
+  return escapeJson(m) as Record<string, string>;
+}
+const metadataOf = (m: Record<string, string>) => unescapeJson(m) as Metadata;
+
+export function contentDoc(content: ContentPart[]): unknown[] {
+  if (!Array.isArray(content)) throw ValidationError.field('content', 'must be an array of content parts');
+  return escapeJson(content) as unknown[];
+}
+
+// --- Users ------------------------------------------------------------------------------------
+
+export function toUserDoc(u: User): UserDoc {
+  return {
+    _id: text(u.id, 'id'),
+    handle: text(u.handle, 'handle'),
+    displayName: text(u.displayName, 'displayName'),
+    createdAt: instant(u.createdAt, 'createdAt'),
+    updatedAt: instant(u.updatedAt, 'updatedAt'),
+    version: wholeNumber(u.version, 'version'),
+  };
+}
+
+export function fromUserDoc(d: UserDoc): User {
+  return { id: d._id, handle: d.handle, displayName: d.displayName, createdAt: d.createdAt, updatedAt: d.updatedAt, version: d.version };
+}
+
+// --- Conversations and participants -----------------------------------------------------------
+
+export function toParticipantDoc(p: Participant): ParticipantDoc {
+  return { userId: text(p.userId, 'userId'), role: text(p.role, 'role') as Participant['role'], joinedAt: instant(p.joinedAt, 'joinedAt') };
+}
+
+export function fromParticipantDoc(conversationId: string, p: ParticipantDoc): Participant {
+  return { conversationId, userId: p.userId, role: p.role, joinedAt: p.joinedAt };
+}
+
+/** The conversation's own fields (everything but participants and bookkeeping). */
+export function conversationFields(c: Conversation): Omit<ConversationDoc, 'participants' | '_id'> {
+  return {
+    title: textOrNull(c.title, 'title'),
+    metadata: metadataDoc(c.metadata),
+    createdBy: text(c.createdBy, 'createdBy'),
+    createdAt: instant(c.createdAt, 'createdAt'),
+    updatedAt: instant(c.updatedAt, 'updatedAt'),
+    lastMessageAt: instantOrNull(c.lastMessageAt, 'lastMessageAt'),
+    activityAt: activityAt(c),
+    messageCount: wholeNumber(c.messageCount, 'messageCount'),
+    version: wholeNumber(c.version, 'version'),
+  };
+}
+
+export function toConversationDoc(c: Conversation, participants: Participant[]): ConversationDoc {
+  return { _id: text(c.id, 'id'), ...conversationFields(c), participants: participants.map(toParticipantDoc) };
+}
+
+export function fromConversationDoc(d: Omit<ConversationDoc, 'participants'>): Conversation {
+  return {
+    id: d._id,
+    title: d.title,
+    metadata: metadataOf(d.metadata),
+    createdBy: d.createdBy,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+    lastMessageAt: d.lastMessageAt,
+    messageCount: d.messageCount,
+    version: d.version,
+  };
+}
+
+// --- Messages ---------------------------------------------------------------------------------
+
+export function toMessageDoc(m: Message): MessageDoc {
+  return {
+    _id: text(m.id, 'id'),
+    conversationId: text(m.conversationId, 'conversationId'),
+    authorId: text(m.authorId, 'authorId'),
+    role: text(m.role, 'role') as Message['role'],
+    content: contentDoc(m.content),
+    metadata: metadataDoc(m.metadata),
+    clientMessageId: textOrNull(m.clientMessageId, 'clientMessageId'),
+    createdAt: instant(m.createdAt, 'createdAt'),
+    editedAt: instantOrNull(m.editedAt, 'editedAt'),
+    deletedAt: instantOrNull(m.deletedAt, 'deletedAt'),
+    version: wholeNumber(m.version, 'version'),
+  };
+}
+
+export function fromMessageDoc(d: MessageDoc): Message {
+  return {
+    id: d._id,
+    conversationId: d.conversationId,
+    authorId: d.authorId,
+    role: d.role,
+    content: unescapeJson(d.content) as ContentPart[],
+    metadata: metadataOf(d.metadata),
+    clientMessageId: d.clientMessageId,
+    createdAt: d.createdAt,
+    editedAt: d.editedAt,
+    deletedAt: d.deletedAt,
+    version: d.version,
+  };
+}
+
+// --- Audit ------------------------------------------------------------------------------------
+
+export function toAuditDoc(a: AuditEntry): AuditDoc {
+  return {
+    _id: text(a.id, 'id'),
+    actorId: text(a.actorId, 'actorId'),
+    action: text(a.action, 'action') as AuditEntry['action'],
+    entity: text(a.entity, 'entity') as AuditEntry['entity'],
+    entityId: text(a.entityId, 'entityId'),
+    at: instant(a.at, 'at'),
+    diff: escapeJson(a.diff) as Record<string, unknown>,
+  };
+}
+
+export function fromAuditDoc(d: AuditDoc): AuditEntry {
+  return { id: d._id, actorId: d.actorId, action: d.action, entity: d.entity, entityId: d.entityId, at: d.at, diff: unescapeJson(d.diff) as { [key: string]: JsonValue } };
+}

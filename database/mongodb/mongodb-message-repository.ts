@@ -1,0 +1,123 @@
+import type { Filter } from 'mongodb';
+import { NotFoundError, VersionConflictError } from '../../src/domain/errors.js';
+import type { AuditEntry, Message } from '../../src/domain/models.js';
+import type { MessageListQuery, MessagePatch, MessageRepository, Page, PostResult } from '../../src/repositories/ports.js';
+import type { AuditOutbox } from './audit-outbox.js';
+import { contentDoc, fromMessageDoc, LIVE, MESSAGE_FIELDS, metadataDoc, toMessageDoc, type MessageDoc } from './document-mapper.js';
+import { instant, position, text, wholeNumber } from './filter-values.js';
+import { isDuplicateKey } from './map-mongodb-error.js';
+import type { MongoContext } from './mongodb-context.js';
+import { countMessage, markCounted, settlePost, type Recovery } from './recovery.js';
+
+/** Messages visible to readers: posts that finished (were counted into their conversation). */
+const VISIBLE = { _uncountedAt: { $exists: false } } as const;
+
+export class MongoMessageRepository implements MessageRepository {
+  constructor(
+    private readonly ctx: MongoContext,
+    private readonly outbox: AuditOutbox,
+    private readonly recovery: Recovery,
+  ) {}
+
+  /**
+   * Insert the message (hidden, marked uncounted), count it into the conversation, unhide it — in
+   * one transaction where the deployment has them. The unique (conversationId, clientMessageId)
+   * index makes a repeated post fail on insert, and the stored message is returned instead. On a
+   * standalone server a crash between the steps leaves a hidden, uncounted message that recovery
+   * finishes; readers never see a message its conversation has not counted.
+   */
+  post(message: Message): Promise<PostResult> {
+    return this.ctx.guard('message', async () => {
+      const doc = toMessageDoc(message);
+      try {
+        return await this.ctx.atomically(async (session) => {
+          await this.ctx.messages.insertOne({ ...doc, _uncountedAt: new Date() }, this.ctx.opts(session));
+          if (!(await countMessage(this.ctx, doc, session))) {
+            await this.ctx.messages.deleteOne({ _id: doc._id }, this.ctx.opts(session));
+            throw new NotFoundError('conversation', message.conversationId);
+          }
+          await markCounted(this.ctx, doc._id, session);
+          return { message: fromMessageDoc(doc), created: true };
+        });
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+        // As on every backend, a missing conversation is reported before anything about the message.
+        const live = await this.ctx.conversations.countDocuments({ _id: doc.conversationId, ...LIVE }, { limit: 1, ...this.ctx.opts() });
+        if (live === 0) throw new NotFoundError('conversation', doc.conversationId);
+        if (doc.clientMessageId === null) throw error;
+        const earlier = await this.ctx.messages.findOne({ conversationId: doc.conversationId, clientMessageId: doc.clientMessageId }, this.ctx.opts());
+        if (!earlier) throw error;
+        // The earlier post may still be in flight: finish it (idempotently) before returning it.
+        if (earlier._uncountedAt !== undefined && !(await settlePost(this.ctx, earlier))) throw new NotFoundError('conversation', message.conversationId);
+        const { _uncountedAt, _outbox, ...stored } = earlier;
+        return { message: fromMessageDoc(stored), created: false };
+      }
+    });
+  }
+
+  private async find(conversationId: string, messageId: string): Promise<MessageDoc | null> {
+    await this.recovery.maybeSweep();
+    const filter = { _id: text(messageId, 'messageId'), conversationId: text(conversationId, 'conversationId'), ...VISIBLE };
+    return this.ctx.messages.findOne(filter, { projection: MESSAGE_FIELDS, ...this.ctx.opts() });
+  }
+
+  get(conversationId: string, messageId: string): Promise<Message> {
+    return this.ctx.guard('message', async () => {
+      const doc = await this.find(conversationId, messageId);
+      if (!doc) throw new NotFoundError('message', messageId);
+      return fromMessageDoc(doc);
+    });
+  }
+
+  /** Optimistic concurrency: the version (when given) is part of the update's filter. */
+  private change(conversationId: string, messageId: string, expectedVersion: number | undefined, set: Partial<MessageDoc>, audit: AuditEntry): Promise<Message> {
+    return this.ctx.guard('message', async () => {
+      const filter: Filter<MessageDoc> = { _id: text(messageId, 'messageId'), conversationId: text(conversationId, 'conversationId'), deletedAt: null, ...VISIBLE };
+      if (expectedVersion !== undefined) filter.version = wholeNumber(expectedVersion, 'version');
+      const doc = await this.ctx.messages.findOneAndUpdate(
+        filter,
+        { $set: set, $inc: { version: 1 }, $push: this.outbox.push(audit) },
+        { returnDocument: 'after', projection: MESSAGE_FIELDS, ...this.ctx.opts() },
+      );
+      if (!doc) {
+        const current = await this.find(conversationId, messageId);
+        // Tombstones cannot change: to the caller they are not there.
+        if (!current || current.deletedAt !== null || expectedVersion === undefined) throw new NotFoundError('message', messageId);
+        throw new VersionConflictError('message', messageId, expectedVersion, current.version);
+      }
+      await this.outbox.deliverAfterWrite('messages', messageId, audit);
+      return fromMessageDoc(doc);
+    });
+  }
+
+  update(conversationId: string, messageId: string, expectedVersion: number | undefined, patch: MessagePatch, editedAt: Date, audit: AuditEntry): Promise<Message> {
+    const set: Partial<MessageDoc> = { editedAt: instant(editedAt, 'editedAt') };
+    if (patch.content !== undefined) set.content = contentDoc(patch.content);
+    if (patch.metadata !== undefined) set.metadata = metadataDoc(patch.metadata);
+    return this.change(conversationId, messageId, expectedVersion, set, audit);
+  }
+
+  softDelete(conversationId: string, messageId: string, expectedVersion: number | undefined, deletedAt: Date, audit: AuditEntry): Promise<Message> {
+    return this.change(conversationId, messageId, expectedVersion, { content: [], metadata: {}, deletedAt: instant(deletedAt, 'deletedAt') }, audit);
+  }
+
+  /** Keyset page on (createdAt, _id), served by the index {conversationId: 1, createdAt: 1, _id: 1} in either direction. */
+  list(query: MessageListQuery): Promise<Page<Message>> {
+    return this.ctx.guard('message', async () => {
+      await this.recovery.maybeSweep();
+      const older = query.direction === 'older';
+      const filter: Filter<MessageDoc> = { conversationId: text(query.conversationId, 'conversationId'), ...VISIBLE };
+      const after = position(query.after);
+      if (after) {
+        const { at, id } = after;
+        filter.$or = older ? [{ createdAt: { $lt: at } }, { createdAt: at, _id: { $lt: id } }] : [{ createdAt: { $gt: at } }, { createdAt: at, _id: { $gt: id } }];
+      }
+      const dir = older ? -1 : 1;
+      const limit = wholeNumber(query.limit, 'limit');
+      const docs = await this.ctx.messages
+        .find(filter, { projection: MESSAGE_FIELDS, sort: { createdAt: dir, _id: dir }, limit: limit + 1, ...this.ctx.opts() })
+        .toArray();
+      return { items: docs.slice(0, limit).map(fromMessageDoc), hasMore: docs.length > limit };
+    });
+  }
+}

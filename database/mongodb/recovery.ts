@@ -1,0 +1,121 @@
+import type { ClientSession } from 'mongodb';
+import type { AuditOutbox } from './audit-outbox.js';
+import { LIVE, type AuditDoc, type MessageDoc } from './document-mapper.js';
+import type { MongoContext } from './mongodb-context.js';
+
+/**
+ * The two changes that span documents — posting a message (message + conversation counters) and
+ * deleting a conversation (conversation + its messages + audit) — and the repair of what a crash
+ * between their steps leaves on a deployment without transactions. See DESIGN.md.
+ */
+
+/** How many recently counted message ids a conversation remembers, to count each message once. */
+export const RECENT_POSTS_KEPT = 64;
+/** A post older than this that is still uncounted was interrupted; recovery finishes it. */
+export const INTERRUPTED_POST_MS = 60_000;
+/** Recovery runs at most this often per store (it only looks at interrupted work). */
+export const SWEEP_INTERVAL_MS = 10_000;
+
+/**
+ * Counts `message` into its conversation: messageCount + 1, lastMessageAt and activityAt raised
+ * to its createdAt — one atomic update (an update pipeline, so activityAt is exactly
+ * `lastMessageAt ?? createdAt`). The conversation remembers the last ids it counted, which makes
+ * this idempotent: a post and a recovery sweep racing on one message count it once.
+ * Returns false when the conversation is gone (missing, or a delete has begun).
+ */
+export async function countMessage(ctx: MongoContext, message: Pick<MessageDoc, '_id' | 'conversationId' | 'createdAt'>, session?: ClientSession): Promise<boolean> {
+  const at = { $literal: message.createdAt };
+  const result = await ctx.conversations.updateOne(
+    { _id: message.conversationId, ...LIVE, _recentPosts: { $ne: message._id } },
+    [
+      {
+        $set: {
+          messageCount: { $add: ['$messageCount', 1] },
+          lastMessageAt: { $max: ['$lastMessageAt', at] },
+          activityAt: { $max: ['$lastMessageAt', at] },
+          _recentPosts: { $slice: [{ $concatArrays: [{ $ifNull: ['$_recentPosts', []] }, [{ $literal: message._id }]] }, -RECENT_POSTS_KEPT] },
+        },
+      },
+    ],
+    ctx.opts(session),
+  );
+  if (result.matchedCount === 1) return true;
+  const conversation = await ctx.conversations.findOne({ _id: message.conversationId }, { projection: { _deletingAt: 1 }, ...ctx.opts(session) });
+  // Alive, yet not matched: the id was in _recentPosts, so a racing post or recovery counted it already.
+  return conversation !== null && conversation._deletingAt === undefined;
+}
+
+/** The last step of a post: the message becomes visible. */
+export async function markCounted(ctx: MongoContext, messageId: string, session?: ClientSession): Promise<void> {
+  await ctx.messages.updateOne({ _id: messageId }, { $unset: { _uncountedAt: '' } }, ctx.opts(session));
+}
+
+/**
+ * Finishes a posted message that is not counted yet (an interrupted post, or one still in flight
+ * that a retry is waiting for): counts it and makes it visible, or removes it when its
+ * conversation is gone. Returns whether the message stays.
+ */
+export async function settlePost(ctx: MongoContext, message: Pick<MessageDoc, '_id' | 'conversationId' | 'createdAt'>, session?: ClientSession): Promise<boolean> {
+  if (await countMessage(ctx, message, session)) {
+    await markCounted(ctx, message._id, session);
+    return true;
+  }
+  await ctx.messages.deleteOne({ _id: message._id }, ctx.opts(session));
+  return false;
+}
+
+export class Recovery {
+  private lastSweep = 0;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly ctx: MongoContext,
+    private readonly outbox: AuditOutbox,
+  ) {}
+
+  /**
+   * The rest of a conversation delete once the conversation is marked (and so gone for readers):
+   * deliver its audit entries, remove its messages, remove it. Every step can run again.
+   */
+  async finishDelete(conversationId: string, outbox: AuditDoc[]): Promise<void> {
+    await this.outbox.deliver('conversations', conversationId, outbox);
+    await this.ctx.messages.deleteMany({ conversationId }, this.ctx.opts());
+    await this.ctx.conversations.deleteOne({ _id: conversationId }, this.ctx.opts());
+  }
+
+  /** Runs sweep() when the last one is older than SWEEP_INTERVAL_MS; waits for one in progress. */
+  async maybeSweep(): Promise<void> {
+    if (this.running) return this.running;
+    if (Date.now() - this.lastSweep < SWEEP_INTERVAL_MS) return;
+    return this.sweep();
+  }
+
+  /**
+   * Repairs what interrupted standalone writes left: audit entries waiting in outboxes,
+   * conversation deletes that stopped after the mark, posts that stopped before counting.
+   * Failures are logged; the caller's own operation decides its outcome.
+   */
+  sweep(): Promise<void> {
+    this.running ??= this.repair()
+      .catch((error: unknown) => this.ctx.log.warn({ err: error }, 'MongoDB recovery sweep failed; it runs again later'))
+      .finally(() => {
+        this.lastSweep = Date.now();
+        this.running = undefined;
+      });
+    return this.running;
+  }
+
+  private async repair(): Promise<void> {
+    await this.outbox.deliverAll();
+    for await (const c of this.ctx.conversations.find({ _deletingAt: { $exists: true } }, { projection: { _outbox: 1 }, ...this.ctx.opts() })) {
+      this.ctx.log.warn({ conversationId: c._id }, 'finishing an interrupted conversation delete');
+      await this.finishDelete(c._id, c._outbox ?? []);
+    }
+    const cutoff = new Date(Date.now() - INTERRUPTED_POST_MS);
+    const stalled = this.ctx.messages.find({ _uncountedAt: { $exists: true, $lt: cutoff } }, { projection: { conversationId: 1, createdAt: 1 }, ...this.ctx.opts() });
+    for await (const m of stalled) {
+      this.ctx.log.warn({ messageId: m._id, conversationId: m.conversationId }, 'finishing an interrupted message post');
+      await settlePost(this.ctx, m);
+    }
+  }
+}

@@ -1,0 +1,247 @@
+import { MongoClient, type Db } from 'mongodb';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { toAuditDoc, toMessageDoc } from '../../database/mongodb/document-mapper.js';
+import { openMongoStore } from '../../database/mongodb/mongodb-store.js';
+import { INTERRUPTED_POST_MS } from '../../database/mongodb/recovery.js';
+import { MONGODB_MIGRATIONS } from '../../migrations/mongodb/index.js';
+import { DuplicateError, NotFoundError, SchemaMismatchError, UnavailableError } from '../../src/domain/errors.js';
+import type { Store, StoreLogger } from '../../src/repositories/ports.js';
+import { audit, createConversation, createUser, newMessage } from '../contract/fixtures.js';
+import { mongoTestConfig, testLogger, uniqueDatabaseName, withDatabase } from '../support/initializers/mongodb.js';
+import type { CommandEvent } from '../support/mongo-emulator/engine.js';
+import { startMongoEmulator, type RunningEmulator } from '../support/mongo-emulator/server.js';
+
+/**
+ * What the contract cannot see: the standalone path's repair after a crash between two writes,
+ * transaction use on replica sets, migrations, and outage handling. Runs against private
+ * emulators so interrupted states can be written directly and timing is under control.
+ */
+
+let emulator: RunningEmulator;
+let raw: MongoClient;
+let db: Db;
+let url: string;
+const open: Store[] = [];
+/** Warnings the stores logged in this test (recovery announces what it repairs). */
+let warnings: string[] = [];
+const collectingLogger: StoreLogger = { info() {}, warn: (_obj, msg) => void warnings.push(msg), error: (_obj, msg) => void warnings.push(msg) };
+
+async function openStore(): Promise<Store> {
+  const store = await openMongoStore(mongoTestConfig(url), collectingLogger);
+  open.push(store);
+  return store;
+}
+
+beforeAll(async () => {
+  emulator = await startMongoEmulator();
+  raw = new MongoClient(emulator.url, { serverSelectionTimeoutMS: 2000 });
+  await raw.connect();
+});
+afterAll(async () => {
+  await raw?.close();
+  await emulator?.stop();
+});
+beforeEach(() => {
+  warnings = [];
+  const name = uniqueDatabaseName();
+  url = withDatabase(emulator.url, name);
+  db = raw.db(name);
+});
+afterEach(async () => {
+  for (const store of open.splice(0)) await store.close();
+  await db.dropDatabase();
+});
+
+const longAgo = () => new Date(Date.now() - INTERRUPTED_POST_MS - 1000);
+
+describe('mongodb adapter: recovery of the standalone path', () => {
+  it('hides a post interrupted before counting, then counts and shows it once recovery runs', async () => {
+    const writer = await openStore();
+    await writer.migrator.up();
+    const owner = await createUser(writer);
+    const c = await createConversation(writer, owner);
+    const m = newMessage(c.id, owner.id, { createdAt: new Date('2030-01-01T00:00:00.000Z') });
+    // This store's first read runs its recovery sweep; the next is SWEEP_INTERVAL_MS away.
+    await writer.conversations.get(c.id);
+    // The process died right after inserting the message.
+    await db.collection('messages').insertOne({ ...toMessageDoc(m), _uncountedAt: longAgo() } as never);
+    // Readers see a consistent store meanwhile: no message, no count.
+    expect((await writer.messages.list({ conversationId: c.id, limit: 10, direction: 'older' })).items).toEqual([]);
+    await expect(writer.messages.get(c.id, m.id)).rejects.toBeInstanceOf(NotFoundError);
+    expect((await writer.conversations.get(c.id)).messageCount).toBe(0);
+    // The next access of a store due for a sweep repairs it.
+    const reader = await openStore();
+    const conversation = await reader.conversations.get(c.id);
+    expect(conversation).toMatchObject({ messageCount: 1, lastMessageAt: m.createdAt });
+    expect(await reader.messages.get(c.id, m.id)).toEqual(m);
+    expect(await db.collection('messages').countDocuments({ _uncountedAt: { $exists: true } })).toBe(0);
+    expect(warnings).toEqual(['finishing an interrupted message post']);
+  });
+
+  it('never counts a message twice when the crash came after counting', async () => {
+    const writer = await openStore();
+    await writer.migrator.up();
+    const owner = await createUser(writer);
+    const c = await createConversation(writer, owner);
+    const { message } = await writer.messages.post(newMessage(c.id, owner.id));
+    // As if the last step (unhiding) never ran: counted, but still marked.
+    await db.collection('messages').updateOne({ _id: message.id as never }, { $set: { _uncountedAt: longAgo() } });
+    const reader = await openStore();
+    expect((await reader.conversations.get(c.id)).messageCount).toBe(1);
+    expect(await reader.messages.get(c.id, message.id)).toEqual(message);
+  });
+
+  it('removes an interrupted post whose conversation was deleted meanwhile', async () => {
+    const writer = await openStore();
+    await writer.migrator.up();
+    const owner = await createUser(writer);
+    const c = await createConversation(writer, owner);
+    await writer.conversations.delete(c.id, audit(owner.id, 'conversation', c.id, 'delete'));
+    const orphan = newMessage(c.id, owner.id);
+    await db.collection('messages').insertOne({ ...toMessageDoc(orphan), _uncountedAt: longAgo() } as never);
+    const reader = await openStore();
+    expect((await reader.bulk.counts()).messages).toBe(0);
+    expect(await db.collection('messages').countDocuments()).toBe(0);
+  });
+
+  it('lets a retried post finish an earlier attempt with the same clientMessageId, counting it once', async () => {
+    const store = await openStore();
+    await store.migrator.up();
+    const owner = await createUser(store);
+    const c = await createConversation(store, owner);
+    const first = newMessage(c.id, owner.id, { clientMessageId: 'retry-me' });
+    // The first attempt stopped after its insert (a moment ago: recovery would not touch it yet).
+    await db.collection('messages').insertOne({ ...toMessageDoc(first), _uncountedAt: new Date() } as never);
+    const retry = await store.messages.post(newMessage(c.id, owner.id, { clientMessageId: 'retry-me' }));
+    expect(retry).toEqual({ message: first, created: false });
+    expect((await store.conversations.get(c.id)).messageCount).toBe(1);
+    expect((await store.messages.list({ conversationId: c.id, limit: 10, direction: 'newer' })).items).toEqual([first]);
+  });
+
+  it('finishes a conversation delete that stopped after its mark; the conversation is gone at once', async () => {
+    const writer = await openStore();
+    await writer.migrator.up();
+    const owner = await createUser(writer);
+    const c = await createConversation(writer, owner);
+    const { message } = await writer.messages.post(newMessage(c.id, owner.id));
+    const entry = audit(owner.id, 'conversation', c.id, 'delete');
+    await writer.conversations.get(c.id); // its sweep ran; the next is SWEEP_INTERVAL_MS away
+    // The process died right after the marking update (which carries the audit entry).
+    await db.collection('conversations').updateOne({ _id: c.id as never }, { $set: { _deletingAt: new Date() }, $push: { _outbox: toAuditDoc(entry) } as never });
+    await expect(writer.conversations.get(c.id)).rejects.toBeInstanceOf(NotFoundError);
+    expect((await writer.conversations.listForUser({ userId: owner.id, limit: 10 })).items).toEqual([]);
+    expect(await writer.conversations.findParticipant(c.id, owner.id)).toBeNull();
+    await expect(writer.messages.post(newMessage(c.id, owner.id))).rejects.toBeInstanceOf(NotFoundError);
+    // Its audit entry is there for readers before any repair ran...
+    expect((await writer.audit.listForEntity('conversation', c.id)).map((a) => a.action)).toEqual(['create', 'delete']);
+    expect(await db.collection('messages').countDocuments()).toBe(1);
+    // ...and the next sweep removes what is left.
+    const reader = await openStore();
+    await expect(reader.messages.get(c.id, message.id)).rejects.toBeInstanceOf(NotFoundError);
+    expect(await db.collection('conversations').countDocuments()).toBe(0);
+    expect(await db.collection('messages').countDocuments()).toBe(0);
+    expect(await reader.bulk.counts()).toMatchObject({ conversations: 0, participants: 0, messages: 0, audit: 3 });
+    expect(warnings).toEqual(['finishing an interrupted conversation delete']);
+  });
+
+  it('delivers an audit entry left in its document’s outbox before anyone lists it', async () => {
+    const store = await openStore();
+    await store.migrator.up();
+    const user = await createUser(store);
+    const entry = audit(user.id, 'user', user.id, 'update', { displayName: 'Renamed' });
+    // The change and its entry were written in one update; copying the entry to `audit` never happened.
+    await db.collection('users').updateOne({ _id: user.id as never }, { $set: { displayName: 'Renamed' }, $inc: { version: 1 }, $push: { _outbox: toAuditDoc(entry) } as never });
+    expect(await db.collection('audit').countDocuments({ _id: entry.id as never })).toBe(0);
+    expect((await store.audit.listForEntity('user', user.id)).map((a) => a.id).at(-1)).toBe(entry.id);
+    expect((await db.collection('users').findOne({ _id: user.id as never }))?._outbox).toEqual([]);
+    // Delivered once even if delivered again.
+    expect(await store.audit.listForEntity('user', user.id)).toHaveLength(2);
+  });
+});
+
+describe('mongodb adapter: transactions where the deployment has them', () => {
+  it('uses none on a standalone server and posts in a transaction on a replica set', async () => {
+    const commands = async (target: RunningEmulator, fn: (store: Store) => Promise<void>) => {
+      const events: CommandEvent[] = [];
+      const stop = target.onCommand((e) => events.push(e));
+      const store = await openMongoStore(mongoTestConfig(withDatabase(target.url, uniqueDatabaseName())), testLogger);
+      try {
+        await store.migrator.up();
+        await fn(store);
+      } finally {
+        stop();
+        await store.close();
+      }
+      return events;
+    };
+    const scenario = async (store: Store) => {
+      const owner = await createUser(store);
+      const c = await createConversation(store, owner);
+      await store.messages.post(newMessage(c.id, owner.id));
+    };
+    const standalone = await commands(emulator, scenario);
+    expect(standalone.some((e) => e.command.autocommit === false)).toBe(false);
+    const rs = await startMongoEmulator({ replicaSet: 'rs0' });
+    try {
+      const replicated = await commands(rs, scenario);
+      const inTransaction = replicated.filter((e) => e.command.autocommit === false).map((e) => e.name);
+      expect(inTransaction).toEqual(['insert', 'update', 'update', 'commitTransaction']);
+    } finally {
+      await rs.stop();
+    }
+  });
+});
+
+describe('mongodb adapter: migrations', () => {
+  it('does not migrate on open; status, up and its idempotence; refuses a newer schema', async () => {
+    const store = await openStore();
+    expect((await db.listCollections().toArray()).map((c) => c.name)).toEqual([]);
+    const names = MONGODB_MIGRATIONS.map((m) => m.name);
+    expect(await store.migrator.status()).toEqual({ known: names, applied: [], pending: names, unknown: [] });
+    expect(await store.migrator.up()).toEqual(names);
+    expect(await store.migrator.up()).toEqual([]);
+    expect(await store.migrator.status()).toEqual({ known: names, applied: names, pending: [], unknown: [] });
+    expect((await db.collection('messages').listIndexes().toArray()).map((i) => i.name).sort()).toEqual(
+      ['_id_', 'messages_client_message_unique', 'messages_conversation_created', 'messages_outbox', 'messages_uncounted'].sort(),
+    );
+    // Every migration is safe to run again (MongoDB has no transactional DDL).
+    for (const m of MONGODB_MIGRATIONS) await m.up(db);
+    await db.collection('polystore_migrations').insertOne({ _id: '9999-from-the-future' as never, appliedAt: new Date() });
+    expect((await store.migrator.status()).unknown).toEqual(['9999-from-the-future']);
+    await expect(store.migrator.up()).rejects.toBeInstanceOf(SchemaMismatchError);
+  });
+
+  it('validates documents with the $jsonSchema validators it created', async () => {
+    const store = await openStore();
+    await store.migrator.up();
+    await expect(db.collection('users').insertOne({ _id: 'x' as never, handle: 'h', displayName: 'd', createdAt: 'yesterday', updatedAt: new Date(), version: 1 })).rejects.toMatchObject({ code: 121 });
+  });
+});
+
+describe('mongodb adapter: errors at the edge', () => {
+  it('maps duplicate keys to DuplicateError naming the field', async () => {
+    const store = await openStore();
+    await store.migrator.up();
+    const a = await createUser(store);
+    const b = await createUser(store);
+    await expect(store.users.update(b.id, 1, { handle: a.handle }, new Date(), audit(b.id, 'user', b.id, 'update'))).rejects.toMatchObject({ constructor: DuplicateError, entity: 'user', field: 'handle' });
+    const m = newMessage((await createConversation(store, a)).id, a.id);
+    await store.messages.post(m);
+    await expect(store.messages.post({ ...m })).rejects.toMatchObject({ constructor: DuplicateError, entity: 'message', field: 'id' });
+  });
+
+  it('fails fast with UnavailableError when the server cannot be reached', async () => {
+    const gone = await startMongoEmulator();
+    const goneUrl = withDatabase(gone.url, 'x');
+    const store = await openMongoStore({ ...mongoTestConfig(goneUrl), connectTimeoutMs: 300 }, testLogger);
+    await gone.stop();
+    const started = Date.now();
+    const error = await store.ping().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as UnavailableError).retryAfterSeconds).toBeGreaterThan(0);
+    await expect(store.users.get('someone')).rejects.toBeInstanceOf(UnavailableError);
+    expect(Date.now() - started).toBeLessThan(5000);
+    await store.close();
+    await expect(openMongoStore({ ...mongoTestConfig(goneUrl), connectTimeoutMs: 300 }, testLogger)).rejects.toBeInstanceOf(UnavailableError);
+  });
+});
