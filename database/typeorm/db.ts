@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DataSource, QueryResult, QueryRunner } from 'typeorm';
+import { QueryRunnerAlreadyReleasedError, type DataSource, type QueryResult, type QueryRunner } from 'typeorm';
+import { UnavailableError } from '../../src/domain/errors.js';
 import type { Dialect } from './dialects/dialect.js';
 import type { Row } from './row-mapper.js';
 
@@ -54,7 +55,19 @@ export class Db {
   private async withRunner<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
     const runner = this.dataSource.createQueryRunner('master');
     try {
+      // Taking a pooled connection can fail with any code the server sends before a session
+      // exists (PostgreSQL: 55000 for a database not accepting connections; MariaDB: 4151 for a
+      // locked account). No statement ran, so whatever the reason, the database is unavailable.
+      await runner.connect().catch((error: unknown) => {
+        throw asUnavailable(this.dialect, error, `cannot connect to ${this.dialect.kind}`);
+      });
       return await work(runner);
+    } catch (error) {
+      // TypeORM releases a runner itself when its connection fails while we hold it (PostgreSQL:
+      // the server ended the session between two statements of a transaction); the next
+      // statement, COMMIT included, then throws this. The session and its transaction are gone.
+      if (error instanceof QueryRunnerAlreadyReleasedError) throw new UnavailableError(`the ${this.dialect.kind} connection was lost`, 2, error);
+      throw error;
     } finally {
       await runner.release();
     }
@@ -88,4 +101,11 @@ export class Db {
       exec: async (text: string, params: readonly unknown[] = []) => (await run(text, params)).affected ?? 0,
     };
   }
+}
+
+/** Whatever stops us reaching the database (refused, closed, misconfigured) is "unavailable" to callers. */
+export function asUnavailable(dialect: Dialect, error: unknown, message: string): UnavailableError {
+  if (error instanceof UnavailableError) return error;
+  const translated = dialect.translate(error).error;
+  return translated instanceof UnavailableError ? translated : new UnavailableError(`${message}: ${translated.message}`, 2, error);
 }

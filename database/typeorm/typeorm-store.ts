@@ -1,8 +1,7 @@
 import type { DatabaseConfig } from '../../src/config/schema.js';
-import { UnavailableError } from '../../src/domain/errors.js';
 import type { Store, StoreLogger } from '../../src/repositories/ports.js';
 import { buildDataSource } from './data-source.js';
-import { Db } from './db.js';
+import { asUnavailable, Db } from './db.js';
 import type { Dialect } from './dialects/dialect.js';
 import { mysqlDialect } from './dialects/mysql.js';
 import { postgresDialect } from './dialects/postgres.js';
@@ -63,11 +62,4 @@ export async function openTypeormStore(config: DatabaseConfig, log: StoreLogger)
       if (dataSource.isInitialized) await dataSource.destroy();
     },
   };
-}
-
-/** Whatever stops us reaching the database (refused, closed, misconfigured) is "unavailable" to callers. */
-function asUnavailable(dialect: Dialect, error: unknown, message: string): UnavailableError {
-  if (error instanceof UnavailableError) return error;
-  const translated = dialect.translate(error).error;
-  return translated instanceof UnavailableError ? translated : new UnavailableError(`${message}: ${translated.message}`, 2, error);
 }
