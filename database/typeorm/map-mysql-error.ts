@@ -43,6 +43,12 @@ const UNREACHABLE_CODES = new Set<string>([
   'POOL_CLOSED',
 ]);
 
+/**
+ * mysql2 reports a command issued on a connection that has just died with no code at all
+ * ("Can't add new command when connection is in closed state"); the message is all there is.
+ */
+const closedConnection = (message: unknown) => typeof message === 'string' && /connection is in closed state/i.test(message);
+
 export function mapMysqlError(error: unknown): TranslatedError {
   if (alreadyTranslated(error)) return { error, retryable: false };
   const e = driverErrorOf(error);
@@ -59,7 +65,7 @@ export function mapMysqlError(error: unknown): TranslatedError {
     case MYSQL.ER_LOCK_DEADLOCK:
       return { error: new UnavailableError('MySQL aborted the transaction (deadlock)', 1, error), retryable: true };
   }
-  if ((errno !== undefined && UNREACHABLE_NUMBERS.has(errno)) || (code !== undefined && UNREACHABLE_CODES.has(code))) {
+  if ((errno !== undefined && UNREACHABLE_NUMBERS.has(errno)) || (code !== undefined && UNREACHABLE_CODES.has(code)) || closedConnection(e.message)) {
     return { error: new UnavailableError(`MySQL is unavailable (${code ?? errno})`, 2, error), retryable: false };
   }
   return { error: unexpected('mysql', code ?? errno, error), retryable: false };
