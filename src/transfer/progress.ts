@@ -16,7 +16,8 @@ export interface ProgressOptions {
 
 export class Progress {
   private done = 0;
-  private readonly started = Date.now();
+  /** Set at the first record, so the rate counts only the work itself. */
+  private started: number | undefined;
   private lastDraw = 0;
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
@@ -29,6 +30,7 @@ export class Progress {
 
   /** Records `n` more processed records; `detail` names the current stage (e.g. `messages`). */
   advance(n: number, detail?: string): void {
+    this.started ??= Date.now();
     this.done += n;
     if (detail !== undefined) this.detail = detail;
     const now = Date.now();
@@ -49,7 +51,7 @@ export class Progress {
 
   private draw(final: boolean): void {
     if (this.options.quiet) return;
-    const seconds = Math.max((Date.now() - this.started) / 1000, 0.001);
+    const seconds = Math.max((Date.now() - (this.started ?? Date.now())) / 1000, 0.001);
     const rate = Math.round(this.done / seconds);
     const total = this.options.total;
     const of = total === undefined ? '' : `/${total}`;
