@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { DatabaseType } from '../../src/config/schema.js';
+import { createLogger } from '../../src/logger.js';
+import { ensureSchema, openStore } from '../../src/repositories/factory.js';
+import type { DatasetParams } from '../dataset.js';
+import { fillDataset } from '../fill.js';
+
+export interface L2Options {
+  type: DatabaseType;
+  url: string;
+  poolSize: number;
+  /** LOG_LEVEL of the server; `warn` keeps per-request logging out of the measurement. */
+  logLevel: string;
+  params: DatasetParams;
+  report: (line: string) => void;
+}
+
+/**
+ * L2, polystore itself: the configuration loaded as `polystore serve` loads it (AUTH_MODE=dev,
+ * so the caller is the X-User-Id header), the real store, and buildApp.
+ */
+export async function buildL2(o: L2Options): Promise<FastifyInstance> {
+  const config = loadConfig({
+    env: {
+      NODE_ENV: 'development',
+      AUTH_MODE: 'dev',
+      LOG_LEVEL: o.logLevel,
+      LOG_PRETTY: 'false',
+      DATABASE_TYPE: o.type,
+      DATABASE_URL: o.url,
+      DATABASE_POOL_SIZE: String(o.poolSize),
+    },
+    dotenvPath: false,
+  });
+  const logger = createLogger(config);
+  const store = await openStore(config.database, logger);
+  await ensureSchema(store, { migrate: o.type === 'memory' });
+  // Memory keeps nothing between processes: this server loads its own copy through the bulk port.
+  if (o.type === 'memory') {
+    await fillDataset(o.params, (kind, records) => store.bulk.insertBatch(kind, records, 'fail'), 'L2 memory', { batch: 50_000, report: o.report });
+  }
+  return buildApp({ config, store, logger }) as unknown as FastifyInstance;
+}
