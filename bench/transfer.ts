@@ -75,25 +75,14 @@ function params(messages: number): DatasetParams {
 
 /** Seeds the source unless it already holds exactly this many messages. */
 async function seed(kind: Kind, messages: number): Promise<void> {
-  if (kind !== 'sqlite') {
-    try {
-      const store = await open(kind, location(kind, 'source', messages));
-      const counts = await store.bulk.counts().catch(() => undefined);
-      await store.close();
-      if (counts?.messages === messages) return console.log(`  source ${kind}: reusing ${messages} messages`);
-    } catch {
-      // The database does not exist yet.
-    }
-  } else {
-    mkdirSync(DATA, { recursive: true });
-    try {
-      const store = await open(kind, location(kind, 'source', messages));
-      const counts = await store.bulk.counts().catch(() => undefined);
-      await store.close();
-      if (counts?.messages === messages) return console.log(`  source ${kind}: reusing ${messages} messages`);
-    } catch {
-      // No usable file.
-    }
+  if (kind === 'sqlite') mkdirSync(DATA, { recursive: true });
+  try {
+    const store = await open(kind, location(kind, 'source', messages));
+    const counts = await store.bulk.counts().catch(() => undefined);
+    await store.close();
+    if (counts?.messages === messages) return console.log(`  source ${kind}: reusing ${messages} messages`);
+  } catch {
+    // No database or file yet: seed it below.
   }
   await recreate(kind, 'source', messages);
   const store = await open(kind, location(kind, 'source', messages));
