@@ -29,8 +29,8 @@ describe('logging', () => {
       expect(text).not.toContain('session=secret');
       expect(lines.find((l) => l.msg === 'incoming request')).toMatchObject({ reqId: 'trace-123', req: { method: 'GET', url: '/v1/users/me' } });
       // Should anything log the headers (an error log with its request, say), they are censored.
-      app.log.warn({ req: { headers: { authorization: `Bearer ${token}`, cookie: 'session=secret' } } }, 'headers');
-      expect(lines.at(-1)).toMatchObject({ msg: 'headers', req: { headers: { authorization: '[redacted]', cookie: '[redacted]' } } });
+      app.log.warn({ headers: { authorization: `Bearer ${token}`, cookie: 'session=secret' } }, 'headers');
+      expect(lines.at(-1)).toMatchObject({ msg: 'headers', headers: { authorization: '[redacted]', cookie: '[redacted]' } });
       expect(JSON.stringify(lines)).not.toContain(token);
       expect(lines.find((l) => l.msg === 'request completed')).toMatchObject({ reqId: 'trace-123', res: { statusCode: 200 } });
     } finally {
