@@ -153,7 +153,7 @@ export async function bench(o: BenchOptions): Promise<BenchResult> {
     }
     run.serverVersion = resolved.backend.serverVersion;
     run.loadBefore = os.loadavg()[0]!;
-    if (run.loadBefore > os.cpus().length * 0.5) log(`  (load average ${run.loadBefore.toFixed(2)} on ${os.cpus().length} cores: other work is running; absolute numbers will be low and noisy)`);
+    if (run.loadBefore > os.cpus().length) log(`  (1-minute load average ${run.loadBefore.toFixed(2)} on ${os.cpus().length} cores: the machine is busy; absolute numbers will be low and noisy)`);
     run.where = resolved.backend.shownUrl;
     log(`\n[${name}] ${resolved.backend.serverVersion} — ${resolved.backend.shownUrl} (at ${Math.round((Date.now() - started) / 1000)} s)`);
     try {

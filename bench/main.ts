@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { BACKENDS, type BackendName } from './backends.js';
 import { bench } from './bench.js';
+import { rerender } from './report.js';
 import { usersFor } from './dataset.js';
 import { OPS, OP_DOC, type Op } from './workload.js';
 
@@ -28,7 +29,7 @@ export interface BenchOptions {
 }
 
 const FULL = { messages: 1_000_000, conversations: 10_000, hot: 200_000, deep: 150_000, duration: 5, warmup: 2 };
-const QUICK = { messages: 20_000, conversations: 200, hot: 10_000, deep: 7_500, duration: 0.8, warmup: 0.3 };
+const QUICK = { messages: 20_000, conversations: 200, hot: 10_000, deep: 7_500, duration: 0.8, warmup: 0.25 };
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -53,6 +54,7 @@ Options:
                        into bench/.data/profiles/<backend>-<op>-c<connections>-<variant>.cpuprofile
                        (summarize one with: npx tsx bench/profile.ts FILE)
   --quick              small dataset and short runs (under 5 minutes on 2 cores)
+  --render FILE.json   only rewrite the Markdown report of an earlier run (FILE.md) from its JSON
   --help
 
 Server URLs (the benchmark creates and uses only the database polystore_bench on each):
@@ -89,7 +91,7 @@ function seconds(text: string | undefined, name: string, fallback: number): numb
   return n;
 }
 
-export function parseOptions(argv: string[]): BenchOptions | 'help' {
+export function parseOptions(argv: string[]): BenchOptions | 'help' | { render: string } {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -108,9 +110,11 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       profile: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
+      render: { type: 'string' },
     },
   });
   if (values.help) return 'help';
+  if (values.render !== undefined) return { render: values.render };
   const d = values.quick ? QUICK : FULL;
   const conversations = count(values.conversations, 'conversations', d.conversations);
   const messages = count(values.messages, 'messages', d.messages);
@@ -137,7 +141,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
 }
 
 async function main(): Promise<void> {
-  let options: BenchOptions | 'help';
+  let options: ReturnType<typeof parseOptions>;
   try {
     options = parseOptions(process.argv.slice(2));
   } catch (error) {
@@ -146,6 +150,11 @@ async function main(): Promise<void> {
   }
   if (options === 'help') {
     console.log(HELP);
+    return;
+  }
+  if ('render' in options) {
+    const written = await rerender(options.render);
+    console.log(`written: ${written}`);
     return;
   }
   await bench(options);

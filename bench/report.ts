@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from './backends.js';
 import type { Machine } from './machine.js';
@@ -91,7 +91,7 @@ export function verdicts(r: BenchResult): Verdict[] {
     if (!l1 || !l2) continue;
     const target = WRITE_OPS.has(g.op) ? TARGETS.writeRatio : TARGETS.readRatio;
     const value = ratio(l2.rps, l1.rps);
-    out.push({ what: `${g.backend} ${g.op} c=${g.connections}: L2/L1 req/s`, value: num(value, 2), target: `≥ ${target}`, met: value >= target });
+    out.push({ what: `${g.backend} ${g.op} c=${g.connections}: L2/L1 req/s`, value: num(value, 3), target: `≥ ${target}`, met: value >= target });
   }
   const backends = [...new Set(r.measurements.map((m) => m.backend))];
   const connections = [...new Set(r.measurements.map((m) => m.connections))];
@@ -101,7 +101,7 @@ export function verdicts(r: BenchResult): Verdict[] {
       const newest = find(r, b, 'list-newest', c, 'L2');
       if (!deep || !newest) continue;
       const value = ratio(deep.p50, newest.p50);
-      out.push({ what: `${b} c=${c}: deep p50 ÷ newest p50 (L2)`, value: num(value, 2), target: `≤ ${TARGETS.deepOverNewest}`, met: value <= TARGETS.deepOverNewest });
+      out.push({ what: `${b} c=${c}: deep p50 ÷ newest p50 (L2)`, value: num(value, 3), target: `≤ ${TARGETS.deepOverNewest}`, met: value <= TARGETS.deepOverNewest });
     }
     const atLimit = r.measurements.filter((m) => m.backend === b && m.variant === 'L2' && m.connections === TARGETS.rssConnections && m.peakRss !== null);
     if (atLimit.length > 0) {
@@ -139,7 +139,7 @@ export function mainTable(r: BenchResult): string {
       rps(l0),
       rps(l1),
       rps(l2),
-      Number.isFinite(l2l1) ? `${num(l2l1, 2)}${l2l1 >= target ? '' : ' ✗'}` : '–',
+      Number.isFinite(l2l1) ? `${num(l2l1, 3)}${l2l1 >= target ? '' : ' ✗'}` : '–',
       l0 && l1 ? num(ratio(l1.rps, l0.rps), 2) : '–',
       lat(l0),
       lat(l1),
@@ -162,7 +162,7 @@ function deepTable(r: BenchResult): string {
     for (const c of connections) {
       const q = (v: Variant) => ratio(find(r, b, 'list-deep', c, v)?.p50 ?? Number.NaN, find(r, b, 'list-newest', c, v)?.p50 ?? Number.NaN);
       if (!Number.isFinite(q('L2')) && !Number.isFinite(q('L1'))) continue;
-      rows.push([b, String(c), num(q('L1'), 2), num(q('L2'), 2), Number.isFinite(q('L2')) ? mark(q('L2') <= TARGETS.deepOverNewest) : '–']);
+      rows.push([b, String(c), num(q('L1'), 3), num(q('L2'), 3), Number.isFinite(q('L2')) ? mark(q('L2') <= TARGETS.deepOverNewest) : '–']);
     }
   }
   return rows.length === 0 ? '' : table(['backend', 'conn', 'L1 deep÷newest p50', 'L2 deep÷newest p50', `target ≤ ${TARGETS.deepOverNewest}`], rows);
@@ -231,4 +231,12 @@ export async function save(r: BenchResult): Promise<string[]> {
   await writeFile(`${RESULTS}latest.md`, md);
   await writeFile(`${RESULTS}latest.json`, json);
   return [`${base}.md`, `${base}.json`, `${RESULTS}latest.md`];
+}
+
+/** Rewrites the Markdown of an earlier run from its JSON (after a change to the report's format). */
+export async function rerender(jsonFile: string): Promise<string> {
+  const r = JSON.parse(await readFile(jsonFile, 'utf8')) as BenchResult;
+  const target = jsonFile.replace(/\.json$/, '.md');
+  await writeFile(target, markdown(r));
+  return target;
 }
