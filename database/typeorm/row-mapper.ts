@@ -170,8 +170,21 @@ export function buildCodecs(dialect: Pick<Dialect, 'time'>): Codecs {
   return { users, conversations, participants, messages, audit };
 }
 
-/** `INSERT INTO table (cols) VALUES (?, …), (?, …)` for `rows` records. */
+const insertTexts = new WeakMap<RecordCodec<unknown>, Map<number, string>>();
+
+/**
+ * `INSERT INTO table (cols) VALUES (?, …), (?, …)` for `rows` records; built once per
+ * (codec, rows) for the small row counts of the hot paths and reused.
+ */
 export function insertSql(c: RecordCodec<unknown>, rows = 1): string {
-  const one = `(${c.columns.map(() => '?').join(', ')})`;
-  return `INSERT INTO ${c.table} (${c.columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => one).join(', ')}`;
+  let byRows = insertTexts.get(c);
+  if (!byRows) insertTexts.set(c, (byRows = new Map()));
+  let text = byRows.get(rows);
+  if (text === undefined) {
+    const one = `(${c.columns.map(() => '?').join(', ')})`;
+    text = `INSERT INTO ${c.table} (${c.columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => one).join(', ')}`;
+    // Bulk batches come in many sizes; keep only the small, frequent ones.
+    if (rows <= 16) byRows.set(rows, text);
+  }
+  return text;
 }

@@ -14,8 +14,8 @@ export class TypeormConversationRepository implements ConversationRepository {
 
   async create(conversation: Conversation, participants: Participant[], audit: AuditEntry): Promise<Conversation> {
     await this.db.tx(async (sql) => {
-      // Checked in the reference adapter's order: taken id, repeated participant, unknown user.
-      if (await this.exists(sql, conversation.id)) throw new DuplicateError('conversation', 'id');
+      // A taken id is refused by the primary key on INSERT (mapped to DuplicateError at the edge),
+      // so no lookup is spent on it: ids are fresh UUIDv7s and a clash is all but impossible.
       const keys = new Set(participants.map((p) => `${p.conversationId}\u0000${p.userId}`));
       if (keys.size !== participants.length) throw new DuplicateError('participant', 'userId');
       await requireUsers(
