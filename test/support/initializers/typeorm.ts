@@ -122,6 +122,18 @@ async function postgresAdmin(url: string): Promise<PgClient> {
   return pgAdmin;
 }
 
+/** Opens a migrated store on a schema or database made for it; `drop` removes that on destroy (or at once on failure). */
+async function openOwned(config: ReturnType<typeof databaseConfig>, drop: () => Promise<void>): Promise<Store> {
+  try {
+    const store = await openMigrated(config);
+    cleanups.set(store, drop);
+    return store;
+  } catch (error) {
+    await drop();
+    throw error;
+  }
+}
+
 /** A schema per store (cheaper than a database), selected through the connection's search_path. */
 export const postgresInitializer: StoreInitializer = {
   get name() {
@@ -140,15 +152,7 @@ export const postgresInitializer: StoreInitializer = {
     await admin.query(`CREATE SCHEMA ${schema}`);
     const url = new URL(server.url);
     url.searchParams.set('options', `-c search_path=${schema}`);
-    const drop = async () => void (await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
-    try {
-      const store = await openMigrated(databaseConfig('postgres', url.toString()));
-      cleanups.set(store, drop);
-      return store;
-    } catch (error) {
-      await drop();
-      throw error;
-    }
+    return openOwned(databaseConfig('postgres', url.toString()), async () => void (await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)));
   },
   destroy: destroyStore,
   async afterAll() {
@@ -190,15 +194,7 @@ function mysqlFamilyInitializer(kind: 'mariadb' | 'mysql'): StoreInitializer {
       await connection.query(`CREATE DATABASE ${database} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
       const url = new URL(server.url);
       url.pathname = `/${database}`;
-      const drop = async () => void (await connection.query(`DROP DATABASE IF EXISTS ${database}`));
-      try {
-        const store = await openMigrated(databaseConfig(kind, url.toString()));
-        cleanups.set(store, drop);
-        return store;
-      } catch (error) {
-        await drop();
-        throw error;
-      }
+      return openOwned(databaseConfig(kind, url.toString()), async () => void (await connection.query(`DROP DATABASE IF EXISTS ${database}`)));
     },
     destroy: destroyStore,
     async afterAll() {
