@@ -1,4 +1,5 @@
 import { encodeCursor } from '../src/domain/cursor.js';
+import { formatUuidv7 } from '../src/domain/ids.js';
 import type { ContentPart, Conversation, Message, Metadata, Participant, User } from '../src/domain/models.js';
 
 /**
@@ -61,23 +62,11 @@ function rng(seed: number): () => number {
   };
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
 /** A UUIDv7 whose timestamp is `ms` and whose other bits come from `seed`. */
 function uuidAt(ms: number, seed: number): string {
   const r = rng(seed);
-  const b = new Array<number>(16);
-  b[0] = Math.floor(ms / 2 ** 40) & 0xff;
-  b[1] = Math.floor(ms / 2 ** 32) & 0xff;
-  b[2] = (ms >>> 24) & 0xff;
-  b[3] = (ms >>> 16) & 0xff;
-  b[4] = (ms >>> 8) & 0xff;
-  b[5] = ms & 0xff;
-  for (let i = 6; i < 16; i++) b[i] = Math.floor(r() * 256);
-  b[6] = 0x70 | (b[6]! & 0x0f);
-  b[8] = 0x80 | (b[8]! & 0x3f);
-  const h = b.map((x) => HEX[x]!).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  // Bytes 0–5 are the timestamp; the generator supplies the other ten, in the order it always has.
+  return formatUuidv7(ms, Uint8Array.from({ length: 16 }, (_, i) => (i < 6 ? 0 : Math.floor(r() * 256))));
 }
 
 const WORDS = (

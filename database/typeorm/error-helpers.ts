@@ -66,3 +66,6 @@ export function unexpected(dialect: string, code: unknown, error: unknown): Erro
 
 /** Errors that are already ours pass through a mapper unchanged. */
 export const alreadyTranslated = (error: unknown): error is Error => error instanceof DomainError || error instanceof DatabaseFailure;
+
+/** Node's socket errors: the database host cannot be reached or dropped the connection. */
+export const SOCKET_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE'] as const;

@@ -1,6 +1,6 @@
 import { UnavailableError } from '../../src/domain/errors.js';
 import type { TranslatedError } from './dialects/dialect.js';
-import { alreadyTranslated, driverErrorOf, duplicateError, missingConversation, tableOfStatement, unexpected } from './error-helpers.js';
+import { alreadyTranslated, driverErrorOf, duplicateError, missingConversation, tableOfStatement, unexpected, SOCKET_ERRORS } from './error-helpers.js';
 
 /**
  * MySQL/MariaDB server error numbers and mysql2 client codes we give a meaning to.
@@ -34,13 +34,8 @@ const UNREACHABLE_NUMBERS = new Set<number>([
 const UNREACHABLE_CODES = new Set<string>([
   'PROTOCOL_CONNECTION_LOST',
   'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'EPIPE',
   'POOL_CLOSED',
+  ...SOCKET_ERRORS,
 ]);
 
 /**

@@ -1,6 +1,6 @@
 import { UnavailableError } from '../../src/domain/errors.js';
 import type { TranslatedError } from './dialects/dialect.js';
-import { alreadyTranslated, driverErrorOf, duplicateError, missingConversation, tableOfStatement, unexpected } from './error-helpers.js';
+import { alreadyTranslated, driverErrorOf, duplicateError, missingConversation, tableOfStatement, unexpected, SOCKET_ERRORS } from './error-helpers.js';
 
 /**
  * PostgreSQL error codes we give a meaning to (SQLSTATE, Appendix A of the PostgreSQL manual).
@@ -25,12 +25,7 @@ const UNREACHABLE = new Set<string>([
   PG.cannotConnectNow,
   PG.tooManyConnections,
   PG.queryCanceled,
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'EPIPE',
+  ...SOCKET_ERRORS,
 ]);
 
 /** node-postgres reports a lost or timed-out connection without a code. */

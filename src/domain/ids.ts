@@ -32,17 +32,26 @@ export function uuidv7(now: number = Date.now()): string {
     }
   }
   const bytes = randomBytes(16);
-  const ms = lastMillis;
-  bytes[0] = Math.floor(ms / 2 ** 40) & 0xff;
-  bytes[1] = Math.floor(ms / 2 ** 32) & 0xff;
-  bytes[2] = (ms >>> 24) & 0xff;
-  bytes[3] = (ms >>> 16) & 0xff;
-  bytes[4] = (ms >>> 8) & 0xff;
-  bytes[5] = ms & 0xff;
-  bytes[6] = 0x70 | ((counter >>> 8) & 0x0f);
+  bytes[6] = (counter >>> 8) & 0x0f;
   bytes[7] = counter & 0xff;
-  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
-  const hex = bytes.toString('hex');
+  return formatUuidv7(lastMillis, bytes);
+}
+
+/**
+ * Lays out a UUIDv7 from a millisecond timestamp and 16 bytes whose last ten supply the other
+ * bits (bytes 6–7 carry `rand_a`, or a counter): sets the version and variant, writes the time.
+ */
+export function formatUuidv7(ms: number, bytes: Uint8Array): string {
+  const b = Buffer.from(bytes);
+  b[0] = Math.floor(ms / 2 ** 40) & 0xff;
+  b[1] = Math.floor(ms / 2 ** 32) & 0xff;
+  b[2] = (ms >>> 24) & 0xff;
+  b[3] = (ms >>> 16) & 0xff;
+  b[4] = (ms >>> 8) & 0xff;
+  b[5] = ms & 0xff;
+  b[6] = 0x70 | (b[6]! & 0x0f);
+  b[8] = 0x80 | (b[8]! & 0x3f);
+  const hex = b.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

@@ -3,7 +3,7 @@ import { copyStores, CopyTargetError } from '../../transfer/copy.js';
 import { formatVerifyReport } from '../../transfer/verify.js';
 import { parseArgs, UsageError } from '../args.js';
 import { SETTINGS_HINT, type Command } from '../command.js';
-import { batchSize, conflictPolicy, openFor, progressFor, sum, transferConfig, TransferError } from './transfer-session.js';
+import { batchSize, conflictPolicy, progressFor, sum, TransferError, withSourceAndTarget } from './transfer-session.js';
 
 export const LOCATIONS = 'A location is a SQLite file path or sqlite:PATH, postgres://…, mysql://…, mariadb://…, mongodb://…, or memory:.';
 
@@ -25,33 +25,27 @@ ${SETTINGS_HINT}`,
     const onConflict = conflictPolicy(options['on-conflict'], merge);
     const size = batchSize(options['batch-size']);
     const quiet = options.quiet === true;
-    const { config, logger } = transferConfig(settings);
-    const source = await openFor('from', options.from, config, logger, false);
-    try {
-      const target = await openFor('to', options.to, config, logger, true);
+    return withSourceAndTarget(options.from, options.to, settings, true, async (source, target) => {
+      const total = sum(await source.bulk.counts());
+      let report;
       try {
-        const total = sum(await source.bulk.counts());
-        const report = await copyStores(source, target, {
+        report = await copyStores(source, target, {
           merge,
           onConflict,
           batchSize: size,
           progress: progressFor(`copy ${source.kind} → ${target.kind}`, quiet, total),
           verifyProgress: progressFor('verify', quiet, total),
         });
-        const rows = ENTITY_KINDS.map((k) => {
-          const r = report.results[k];
-          return `  ${k.padEnd(14)} ${String(r.inserted).padStart(9)} copied ${String(r.skipped).padStart(9)} already there ${String(r.replaced).padStart(9)} replaced`;
-        });
-        process.stderr.write(`${report.resumed ? 'resumed an interrupted copy' : 'copied'} ${source.kind} → ${target.kind}:\n${rows.join('\n')}\n${formatVerifyReport(report.verify)}\n`);
-        return report.verify.equal ? 0 : 1;
       } catch (error) {
         if (error instanceof CopyTargetError) throw new TransferError(error.message);
         throw error;
-      } finally {
-        await target.close();
       }
-    } finally {
-      await source.close();
-    }
+      const rows = ENTITY_KINDS.map((k) => {
+        const r = report.results[k];
+        return `  ${k.padEnd(14)} ${String(r.inserted).padStart(9)} copied ${String(r.skipped).padStart(9)} already there ${String(r.replaced).padStart(9)} replaced`;
+      });
+      process.stderr.write(`${report.resumed ? 'resumed an interrupted copy' : 'copied'} ${source.kind} → ${target.kind}:\n${rows.join('\n')}\n${formatVerifyReport(report.verify)}\n`);
+      return report.verify.equal ? 0 : 1;
+    });
   },
 };

@@ -39,6 +39,31 @@ export async function openFor(flag: string, location: string | undefined, config
   }
 }
 
+/**
+ * Opens `--from` (schema must be current) and `--to` (migrated when `migrateTarget`), runs `fn`,
+ * and closes both whatever happens.
+ */
+export async function withSourceAndTarget<T>(
+  from: string,
+  to: string,
+  settings: Record<string, string>,
+  migrateTarget: boolean,
+  fn: (source: Store, target: Store) => Promise<T>,
+): Promise<T> {
+  const { config, logger } = transferConfig(settings);
+  const source = await openFor('from', from, config, logger, false);
+  try {
+    const target = await openFor('to', to, config, logger, migrateTarget);
+    try {
+      return await fn(source, target);
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
+  }
+}
+
 export const progressFor = (label: string, quiet: boolean, total?: number) => new Progress({ label, total, quiet });
 
 export function batchSize(value: string | boolean | undefined): number {

@@ -2,7 +2,7 @@ import { formatVerifyReport, verifyStores } from '../../transfer/verify.js';
 import { parseArgs, UsageError } from '../args.js';
 import { SETTINGS_HINT, type Command } from '../command.js';
 import { LOCATIONS } from './copy.js';
-import { batchSize, openFor, progressFor, sum, transferConfig } from './transfer-session.js';
+import { batchSize, progressFor, sum, withSourceAndTarget } from './transfer-session.js';
 
 export const verifyCommand: Command = {
   name: 'verify',
@@ -18,20 +18,11 @@ ${SETTINGS_HINT}`,
     const { settings, options } = parseArgs(argv, { settings: true, options: { from: 'string', to: 'string', 'batch-size': 'string', quiet: 'boolean' } });
     if (typeof options.from !== 'string' || typeof options.to !== 'string') throw new UsageError('--from and --to are both required');
     const size = batchSize(options['batch-size']);
-    const { config, logger } = transferConfig(settings);
-    const source = await openFor('from', options.from, config, logger, false);
-    try {
-      const target = await openFor('to', options.to, config, logger, false);
-      try {
-        const total = sum(await source.bulk.counts());
-        const report = await verifyStores(source, target, { batchSize: size, progress: progressFor('verify', options.quiet === true, total) });
-        process.stdout.write(`${formatVerifyReport(report)}\n`);
-        return report.equal ? 0 : 1;
-      } finally {
-        await target.close();
-      }
-    } finally {
-      await source.close();
-    }
+    return withSourceAndTarget(options.from, options.to, settings, false, async (source, target) => {
+      const total = sum(await source.bulk.counts());
+      const report = await verifyStores(source, target, { batchSize: size, progress: progressFor('verify', options.quiet === true, total) });
+      process.stdout.write(`${formatVerifyReport(report)}\n`);
+      return report.equal ? 0 : 1;
+    });
   },
 };
