@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
-import { ensureSchema, openStore } from '../src/repositories/factory.js';
+import { openStore } from '../src/repositories/factory.js';
+import { ensureSchema } from '../src/repositories/schema.js';
 import type { Store, StoreLogger } from '../src/repositories/ports.js';
 import type { Backend } from './backends.js';
 import { conversation, GENERATOR_VERSION, hotMessage, plan, regularMessage, SEEDED_BEFORE, type DatasetParams } from './dataset.js';

@@ -1,10 +1,11 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, redactUrl, type ConfigSources } from './config/load.js';
+import { ConfigError, describeDatabase, loadConfig, type ConfigSources } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { SchemaMismatchError, UnavailableError } from './domain/errors.js';
 import { createLogger } from './logger.js';
-import { ensureSchema, openStore } from './repositories/factory.js';
+import { openStore } from './repositories/factory.js';
+import { ensureSchema } from './repositories/schema.js';
 import type { Store } from './repositories/ports.js';
 
 /**
@@ -30,8 +31,8 @@ export async function runServer(sources: ConfigSources = {}): Promise<void> {
   }
 
   const logger = createLogger(config);
-  const target = config.database.type === 'memory' ? 'memory' : `${config.database.type} ${redactUrl(config.database.url)}`;
-  logger.info({ database: config.database.type, ...(config.database.type === 'memory' ? {} : { url: redactUrl(config.database.url) }) }, 'opening the database');
+  const target = describeDatabase(config.database);
+  logger.info({ database: config.database.type, location: target }, 'opening the database');
 
   let store: Store;
   try {

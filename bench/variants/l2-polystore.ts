@@ -3,7 +3,8 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { DatabaseType } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logger.js';
-import { ensureSchema, openStore } from '../../src/repositories/factory.js';
+import { openStore } from '../../src/repositories/factory.js';
+import { ensureSchema } from '../../src/repositories/schema.js';
 import type { DatasetParams } from '../dataset.js';
 import { fillDataset } from '../fill.js';
 

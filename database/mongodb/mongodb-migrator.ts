@@ -1,4 +1,4 @@
-import { newerSchema } from '../../src/repositories/factory.js';
+import { newerSchema } from '../../src/repositories/schema.js';
 import type { MigrationStatus, Migrator } from '../../src/repositories/ports.js';
 import type { MongoMigration } from '../../migrations/mongodb/index.js';
 import { COLLECTIONS, type MongoContext } from './mongodb-context.js';

@@ -1,5 +1,5 @@
 import { MongoClient, type MongoClientOptions } from 'mongodb';
-import type { DatabaseConfig } from '../../src/config/schema.js';
+import type { ServerOptions } from '../../src/repositories/backend.js';
 import type { Store, StoreLogger } from '../../src/repositories/ports.js';
 import { MONGODB_MIGRATIONS } from '../../migrations/mongodb/index.js';
 import { AuditOutbox } from './audit-outbox.js';
@@ -26,7 +26,7 @@ export function databaseOf(url: string): string | undefined {
  * Driver options from the configuration: a short server selection timeout so an outage fails
  * fast (UnavailableError) instead of queueing requests, the pool size, and TLS.
  */
-export function clientOptions(config: DatabaseConfig): MongoClientOptions {
+export function clientOptions(config: ServerOptions): MongoClientOptions {
   const options: MongoClientOptions = {
     appName: 'polystore',
     maxPoolSize: config.poolSize,
@@ -52,7 +52,7 @@ export function clientOptions(config: DatabaseConfig): MongoClientOptions {
  * what it is: a replica set or sharded cluster gets multi-document transactions, a standalone
  * server the ordered-steps path (DESIGN.md). Never migrates by itself.
  */
-export async function openMongoStore(config: DatabaseConfig, log: StoreLogger): Promise<Store> {
+export async function openMongoStore(config: ServerOptions, log: StoreLogger): Promise<Store> {
   const client = new MongoClient(config.url, clientOptions(config));
   const database = databaseOf(config.url) ?? DEFAULT_DATABASE;
   let transactions: boolean;

@@ -1,5 +1,4 @@
 import { DataSource, type DataSourceOptions, type Logger } from 'typeorm';
-import type { DatabaseConfig } from '../../src/config/schema.js';
 import type { StoreLogger } from '../../src/repositories/ports.js';
 import type { Dialect } from './dialects/dialect.js';
 import { buildEntitySchemas } from './entities.js';
@@ -8,9 +7,9 @@ import { buildEntitySchemas } from './entities.js';
 export const MIGRATIONS_TABLE = 'polystore_migrations';
 
 /** The DataSource for one dialect: its connection options plus our entities and migrations. */
-export async function buildDataSource(config: DatabaseConfig, dialect: Dialect, log: StoreLogger): Promise<DataSource> {
+export async function buildDataSource(dialect: Dialect, log: StoreLogger): Promise<DataSource> {
   const options = {
-    ...(await dialect.dataSourceOptions(config, log)),
+    ...(await dialect.dataSourceOptions(log)),
     entities: buildEntitySchemas(dialect.columnTypes),
     migrations: [...dialect.migrations],
     migrationsTableName: MIGRATIONS_TABLE,

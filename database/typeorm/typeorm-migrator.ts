@@ -1,6 +1,6 @@
 import { MigrationExecutor } from 'typeorm';
 import type { MigrationStatus, Migrator } from '../../src/repositories/ports.js';
-import { newerSchema } from '../../src/repositories/factory.js';
+import { newerSchema } from '../../src/repositories/schema.js';
 import type { Db } from './db.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { DatabaseConfig } from '../../src/config/schema.js';
 import type { Store, StoreLogger } from '../../src/repositories/ports.js';
+import type { TypeormConfig } from './config.js';
 import { buildDataSource } from './data-source.js';
 import { asUnavailable, Db } from './db.js';
 import type { Dialect } from './dialects/dialect.js';
@@ -14,18 +14,16 @@ import { TypeormMessageRepository } from './typeorm-message-repository.js';
 import { TypeormMigrator } from './typeorm-migrator.js';
 import { TypeormUserRepository } from './typeorm-user-repository.js';
 
-/** The dialect serving a DATABASE_TYPE (mysql and mariadb share one). */
-export function dialectFor(type: DatabaseConfig['type']): Dialect {
-  switch (type) {
+/** The dialect serving a config (mysql and mariadb share one). */
+export function dialectFor(config: TypeormConfig): Dialect {
+  switch (config.type) {
     case 'sqlite':
-      return sqliteDialect();
+      return sqliteDialect(config);
     case 'postgres':
-      return postgresDialect();
+      return postgresDialect(config);
     case 'mysql':
     case 'mariadb':
-      return mysqlDialect(type);
-    default:
-      throw new Error(`the TypeORM adapter does not serve DATABASE_TYPE=${type}`);
+      return mysqlDialect(config.type, config);
   }
 }
 
@@ -33,9 +31,9 @@ export function dialectFor(type: DatabaseConfig['type']): Dialect {
  * Opens SQLite, PostgreSQL or MySQL/MariaDB through TypeORM. Does not migrate: callers decide
  * (ensureSchema in src/repositories/factory.ts).
  */
-export async function openTypeormStore(config: DatabaseConfig, log: StoreLogger): Promise<Store> {
-  const dialect = dialectFor(config.type);
-  const dataSource = await buildDataSource(config, dialect, log);
+export async function openTypeormStore(config: TypeormConfig, log: StoreLogger): Promise<Store> {
+  const dialect = dialectFor(config);
+  const dataSource = await buildDataSource(dialect, log);
   try {
     await dataSource.initialize();
   } catch (error) {

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
-import { DEFAULT_SQLITE_FILE, DEV_JWT_SECRET } from './defaults.js';
-import { SETTINGS, type Config, type DatabaseType, type SettingName } from './schema.js';
+import { backendFor, type DatabaseConfig } from '../../database/registry.js';
+import { DEV_JWT_SECRET } from './defaults.js';
+import { SETTINGS, type Config, type SettingName, type SettingValues } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -32,8 +33,10 @@ function merge(sources: ConfigSources): Raw {
   return raw;
 }
 
-function parseValue(name: SettingName, text: string, problems: string[]): unknown {
-  const spec = SETTINGS[name];
+type Spec = (typeof SETTINGS)[SettingName];
+
+/** One setting's text as its spec's type; undefined (with a problem noted) when it is not accepted. */
+function parseValue(name: SettingName, spec: Spec, text: string, problems: string[]): string | number | boolean | undefined {
   switch (spec.kind) {
     case 'enum':
       if ((spec.values as readonly string[]).includes(text)) return text;
@@ -58,6 +61,66 @@ function parseValue(name: SettingName, text: string, problems: string[]): unknow
 }
 
 /**
+ * Every setting checked against SETTINGS, with defaults filled in. The values are built from the
+ * specs themselves, so each one has the type SettingValues gives it; a rejected value is reported
+ * in `problems` (and the whole load then fails).
+ */
+function parseSettings(raw: Raw, problems: string[]): SettingValues {
+  const values: Partial<Record<SettingName, unknown>> = {};
+  for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, Spec][]) {
+    const text = raw[name];
+    values[name] = text === undefined ? ('default' in spec ? spec.default : undefined) : parseValue(name, spec, text, problems);
+  }
+  return values as SettingValues;
+}
+
+/**
+ * The database config of DATABASE_TYPE from DATABASE_URL, checked against the backend's location
+ * rule; undefined (with a problem noted) when it cannot be built.
+ */
+function databaseConfig(settings: SettingValues, problems: string[]): DatabaseConfig | undefined {
+  const backend = backendFor(settings.DATABASE_TYPE);
+  if (!backend) return undefined; // DATABASE_TYPE itself was refused already.
+  const url = settings.DATABASE_URL;
+  const rule = backend.location;
+  let location: string;
+  switch (rule.kind) {
+    case 'none':
+      location = '';
+      break;
+    case 'file':
+      location = url === undefined ? rule.default : stripScheme(url, rule.schemes);
+      break;
+    case 'url': {
+      const accepted = [...rule.schemes, ...(rule.alsoAccepts ?? [])];
+      if (url === undefined) {
+        problems.push(`DATABASE_URL is required when DATABASE_TYPE=${backend.type}`);
+        return undefined;
+      }
+      const scheme = URL.canParse(url) ? new URL(url).protocol.slice(0, -1) : '';
+      if (!accepted.includes(scheme)) {
+        const shown = accepted.map((s) => `${s}://`).join(' or ');
+        problems.push(`DATABASE_URL must be a URL starting with ${shown} when DATABASE_TYPE=${backend.type}`);
+        return undefined;
+      }
+      location = url;
+    }
+  }
+  // The registry pairs each descriptor's type with its own options type; TypeScript cannot follow
+  // that pairing through a lookup by name.
+  return { type: backend.type, ...backend.options(location, settings) } as DatabaseConfig;
+}
+
+/** `sqlite:PATH`, `sqlite://PATH` (or another of the rule's schemes) → PATH; a bare path as it is. */
+export function stripScheme(location: string, schemes: readonly string[]): string {
+  const lower = location.toLowerCase();
+  for (const scheme of schemes) {
+    if (lower.startsWith(`${scheme}:`)) return location.slice(scheme.length + 1).replace(/^\/\//, '');
+  }
+  return location;
+}
+
+/**
  * Reads and checks the configuration. Throws ConfigError listing every bad or missing value,
  * each naming the variable and what it accepts.
  */
@@ -68,72 +131,52 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   for (const name of Object.keys(sources.flags ?? {})) {
     if (!known.has(name)) problems.push(`unknown option --${name.toLowerCase().replaceAll('_', '-')}`);
   }
-  const values: Record<string, unknown> = {};
-  for (const name of Object.keys(SETTINGS) as SettingName[]) {
-    const spec = SETTINGS[name];
-    const text = raw[name];
-    values[name] = text === undefined ? ('default' in spec ? spec.default : undefined) : parseValue(name, text, problems);
-  }
+  const values = parseSettings(raw, problems);
+  const database = databaseConfig(values, problems);
 
-  const env = values.NODE_ENV as Config['env'];
-  const dbType = values.DATABASE_TYPE as DatabaseType;
-  let dbUrl = values.DATABASE_URL as string | undefined;
-  if (dbType === 'sqlite') dbUrl = dbUrl === undefined ? DEFAULT_SQLITE_FILE : dbUrl.replace(/^sqlite:(\/\/)?/, '');
-  else if (dbType === 'memory') dbUrl = dbUrl ?? '';
-  else if (dbType === undefined) {
-    // DATABASE_TYPE itself was rejected above; its URL cannot be judged.
-  } else if (dbUrl === undefined) problems.push(`DATABASE_URL is required when DATABASE_TYPE=${dbType}`);
-  else {
-    const schemes: Record<string, string[]> = {
-      postgres: ['postgres:', 'postgresql:'],
-      mysql: ['mysql:', 'mariadb:'],
-      mariadb: ['mysql:', 'mariadb:'],
-      mongodb: ['mongodb:', 'mongodb+srv:'],
-    };
-    const scheme = URL.canParse(dbUrl) ? new URL(dbUrl).protocol : '';
-    const accepted = schemes[dbType] ?? [];
-    if (!accepted.includes(scheme)) problems.push(`DATABASE_URL must be a URL starting with ${accepted.map((s) => `${s}//`).join(' or ')} when DATABASE_TYPE=${dbType}`);
-  }
-
-  const authMode = values.AUTH_MODE as Config['auth']['mode'];
-  const secret = values.AUTH_JWT_SECRET as string | undefined;
-  if (env === 'production') {
-    if (authMode === 'dev') problems.push('AUTH_MODE=dev is refused when NODE_ENV=production; use AUTH_MODE=jwt');
+  const secret = values.AUTH_JWT_SECRET;
+  if (values.NODE_ENV === 'production') {
+    if (values.AUTH_MODE === 'dev') problems.push('AUTH_MODE=dev is refused when NODE_ENV=production; use AUTH_MODE=jwt');
     if (secret === undefined) problems.push('AUTH_JWT_SECRET is required when NODE_ENV=production');
   }
   if (secret !== undefined && secret.length < 32) problems.push('AUTH_JWT_SECRET must be at least 32 characters');
-  if (values.DATABASE_TLS === 'verify' && values.DATABASE_TLS_CA_FILE !== undefined && !existsSync(values.DATABASE_TLS_CA_FILE as string)) {
-    problems.push(`DATABASE_TLS_CA_FILE=${JSON.stringify(values.DATABASE_TLS_CA_FILE)} does not exist`);
+  const caFile = values.DATABASE_TLS_CA_FILE;
+  if (values.DATABASE_TLS === 'verify' && caFile !== undefined && !existsSync(caFile)) {
+    problems.push(`DATABASE_TLS_CA_FILE=${JSON.stringify(caFile)} does not exist`);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0 || database === undefined) throw new ConfigError(problems);
 
   return {
-    env,
-    host: values.HOST as string,
-    port: values.PORT as number,
-    logLevel: values.LOG_LEVEL as Config['logLevel'],
-    logPretty: values.LOG_PRETTY as boolean | undefined,
-    bodyLimitBytes: values.BODY_LIMIT_BYTES as number,
-    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS as number,
-    migrateOnStart: (values.MIGRATE_ON_START as boolean | undefined) ?? (dbType === 'sqlite' || dbType === 'memory'),
-    database: {
-      type: dbType,
-      url: dbUrl ?? '',
-      poolSize: values.DATABASE_POOL_SIZE as number,
-      connectTimeoutMs: values.DATABASE_CONNECT_TIMEOUT_MS as number,
-      statementTimeoutMs: values.DATABASE_STATEMENT_TIMEOUT_MS as number,
-      tls: values.DATABASE_TLS as Config['database']['tls'],
-      tlsCaFile: values.DATABASE_TLS_CA_FILE as string | undefined,
-      sqliteBusyTimeoutMs: values.SQLITE_BUSY_TIMEOUT_MS as number,
-    },
+    env: values.NODE_ENV,
+    host: values.HOST,
+    port: values.PORT,
+    logLevel: values.LOG_LEVEL,
+    logPretty: values.LOG_PRETTY,
+    bodyLimitBytes: values.BODY_LIMIT_BYTES,
+    shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
+    migrateOnStart: values.MIGRATE_ON_START ?? backendFor(database.type)!.migrateOnStartByDefault,
+    database,
     auth: {
-      mode: authMode,
+      mode: values.AUTH_MODE,
       jwtSecret: secret ?? DEV_JWT_SECRET,
       usingDevSecret: secret === undefined,
-      issuer: values.AUTH_JWT_ISSUER as string | undefined,
-      audience: values.AUTH_JWT_AUDIENCE as string | undefined,
+      issuer: values.AUTH_JWT_ISSUER,
+      audience: values.AUTH_JWT_AUDIENCE,
     },
+    settings: values,
   };
+}
+
+/** Where a database config points, password hidden, for logs and messages. */
+export function describeDatabase(config: DatabaseConfig): string {
+  switch (config.type) {
+    case 'memory':
+      return 'memory';
+    case 'sqlite':
+      return `sqlite ${config.file}`;
+    default:
+      return `${config.type} ${redactUrl(config.url)}`;
+  }
 }
 
 /** Hides the password in a connection URL, for logs and messages. */

@@ -4,8 +4,12 @@
  * and .env.example list the same variables.
  */
 
-export const DATABASE_TYPES = ['memory', 'sqlite', 'postgres', 'mysql', 'mariadb', 'mongodb'] as const;
-export type DatabaseType = (typeof DATABASE_TYPES)[number];
+import { registeredTypes, type DatabaseConfig } from '../../database/registry.js';
+
+export type { DatabaseConfig, DatabaseType } from '../../database/registry.js';
+
+/** Every DATABASE_TYPE value, in the order database/registry.ts lists the backends. */
+export const DATABASE_TYPES: readonly string[] = registeredTypes();
 
 export const AUTH_MODES = ['jwt', 'dev'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -45,20 +49,27 @@ export const SETTINGS = {
 
 export type SettingName = keyof typeof SETTINGS;
 
-export interface DatabaseConfig {
-  type: DatabaseType;
-  /** Connection URL, or for sqlite a file path (`:memory:` for a private in-memory database). */
-  url: string;
-  poolSize: number;
-  connectTimeoutMs: number;
-  statementTimeoutMs: number;
-  tls: (typeof TLS_MODES)[number];
-  tlsCaFile: string | undefined;
-  sqliteBusyTimeoutMs: number;
-}
+/** The value type a setting's spec describes. */
+type ValueOf<S> = S extends { kind: 'enum'; values: readonly (infer V)[] }
+  ? V
+  : S extends { kind: 'int' }
+    ? number
+    : S extends { kind: 'bool' }
+      ? boolean
+      : string;
+
+/**
+ * Every setting's checked value, typed from SETTINGS itself: a setting with a default always has
+ * a value, one without may be undefined.
+ */
+export type SettingValues = {
+  [K in SettingName]: (typeof SETTINGS)[K] extends { default: unknown }
+    ? ValueOf<(typeof SETTINGS)[K]>
+    : ValueOf<(typeof SETTINGS)[K]> | undefined;
+};
 
 export interface AuthConfig {
-  mode: (typeof AUTH_MODES)[number];
+  mode: SettingValues['AUTH_MODE'];
   jwtSecret: string;
   /** True when no AUTH_JWT_SECRET was given and the development secret is in use. */
   usingDevSecret: boolean;
@@ -67,14 +78,16 @@ export interface AuthConfig {
 }
 
 export interface Config {
-  env: (typeof NODE_ENVS)[number];
+  env: SettingValues['NODE_ENV'];
   host: string;
   port: number;
-  logLevel: (typeof LOG_LEVELS)[number];
+  logLevel: SettingValues['LOG_LEVEL'];
   logPretty: boolean | undefined;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   migrateOnStart: boolean;
   database: DatabaseConfig;
   auth: AuthConfig;
+  /** Every setting as checked, for code that builds another database config (the transfer commands). */
+  settings: SettingValues;
 }

@@ -18,7 +18,7 @@ export function describeBackend(title: string, init: StoreInitializer, body: (te
     beforeAll(async () => {
       const result = await init.beforeAll();
       if ('skip' in result) {
-        const backend = init.name.split(' ')[0]!.toLowerCase();
+        const backend = init.backend;
         if (requiredBackends().has(backend)) throw new Error(`TEST_REQUIRE names ${backend}, but it cannot run: ${result.skip}`);
         skipReason = result.skip;
         console.warn(`[polystore tests] ${title} on ${init.name} SKIPPED: ${result.skip}`);

@@ -1,11 +1,12 @@
 import { expect } from 'vitest';
-import { mariadbInitializer, pendingSchemaChanges } from '../support/initializers/typeorm.js';
+import { pendingSchemaChanges } from '../support/initializers/typeorm.js';
+import { initializerFor } from '../support/initializer.js';
 import { describeBackend } from './harness.js';
 import { describeContract } from './suite.js';
 
-describeContract(mariadbInitializer);
+describeContract('mariadb');
 
-describeBackend('typeorm schema', mariadbInitializer, (test) => {
+describeBackend('typeorm schema', initializerFor('mariadb'), (test) => {
   test('the migrations create exactly what the entity schemas describe', async (store) => {
     expect(await pendingSchemaChanges(store)).toEqual([]);
   });

@@ -1,4 +1,3 @@
-import { memoryInitializer } from '../support/initializers/memory.js';
 import { describeContract } from './suite.js';
 
-describeContract(memoryInitializer);
+describeContract('memory');

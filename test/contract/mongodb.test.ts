@@ -1,4 +1,3 @@
-import { mongodbInitializer } from '../support/initializers/mongodb.js';
 import { describeContract } from './suite.js';
 
-describeContract(mongodbInitializer);
+describeContract('mongodb');

@@ -1,11 +1,12 @@
 import { expect } from 'vitest';
-import { postgresInitializer, pendingSchemaChanges } from '../support/initializers/typeorm.js';
+import { pendingSchemaChanges } from '../support/initializers/typeorm.js';
+import { initializerFor } from '../support/initializer.js';
 import { describeBackend } from './harness.js';
 import { describeContract } from './suite.js';
 
-describeContract(postgresInitializer);
+describeContract('postgres');
 
-describeBackend('typeorm schema', postgresInitializer, (test) => {
+describeBackend('typeorm schema', initializerFor('postgres'), (test) => {
   test('the migrations create exactly what the entity schemas describe', async (store) => {
     expect(await pendingSchemaChanges(store)).toEqual([]);
   });

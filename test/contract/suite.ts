@@ -1,4 +1,5 @@
-import type { StoreInitializer } from '../support/initializer.js';
+import type { DatabaseType } from '../../database/registry.js';
+import { initializerFor, type StoreInitializer } from '../support/initializer.js';
 import { describeBackend } from './harness.js';
 import { bulkSpec } from './spec/bulk.js';
 import { concurrencySpec } from './spec/concurrency.js';
@@ -13,7 +14,8 @@ import { usersSpec } from './spec/users.js';
  * The repository contract: every semantic the ports promise, run against one backend. Each
  * backend's test file is a single call to this with its initializer.
  */
-export function describeContract(init: StoreInitializer): void {
+export function describeContract(backend: DatabaseType | StoreInitializer): void {
+  const init = typeof backend === 'string' ? initializerFor(backend) : backend;
   describeBackend('repository contract', init, (test) => {
     lifecycleSpec(test);
     usersSpec(test);

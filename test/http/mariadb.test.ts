@@ -1,4 +1,3 @@
-import { mariadbInitializer } from '../support/initializers/typeorm.js';
 import { describeHttp } from './suite.js';
 
-describeHttp(mariadbInitializer);
+describeHttp('mariadb');

@@ -1,4 +1,3 @@
-import { memoryInitializer } from '../support/initializers/memory.js';
 import { describeHttp } from './suite.js';
 
-describeHttp(memoryInitializer);
+describeHttp('memory');

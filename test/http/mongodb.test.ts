@@ -1,4 +1,3 @@
-import { mongodbInitializer } from '../support/initializers/mongodb.js';
 import { describeHttp } from './suite.js';
 
-describeHttp(mongodbInitializer);
+describeHttp('mongodb');

@@ -1,4 +1,3 @@
-import { mysqlInitializer } from '../support/initializers/typeorm.js';
 import { describeHttp } from './suite.js';
 
-describeHttp(mysqlInitializer);
+describeHttp('mysql');

@@ -1,4 +1,3 @@
-import { postgresInitializer } from '../support/initializers/typeorm.js';
 import { describeHttp } from './suite.js';
 
-describeHttp(postgresInitializer);
+describeHttp('postgres');

@@ -1,4 +1,3 @@
-import { sqliteInitializer } from '../support/initializers/typeorm.js';
 import { describeHttp } from './suite.js';
 
-describeHttp(sqliteInitializer);
+describeHttp('sqlite');

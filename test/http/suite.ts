@@ -1,4 +1,5 @@
-import type { StoreInitializer } from '../support/initializer.js';
+import type { DatabaseType } from '../../database/registry.js';
+import { initializerFor, type StoreInitializer } from '../support/initializer.js';
 import { describeBackend } from '../contract/harness.js';
 import { authSpec } from './spec/auth.js';
 import { conversationsSpec } from './spec/conversations.js';
@@ -14,7 +15,8 @@ import { apiTests } from './support.js';
  * The HTTP API's behaviour, run over one backend. Each backend's file is a single call to this
  * with its initializer (test/http/<backend>.test.ts).
  */
-export function describeHttp(init: StoreInitializer): void {
+export function describeHttp(backend: DatabaseType | StoreInitializer): void {
+  const init = typeof backend === 'string' ? initializerFor(backend) : backend;
   describeBackend('http api', init, (test) => {
     const api = apiTests(test);
     operationsSpec(api);

@@ -1,18 +1,12 @@
 import './provided-context.js';
 import type { TestProject } from 'vitest/node';
-import { envImageName, envUrlName, requiredBackends, SERVER_KINDS, type ServerInfo, type ServerKind, type ServerMap } from './servers.js';
+import { BACKENDS } from '../../database/registry.js';
+import { envImageName, envUrlName, requiredBackends, SERVER_KINDS, type ServerInfo, type ServerMap } from './servers.js';
 
 /**
- * Runs once per `vitest run`: finds a server for each database kind and provides the result to
- * the workers. Containers started here are stopped in the returned teardown.
+ * Runs once per `vitest run`: finds a server for each kind the registered backends need and
+ * provides the result to the workers. Containers started here are stopped in the returned teardown.
  */
-
-const DEFAULT_IMAGES: Record<ServerKind, string> = {
-  postgres: 'postgres:16-alpine',
-  mariadb: 'mariadb:11',
-  mysql: 'mysql:8.4',
-  mongodb: 'mongo:8',
-};
 
 type Stoppable = { stop(): Promise<unknown> };
 const started: Stoppable[] = [];
@@ -27,37 +21,20 @@ async function containerRuntimeAvailable(): Promise<string | undefined> {
   }
 }
 
-async function startContainer(kind: ServerKind, image: string): Promise<string> {
-  switch (kind) {
-    case 'postgres': {
-      const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
-      const c = await new PostgreSqlContainer(image).start();
-      started.push(c);
-      return c.getConnectionUri();
-    }
-    case 'mariadb':
-    case 'mysql': {
-      const { MariaDbContainer } = await import('@testcontainers/mariadb');
-      const c = await new MariaDbContainer(image).withUsername('root').withUserPassword('test').start();
-      started.push(c);
-      return `mysql://root:test@${c.getHost()}:${c.getPort()}/${c.getDatabase()}`;
-    }
-    case 'mongodb':
-      return startMongoContainer(image);
+/** The registered backend that needs `kind` of server: its default image and its test kit. */
+function serverRule(kind: string) {
+  for (const backend of BACKENDS) {
+    if (backend.testing.needs === 'server' && backend.testing.server === kind) return backend.testing;
   }
+  throw new Error(`no registered backend needs a ${kind} server`);
 }
 
-async function startMongoContainer(image: string): Promise<string> {
-  const { GenericContainer, Wait } = await import('testcontainers');
-  const c = await new GenericContainer(image)
-    .withCommand(['--replSet', 'rs0', '--bind_ip_all'])
-    .withExposedPorts(27017)
-    .withWaitStrategy(Wait.forLogMessage(/Waiting for connections/))
-    .start();
-  started.push(c);
-  const init = await c.exec(['mongosh', '--quiet', '--eval', `rs.initiate({_id:'rs0',members:[{_id:0,host:'127.0.0.1:27017'}]}); while (!db.hello().isWritablePrimary) sleep(100);`]);
-  if (init.exitCode !== 0) throw new Error(`replica-set initiation failed: ${init.output}`);
-  return `mongodb://${c.getHost()}:${c.getMappedPort(27017)}/?directConnection=true`;
+async function startContainer(kind: string, image: string): Promise<string> {
+  const kit = await serverRule(kind).kit();
+  if (!kit.startContainer) throw new Error(`the ${kind} test kit cannot start containers`);
+  const container = await kit.startContainer(image);
+  started.push(container);
+  return container.url;
 }
 
 /**
@@ -65,7 +42,7 @@ async function startMongoContainer(image: string): Promise<string> {
  * (MongoDB: mongodb-memory-server, then the wire-protocol emulator in test/support).
  */
 export type FallbackResult = { url: string; source: string; stop?: () => Promise<unknown> } | { skip: string };
-const fallbacks: Partial<Record<ServerKind, () => Promise<FallbackResult>>> = {
+const fallbacks: Record<string, () => Promise<FallbackResult>> = {
   mongodb: async () => (await import('./mongo-fallback.js')).mongoFallback(),
 };
 
@@ -83,7 +60,7 @@ export default async function setup(project: TestProject) {
     } else {
       if (runtimeProblem === null) runtimeProblem = await containerRuntimeAvailable();
       if (runtimeProblem === undefined) {
-        const image = env[envImageName(kind)] ?? DEFAULT_IMAGES[kind];
+        const image = env[envImageName(kind)] ?? serverRule(kind).image;
         try {
           info = { kind, url: await startContainer(kind, image), source: `Testcontainers (${image})` };
         } catch (error) {

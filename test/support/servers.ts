@@ -1,18 +1,22 @@
+import { BACKENDS } from '../../database/registry.js';
+
 /**
  * Which database servers the test run can reach, decided once per run in global-setup.ts and
  * handed to every worker through vitest's provide/inject.
  *
  * Order for each server kind: TEST_<KIND>_URL → Testcontainers (when a container runtime answers)
- * → skipped with the reason. TEST_REQUIRE=postgres,mariadb,... turns a skip into a failure.
+ * → a fallback where there is one (MongoDB: the wire-protocol emulator) → skipped with the
+ * reason. TEST_REQUIRE=postgres,mariadb,... turns a skip into a failure.
  */
-export const SERVER_KINDS = ['postgres', 'mariadb', 'mysql', 'mongodb'] as const;
-export type ServerKind = (typeof SERVER_KINDS)[number];
 
-export type ServerInfo =
-  | { kind: ServerKind; url: string; source: string }
-  | { kind: ServerKind; skip: string };
+/** The servers the registered backends need, each with the backends that need it. */
+export const SERVER_KINDS: readonly string[] = [
+  ...new Set(BACKENDS.flatMap((b) => (b.testing.needs === 'server' ? [b.testing.server] : []))),
+];
 
-export type ServerMap = Record<ServerKind, ServerInfo>;
+export type ServerInfo = { kind: string; url: string; source: string } | { kind: string; skip: string };
+
+export type ServerMap = Record<string, ServerInfo>;
 
 /** Backends TEST_REQUIRE names; a skipped one of these fails the run. */
 export function requiredBackends(env: NodeJS.ProcessEnv = process.env): Set<string> {
@@ -24,5 +28,5 @@ export function requiredBackends(env: NodeJS.ProcessEnv = process.env): Set<stri
   );
 }
 
-export const envUrlName = (kind: ServerKind) => `TEST_${kind.toUpperCase()}_URL`;
-export const envImageName = (kind: ServerKind) => `TEST_${kind.toUpperCase()}_IMAGE`;
+export const envUrlName = (kind: string) => `TEST_${kind.toUpperCase()}_URL`;
+export const envImageName = (kind: string) => `TEST_${kind.toUpperCase()}_IMAGE`;

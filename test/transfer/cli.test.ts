@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureSchema, openStore } from '../../src/repositories/factory.js';
+import { openStore } from '../../src/repositories/factory.js';
+import { ensureSchema } from '../../src/repositories/schema.js';
 import { seedAwkwardStore } from './seed.js';
 
 /** export, import, copy and verify as an operator runs them: real processes, real SQLite files. */
@@ -30,7 +31,7 @@ describe('polystore export / import / copy / verify (processes)', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'polystore-cli-'));
-    const store = await openStore({ type: 'sqlite', url: join(dir, 'source.db'), poolSize: 1, connectTimeoutMs: 2000, statementTimeoutMs: 5000, tls: 'disable', tlsCaFile: undefined, sqliteBusyTimeoutMs: 2000 }, quiet);
+    const store = await openStore({ type: 'sqlite', file: join(dir, 'source.db'), busyTimeoutMs: 2000 }, quiet);
     await ensureSchema(store, { migrate: true });
     await seedAwkwardStore(store, { conversations: 4, messagesPer: 3 });
     await store.close();

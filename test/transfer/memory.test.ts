@@ -1,4 +1,3 @@
-import { memoryInitializer } from '../support/initializers/memory.js';
 import { describeTransferRules } from './spec.js';
 
-describeTransferRules(memoryInitializer);
+describeTransferRules('memory');

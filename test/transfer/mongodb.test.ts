@@ -1,4 +1,3 @@
-import { mongodbInitializer } from '../support/initializers/mongodb.js';
 import { describeTransferRules } from './spec.js';
 
-describeTransferRules(mongodbInitializer);
+describeTransferRules('mongodb');

@@ -9,7 +9,8 @@ import { ImportFileError } from '../../src/transfer/format.js';
 import { importFile, ImportTargetError } from '../../src/transfer/import.js';
 import { verifyStores } from '../../src/transfer/verify.js';
 import { requiredBackends } from '../support/servers.js';
-import type { StoreInitializer } from '../support/initializer.js';
+import type { DatabaseType } from '../../database/registry.js';
+import { initializerFor, type StoreInitializer } from '../support/initializer.js';
 import { seedAwkwardStore } from './seed.js';
 
 let dir: string;
@@ -28,7 +29,7 @@ async function available(inits: StoreInitializer[]): Promise<StoreInitializer[]>
   for (const init of inits) {
     const r = await init.beforeAll();
     if ('skip' in r) {
-      const backend = init.name.split(' ')[0]!;
+      const backend = init.backend;
       if (requiredBackends().has(backend)) throw new Error(`TEST_REQUIRE names ${backend}, but it cannot run: ${r.skip}`);
       console.warn(`[polystore tests] transfer tests on ${init.name} SKIPPED: ${r.skip}`);
     } else ok.push(init);
@@ -40,7 +41,8 @@ async function available(inits: StoreInitializer[]): Promise<StoreInitializer[]>
  * Round trips between every pair of backends: seed the source with awkward data, copy, verify;
  * export → import → export gives byte-identical record lines.
  */
-export function describeTransferPairs(inits: StoreInitializer[]): void {
+export function describeTransferPairs(backends: readonly DatabaseType[]): void {
+  const inits = backends.map((b) => initializerFor(b));
   describe('transfer between every pair of backends', () => {
     let ready: StoreInitializer[] = [];
     beforeAll(async () => {
@@ -97,7 +99,8 @@ async function importAndReexport(gz: string, out: string, init: StoreInitializer
 }
 
 /** Bad input, merge and resume behaviour, on one backend. */
-export function describeTransferRules(init: StoreInitializer): void {
+export function describeTransferRules(backend: DatabaseType): void {
+  const init = initializerFor(backend);
   describe(`transfer rules: ${init.name}`, () => {
     let skip: string | undefined;
     beforeAll(async () => {

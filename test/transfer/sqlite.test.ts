@@ -1,4 +1,3 @@
-import { sqliteInitializer } from '../support/initializers/typeorm.js';
 import { describeTransferRules } from './spec.js';
 
-describeTransferRules(sqliteInitializer);
+describeTransferRules('sqlite');

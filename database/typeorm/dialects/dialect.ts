@@ -1,5 +1,4 @@
 import type { DataSourceOptions, MigrationInterface } from 'typeorm';
-import type { DatabaseConfig } from '../../../src/config/schema.js';
 import type { StoreLogger } from '../../../src/repositories/ports.js';
 
 /**
@@ -13,8 +12,11 @@ export interface Dialect {
   /** This dialect's migrations (migrations/<dialect>/index.ts), oldest first. */
   readonly migrations: ReadonlyArray<new () => MigrationInterface>;
 
-  /** TypeORM's connection options (driver, pool, TLS, timeouts); entities and migrations are added by the caller. */
-  dataSourceOptions(config: DatabaseConfig, log: StoreLogger): Promise<DataSourceOptions>;
+  /**
+   * TypeORM's connection options (driver, pool, TLS, timeouts) for the config the dialect was made
+   * with; entities and migrations are added by the caller.
+   */
+  dataSourceOptions(log: StoreLogger): Promise<DataSourceOptions>;
   /** Rewrites the `?` placeholders our SQL is written with into the driver's own syntax. */
   placeholders(sql: string): string;
   /** A bound timestamp as the driver wants it. */

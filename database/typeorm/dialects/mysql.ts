@@ -1,5 +1,5 @@
 import { MYSQL_MIGRATIONS } from '../../../migrations/mysql/index.js';
-import type { DatabaseConfig } from '../../../src/config/schema.js';
+import type { ServerOptions } from '../../../src/repositories/backend.js';
 import { mapMysqlError } from '../map-mysql-error.js';
 import type { Dialect } from './dialect.js';
 import { tlsOptions } from './tls.js';
@@ -23,12 +23,12 @@ function connection(url: string) {
  * (MySQL's JSON type re-serializes and reorders keys); keys are utf8mb4_bin so ids are
  * case-sensitive and sort in code-point order.
  */
-export function mysqlDialect(type: 'mysql' | 'mariadb'): Dialect {
+export function mysqlDialect(type: 'mysql' | 'mariadb', config: ServerOptions): Dialect {
   return {
     kind: type,
     migrations: MYSQL_MIGRATIONS,
 
-    async dataSourceOptions(config: DatabaseConfig) {
+    async dataSourceOptions() {
       return {
         type,
         ...connection(config.url),

@@ -1,5 +1,5 @@
 import { POSTGRES_MIGRATIONS } from '../../../migrations/postgres/index.js';
-import type { DatabaseConfig } from '../../../src/config/schema.js';
+import type { ServerOptions } from '../../../src/repositories/backend.js';
 import type { StoreLogger } from '../../../src/repositories/ports.js';
 import { mapPostgresError } from '../map-postgres-error.js';
 import { numberedPlaceholders, type Dialect } from './dialect.js';
@@ -10,12 +10,12 @@ import { tlsOptions } from './tls.js';
  * `jsonb`, because jsonb reorders object keys and our round trips must return the text as
  * written. Key columns use COLLATE "C" so ORDER BY id is code-point order on any server locale.
  */
-export function postgresDialect(): Dialect {
+export function postgresDialect(config: ServerOptions): Dialect {
   return {
     kind: 'postgres',
     migrations: POSTGRES_MIGRATIONS,
 
-    async dataSourceOptions(config: DatabaseConfig, log: StoreLogger) {
+    async dataSourceOptions(log: StoreLogger) {
       return {
         type: 'postgres',
         url: config.url,

@@ -2,40 +2,33 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS } from '../../../migrations/sqlite/index.js';
-import type { DatabaseConfig } from '../../../src/config/schema.js';
-import { DEFAULT_SQLITE_FILE } from '../../../src/config/defaults.js';
+import type { SqliteConfig } from '../config.js';
 import { mapSqliteError } from '../map-sqlite-error.js';
 import { Mutex } from '../mutex.js';
 import type { Dialect } from './dialect.js';
-
-/** `sqlite:PATH`, `sqlite://PATH` or a bare path; empty means the default file. */
-export function sqliteFile(url: string): string {
-  const path = url.replace(/^sqlite:(\/\/)?/, '');
-  return path === '' ? DEFAULT_SQLITE_FILE : path;
-}
 
 /**
  * SQLite through better-sqlite3: one synchronous connection. Timestamps are INTEGER epoch
  * milliseconds (SQLite has no timestamp type; integers keep exact milliseconds, compare
  * numerically and need no time-zone parsing). JSON is TEXT, stored as written.
  */
-export function sqliteDialect(): Dialect {
+export function sqliteDialect(config: SqliteConfig): Dialect {
   const mutex = new Mutex();
   return {
     kind: 'sqlite',
     migrations: SQLITE_MIGRATIONS,
 
-    async dataSourceOptions(config: DatabaseConfig) {
-      const file = sqliteFile(config.url);
+    async dataSourceOptions() {
+      const file = config.file;
       if (file !== ':memory:') await mkdir(dirname(resolve(file)), { recursive: true });
       return {
         type: 'better-sqlite3',
         database: file,
-        timeout: config.sqliteBusyTimeoutMs,
+        timeout: config.busyTimeoutMs,
         enableWAL: true,
         prepareDatabase: (db: Database.Database) => {
           // TypeORM sets these too; stated here because the adapter depends on them.
-          db.pragma(`busy_timeout = ${Math.trunc(config.sqliteBusyTimeoutMs)}`);
+          db.pragma(`busy_timeout = ${Math.trunc(config.busyTimeoutMs)}`);
           db.pragma('foreign_keys = ON');
           if (file !== ':memory:') db.pragma('journal_mode = WAL');
         },

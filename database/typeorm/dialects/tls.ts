@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import type { DatabaseConfig } from '../../../src/config/schema.js';
+import type { ServerOptions } from '../../../src/repositories/backend.js';
 
 /**
  * DATABASE_TLS as Node TLS options, shared by node-postgres and mysql2: `disable` → no TLS,
  * `require` → encrypted but the certificate is not checked, `verify` → the certificate must chain
  * to DATABASE_TLS_CA_FILE (or the system CAs) and match the host name.
  */
-export async function tlsOptions(config: DatabaseConfig): Promise<false | { rejectUnauthorized: boolean; ca?: string }> {
+export async function tlsOptions(config: Pick<ServerOptions, 'tls' | 'tlsCaFile'>): Promise<false | { rejectUnauthorized: boolean; ca?: string }> {
   switch (config.tls) {
     case 'disable':
       return false;

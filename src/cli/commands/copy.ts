@@ -1,11 +1,12 @@
 import { ENTITY_KINDS } from '../../repositories/ports.js';
 import { copyStores, CopyTargetError } from '../../transfer/copy.js';
+import { locationHint } from '../../transfer/open.js';
 import { formatVerifyReport } from '../../transfer/verify.js';
 import { parseArgs, UsageError } from '../args.js';
 import { SETTINGS_HINT, type Command } from '../command.js';
 import { batchSize, conflictPolicy, progressFor, sum, TransferError, withSourceAndTarget } from './transfer-session.js';
 
-export const LOCATIONS = 'A location is a SQLite file path or sqlite:PATH, postgres://…, mysql://…, mariadb://…, mongodb://…, or memory:.';
+export const LOCATIONS = `A location is one of: ${locationHint()}.`;
 
 export const copyCommand: Command = {
   name: 'copy',

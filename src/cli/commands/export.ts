@@ -1,4 +1,5 @@
 import { exportStore } from '../../transfer/export.js';
+import { locationHint } from '../../transfer/open.js';
 import { parseArgs, UsageError } from '../args.js';
 import { SETTINGS_HINT, type Command } from '../command.js';
 import { batchSize, openFor, progressFor, sum, transferConfig } from './transfer-session.js';
@@ -12,7 +13,7 @@ Writes users, conversations, participants, messages and audit entries as NDJSON:
 (format and schema version, source backend, counts), one line per record, and a trailer with
 counts and a checksum. FILE ending in .gz is gzipped; --out - writes to stdout.
 --from defaults to the configured database (DATABASE_TYPE / DATABASE_URL); it takes the same
-locations as copy: a SQLite file path, sqlite:PATH, postgres://, mysql://, mariadb://, mongodb://.
+locations as copy: ${locationHint()}.
 ${SETTINGS_HINT}`,
   async run(argv) {
     const { settings, options } = parseArgs(argv, { settings: true, options: { out: 'string', from: 'string', 'batch-size': 'string', quiet: 'boolean' } });

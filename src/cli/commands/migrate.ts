@@ -1,4 +1,4 @@
-import { newerSchema } from '../../repositories/factory.js';
+import { newerSchema } from '../../repositories/schema.js';
 import { parseArgs } from '../args.js';
 import { SETTINGS_HINT, type Command } from '../command.js';
 import { withStore } from './store-session.js';

@@ -24,7 +24,7 @@ export async function openFor(flag: string, location: string | undefined, config
   let database = config.database;
   if (location !== undefined) {
     try {
-      database = databaseFromLocation(location, config.database, flag);
+      database = databaseFromLocation(location, config.settings, flag);
     } catch (error) {
       if (error instanceof DomainError) throw new UsageError(`--${flag}: ${error.message.replace(/^[\w-]+: /, '')}`);
       throw error;
