@@ -4,15 +4,16 @@ import { MongoClient } from 'mongodb';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { redactUrl } from '../src/config/load.js';
-import type { DatabaseType } from '../src/config/schema.js';
+import { registeredTypes, type DatabaseType } from '../database/registry.js';
 
 /**
  * Where each backend lives. Server URLs come from the environment; the benchmark works in its own
  * database `polystore_bench` on each server, created on first use, and touches nothing else.
  */
 
-export const BACKENDS = ['memory', 'sqlite', 'postgres', 'mariadb', 'mysql', 'mongodb'] as const satisfies readonly DatabaseType[];
-export type BackendName = (typeof BACKENDS)[number];
+/** Every registered backend (database/registry.ts); each needs a resolver below and an L1 driver. */
+export const BACKENDS = registeredTypes();
+export type BackendName = DatabaseType;
 
 export const BENCH_DATABASE = 'polystore_bench';
 
@@ -33,11 +34,13 @@ export interface Backend {
 
 export type Resolved = { ok: true; backend: Backend } | { ok: false; reason: string };
 
-const ENV: Partial<Record<BackendName, { variable: string; fallback?: string }>> = {
-  postgres: { variable: 'BENCH_POSTGRES_URL', fallback: 'postgres://postgres@127.0.0.1:5432/postgres' },
-  mariadb: { variable: 'BENCH_MARIADB_URL', fallback: 'mysql://root@127.0.0.1:3306/test' },
-  mysql: { variable: 'BENCH_MYSQL_URL' },
-  mongodb: { variable: 'BENCH_MONGODB_URL' },
+/** Server backends: the variable naming the server, a default where this machine has one, and how to prepare it. */
+type ServerResolver = { variable: string; fallback?: string; resolve(serverUrl: string): Promise<Backend> };
+const SERVERS: Record<Exclude<BackendName, 'memory' | 'sqlite'>, ServerResolver> = {
+  postgres: { variable: 'BENCH_POSTGRES_URL', fallback: 'postgres://postgres@127.0.0.1:5432/postgres', resolve: resolvePostgres },
+  mariadb: { variable: 'BENCH_MARIADB_URL', fallback: 'mysql://root@127.0.0.1:3306/test', resolve: (url) => resolveMysql('mariadb', url) },
+  mysql: { variable: 'BENCH_MYSQL_URL', resolve: (url) => resolveMysql('mysql', url) },
+  mongodb: { variable: 'BENCH_MONGODB_URL', resolve: resolveMongo },
 };
 
 function withDatabase(url: string, database: string): string {
@@ -163,16 +166,14 @@ export async function resolveBackend(name: BackendName, env: NodeJS.ProcessEnv =
       },
     };
   }
-  const source = ENV[name]!;
+  const source = SERVERS[name];
   const serverUrl = env[source.variable] || source.fallback;
   if (!serverUrl) {
     const extra = name === 'mongodb' ? ' (the MongoDB test emulator is not benchmarked: its numbers would say nothing about MongoDB)' : '';
     return { ok: false, reason: `no server: set ${source.variable} to a ${name} URL${extra}` };
   }
   try {
-    const backend =
-      name === 'postgres' ? await resolvePostgres(serverUrl) : name === 'mongodb' ? await resolveMongo(serverUrl) : await resolveMysql(name, serverUrl);
-    return { ok: true, backend };
+    return { ok: true, backend: await source.resolve(serverUrl) };
   } catch (error) {
     return { ok: false, reason: `cannot use ${redactUrl(serverUrl)} (${source.variable}${env[source.variable] ? '' : ', default'}): ${message(error)}` };
   }
