@@ -1,4 +1,4 @@
-import { newerSchema } from '../../src/repositories/schema.js';
+import { convergeMigrations, newerSchema } from '../../src/repositories/schema.js';
 import type { MigrationStatus, Migrator } from '../../src/repositories/ports.js';
 import type { MongoMigration } from '../../migrations/mongodb/index.js';
 import { COLLECTIONS, type MongoContext } from './mongodb-context.js';
@@ -36,8 +36,12 @@ export class MongoMigrator implements Migrator {
     return { known, applied, pending: known.filter((n) => !done.has(n)), unknown: applied.filter((n) => !knownSet.has(n)) };
   }
 
+  /** Applies what is pending; replicas starting together all succeed (convergeMigrations). */
   up(): Promise<string[]> {
-    return this.ctx.guard('audit', () => this.apply());
+    return convergeMigrations(
+      () => this.ctx.guard('audit', () => this.apply()),
+      () => this.status(),
+    );
   }
 
   private async apply(): Promise<string[]> {

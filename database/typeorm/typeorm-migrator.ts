@@ -1,6 +1,6 @@
 import { MigrationExecutor } from 'typeorm';
 import type { MigrationStatus, Migrator } from '../../src/repositories/ports.js';
-import { newerSchema } from '../../src/repositories/schema.js';
+import { convergeMigrations, newerSchema } from '../../src/repositories/schema.js';
 import type { Db } from './db.js';
 
 /**
@@ -38,7 +38,18 @@ export class TypeormMigrator implements Migrator {
     return names;
   }
 
-  async up(): Promise<string[]> {
+  /**
+   * Applies what is pending under the dialect's migration lock, so replicas starting together
+   * take turns (see convergeMigrations for backends without one).
+   */
+  up(): Promise<string[]> {
+    return convergeMigrations(
+      () => this.db.dialect.lockMigrations(() => this.applyPending()),
+      () => this.status(),
+    );
+  }
+
+  private async applyPending(): Promise<string[]> {
     const before = await this.status();
     if (before.unknown.length > 0) throw newerSchema(this.kind, before.unknown);
     if (before.pending.length === 0) return [];

@@ -35,7 +35,16 @@ export interface Dialect {
    * and TypeORM one query runner for it); a plain call elsewhere.
    */
   serialize<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs migrations holding a lock other processes migrating the same database wait for
+   * (PostgreSQL: an advisory lock; MySQL/MariaDB: GET_LOCK), on a connection of its own so the
+   * pool stays free for the migrations themselves. SQLite has none: see convergeMigrations.
+   */
+  lockMigrations<T>(work: () => Promise<T>): Promise<T>;
 }
+
+/** How long a migrating process waits for another one's migration lock. */
+export const MIGRATION_LOCK_TIMEOUT_S = 120;
 
 export interface TranslatedError {
   error: Error;

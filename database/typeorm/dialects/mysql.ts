@@ -1,7 +1,7 @@
 import { MYSQL_MIGRATIONS } from '../../../migrations/mysql/index.js';
 import type { ServerOptions } from '../../../src/repositories/backend.js';
 import { mapMysqlError } from '../map-mysql-error.js';
-import type { Dialect } from './dialect.js';
+import { MIGRATION_LOCK_TIMEOUT_S, type Dialect } from './dialect.js';
 import { tlsOptions } from './tls.js';
 
 /** Host, port, credentials and database from a mysql:// or mariadb:// URL. */
@@ -42,6 +42,24 @@ export function mysqlDialect(type: 'mysql' | 'mariadb', config: ServerOptions): 
         enableQueryTimeout: true,
         maxQueryExecutionTime: config.statementTimeoutMs,
       };
+    },
+
+    async lockMigrations(work) {
+      const mysql = await import('mysql2/promise');
+      const { username, ...rest } = connection(config.url);
+      const ssl = (await tlsOptions(config)) || undefined;
+      const client = await mysql.createConnection({ ...rest, user: username, connectTimeout: config.connectTimeoutMs, ssl });
+      client.on('error', () => undefined);
+      try {
+        // Keyed by database; released when this connection ends.
+        const [rows] = await client.query("SELECT GET_LOCK(CONCAT('polystore.migrations.', DATABASE()), ?) AS got", [
+          MIGRATION_LOCK_TIMEOUT_S,
+        ]);
+        if ((rows as { got: number | null }[])[0]?.got !== 1) throw new Error('timed out waiting for the migration lock');
+        return await work();
+      } finally {
+        await client.end().catch(() => undefined);
+      }
     },
 
     placeholders: (sql) => sql,

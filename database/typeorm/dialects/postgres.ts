@@ -2,7 +2,7 @@ import { POSTGRES_MIGRATIONS } from '../../../migrations/postgres/index.js';
 import type { ServerOptions } from '../../../src/repositories/backend.js';
 import type { StoreLogger } from '../../../src/repositories/ports.js';
 import { mapPostgresError } from '../map-postgres-error.js';
-import { numberedPlaceholders, type Dialect } from './dialect.js';
+import { MIGRATION_LOCK_TIMEOUT_S, numberedPlaceholders, type Dialect } from './dialect.js';
 import { tlsOptions } from './tls.js';
 
 /**
@@ -31,6 +31,25 @@ export function postgresDialect(config: ServerOptions): Dialect {
           statement_timeout: config.statementTimeoutMs,
         },
       };
+    },
+
+    async lockMigrations(work) {
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({
+        connectionString: config.url,
+        ssl: await tlsOptions(config),
+        connectionTimeoutMillis: config.connectTimeoutMs,
+      });
+      client.on('error', () => undefined);
+      await client.connect();
+      try {
+        // Keyed by database and schema: stores in other schemas of one database do not wait.
+        await client.query(`SET lock_timeout = '${MIGRATION_LOCK_TIMEOUT_S}s'`);
+        await client.query("SELECT pg_advisory_lock(hashtext(current_database() || '.' || current_schema() || '.migrations'))");
+        return await work();
+      } finally {
+        await client.end().catch(() => undefined);
+      }
     },
 
     placeholders: numberedPlaceholders(),

@@ -50,5 +50,6 @@ export function sqliteDialect(config: SqliteConfig): Dialect {
 
     translate: mapSqliteError,
     serialize: (work) => mutex.run(work),
+    lockMigrations: (work) => work(),
   };
 }
