@@ -1,5 +1,5 @@
 import type { CursorKey } from '../../src/domain/cursor.js';
-import { DuplicateError, NotFoundError, VersionConflictError } from '../../src/domain/errors.js';
+import { DuplicateError, NotFoundError, VersionConflictError, type EntityName } from '../../src/domain/errors.js';
 import { activityAt, type AuditEntry, type Conversation, type Message, type Participant, type User } from '../../src/domain/models.js';
 import type {
   AuditRepository,
@@ -7,19 +7,20 @@ import type {
   BulkResult,
   ConflictPolicy,
   ConversationListQuery,
-  ConversationPatch,
   ConversationRepository,
+  ConversationUpdate,
   EntityKind,
   EntityRecords,
+  MessageDeletion,
   MessageListQuery,
-  MessagePatch,
   MessageRepository,
+  MessageUpdate,
   Migrator,
   Page,
   PostResult,
   Store,
-  UserPatch,
   UserRepository,
+  UserUpdate,
 } from '../../src/repositories/ports.js';
 
 /**
@@ -79,10 +80,14 @@ class MemoryUsers implements UserRepository {
     return id === undefined ? null : this.find(id);
   }
 
-  async update(id: string, expectedVersion: number, patch: UserPatch, updatedAt: Date, audit: AuditEntry): Promise<User> {
+  async findExisting(ids: readonly string[]): Promise<Set<string>> {
+    return new Set(ids.filter((id) => this.d.users.has(id)));
+  }
+
+  async update({ id, expectedVersion, patch, updatedAt, audit }: UserUpdate): Promise<User> {
     const user = this.d.users.get(id);
     if (!user) throw new NotFoundError('user', id);
-    if (user.version !== expectedVersion) throw new VersionConflictError('user', id, expectedVersion, user.version);
+    checkVersion('user', id, user.version, expectedVersion);
     if (patch.handle !== undefined && patch.handle !== user.handle) {
       if (this.d.handles.has(patch.handle)) throw new DuplicateError('user', 'handle');
       this.d.handles.delete(user.handle);
@@ -93,6 +98,10 @@ class MemoryUsers implements UserRepository {
     this.d.audit.push(copy(audit));
     return copy(next);
   }
+}
+
+function checkVersion(entity: EntityName, id: string, stored: number, expected: number | undefined): void {
+  if (expected !== undefined && stored !== expected) throw new VersionConflictError(entity, id, expected, stored);
 }
 
 function definedOnly<T extends object>(patch: T): Partial<T> {
@@ -106,7 +115,6 @@ class MemoryConversations implements ConversationRepository {
     if (this.d.conversations.has(conversation.id)) throw new DuplicateError('conversation', 'id');
     const keys = new Set(participants.map((p) => participantKey(p.conversationId, p.userId)));
     if (keys.size !== participants.length) throw new DuplicateError('participant', 'userId');
-    for (const p of participants) if (!this.d.users.has(p.userId)) throw new NotFoundError('user', p.userId);
     this.d.conversations.set(conversation.id, copy(conversation));
     for (const p of participants) this.d.participants.set(participantKey(p.conversationId, p.userId), copy(p));
     this.d.messages.set(conversation.id, []);
@@ -120,10 +128,10 @@ class MemoryConversations implements ConversationRepository {
     return copy(c);
   }
 
-  async update(id: string, expectedVersion: number, patch: ConversationPatch, updatedAt: Date, audit: AuditEntry): Promise<Conversation> {
+  async update({ id, expectedVersion, patch, updatedAt, audit }: ConversationUpdate): Promise<Conversation> {
     const c = this.d.conversations.get(id);
     if (!c) throw new NotFoundError('conversation', id);
-    if (c.version !== expectedVersion) throw new VersionConflictError('conversation', id, expectedVersion, c.version);
+    checkVersion('conversation', id, c.version, expectedVersion);
     const next: Conversation = { ...c, ...copy(definedOnly(patch)), updatedAt: new Date(updatedAt), version: c.version + 1 };
     this.d.conversations.set(id, next);
     this.d.audit.push(copy(audit));
@@ -170,7 +178,6 @@ class MemoryConversations implements ConversationRepository {
 
   async addParticipant(participant: Participant, audit: AuditEntry): Promise<Participant> {
     if (!this.d.conversations.has(participant.conversationId)) throw new NotFoundError('conversation', participant.conversationId);
-    if (!this.d.users.has(participant.userId)) throw new NotFoundError('user', participant.userId);
     const key = participantKey(participant.conversationId, participant.userId);
     if (this.d.participants.has(key)) throw new DuplicateError('participant', 'userId');
     this.d.participants.set(key, copy(participant));
@@ -217,14 +224,11 @@ class MemoryMessages implements MessageRepository {
     return copy(this.find(conversationId, messageId));
   }
 
-  private checkVersion(m: Message, expectedVersion: number | undefined): void {
-    if (expectedVersion !== undefined && m.version !== expectedVersion) throw new VersionConflictError('message', m.id, expectedVersion, m.version);
-  }
-
-  async update(conversationId: string, messageId: string, expectedVersion: number | undefined, patch: MessagePatch, editedAt: Date, audit: AuditEntry): Promise<Message> {
+  async update(change: MessageUpdate): Promise<Message> {
+    const { conversationId, messageId, expectedVersion, patch, editedAt, audit } = change;
     const m = this.find(conversationId, messageId);
     if (m.deletedAt !== null) throw new NotFoundError('message', messageId);
-    this.checkVersion(m, expectedVersion);
+    checkVersion('message', m.id, m.version, expectedVersion);
     if (patch.content !== undefined) m.content = copy(patch.content);
     if (patch.metadata !== undefined) m.metadata = copy(patch.metadata);
     m.editedAt = new Date(editedAt);
@@ -233,10 +237,11 @@ class MemoryMessages implements MessageRepository {
     return copy(m);
   }
 
-  async softDelete(conversationId: string, messageId: string, expectedVersion: number | undefined, deletedAt: Date, audit: AuditEntry): Promise<Message> {
+  async softDelete(deletion: MessageDeletion): Promise<Message> {
+    const { conversationId, messageId, expectedVersion, deletedAt, audit } = deletion;
     const m = this.find(conversationId, messageId);
     if (m.deletedAt !== null) throw new NotFoundError('message', messageId);
-    this.checkVersion(m, expectedVersion);
+    checkVersion('message', m.id, m.version, expectedVersion);
     m.content = [];
     m.metadata = {};
     m.deletedAt = new Date(deletedAt);

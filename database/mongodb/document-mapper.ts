@@ -1,11 +1,11 @@
-import { ValidationError } from '../../src/domain/errors.js';
-import { instant, instantOrNull, text, textOrNull, wholeNumber } from './filter-values.js';
 import { activityAt, type AuditEntry, type ContentPart, type Conversation, type JsonValue, type Message, type Metadata, type Participant, type User } from '../../src/domain/models.js';
 
 /**
  * Domain objects ⇄ MongoDB documents. Ids stay the domain's strings and become `_id`; timestamps
  * are BSON dates (millisecond precision, like the domain). Fields starting with `_` besides `_id`
  * are the adapter's bookkeeping (see DESIGN.md) and never leave this module's `from*` functions.
+ * Values arrive as checked domain values (src/repositories/ports.ts): they are mapped, not
+ * validated again. Free-form JSON is escaped, which is encoding, not validation.
  */
 
 /** An audit entry waiting in the document it describes, until it is copied to `audit`. */
@@ -121,13 +121,11 @@ export function unescapeJson(value: unknown): unknown {
 }
 
 export function metadataDoc(m: Metadata): Record<string, string> {
-  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw ValidationError.field('metadata', 'must be an object of string values');
   return escapeJson(m) as Record<string, string>;
 }
 const metadataOf = (m: Record<string, string>) => unescapeJson(m) as Metadata;
 
 export function contentDoc(content: ContentPart[]): unknown[] {
-  if (!Array.isArray(content)) throw ValidationError.field('content', 'must be an array of content parts');
   return escapeJson(content) as unknown[];
 }
 
@@ -135,12 +133,12 @@ export function contentDoc(content: ContentPart[]): unknown[] {
 
 export function toUserDoc(u: User): UserDoc {
   return {
-    _id: text(u.id, 'id'),
-    handle: text(u.handle, 'handle'),
-    displayName: text(u.displayName, 'displayName'),
-    createdAt: instant(u.createdAt, 'createdAt'),
-    updatedAt: instant(u.updatedAt, 'updatedAt'),
-    version: wholeNumber(u.version, 'version'),
+    _id: u.id,
+    handle: u.handle,
+    displayName: u.displayName,
+    createdAt: u.createdAt,
+    updatedAt: u.updatedAt,
+    version: u.version,
   };
 }
 
@@ -151,7 +149,7 @@ export function fromUserDoc(d: UserDoc): User {
 // --- Conversations and participants -----------------------------------------------------------
 
 export function toParticipantDoc(p: Participant): ParticipantDoc {
-  return { userId: text(p.userId, 'userId'), role: text(p.role, 'role') as Participant['role'], joinedAt: instant(p.joinedAt, 'joinedAt') };
+  return { userId: p.userId, role: p.role, joinedAt: p.joinedAt };
 }
 
 export function fromParticipantDoc(conversationId: string, p: ParticipantDoc): Participant {
@@ -161,20 +159,20 @@ export function fromParticipantDoc(conversationId: string, p: ParticipantDoc): P
 /** The conversation's own fields (everything but participants and bookkeeping). */
 export function conversationFields(c: Conversation): Omit<ConversationDoc, 'participants' | '_id'> {
   return {
-    title: textOrNull(c.title, 'title'),
+    title: c.title,
     metadata: metadataDoc(c.metadata),
-    createdBy: text(c.createdBy, 'createdBy'),
-    createdAt: instant(c.createdAt, 'createdAt'),
-    updatedAt: instant(c.updatedAt, 'updatedAt'),
-    lastMessageAt: instantOrNull(c.lastMessageAt, 'lastMessageAt'),
+    createdBy: c.createdBy,
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+    lastMessageAt: c.lastMessageAt,
     activityAt: activityAt(c),
-    messageCount: wholeNumber(c.messageCount, 'messageCount'),
-    version: wholeNumber(c.version, 'version'),
+    messageCount: c.messageCount,
+    version: c.version,
   };
 }
 
 export function toConversationDoc(c: Conversation, participants: Participant[]): ConversationDoc {
-  return { _id: text(c.id, 'id'), ...conversationFields(c), participants: participants.map(toParticipantDoc) };
+  return { _id: c.id, ...conversationFields(c), participants: participants.map(toParticipantDoc) };
 }
 
 export function fromConversationDoc(d: Omit<ConversationDoc, 'participants'>): Conversation {
@@ -195,17 +193,17 @@ export function fromConversationDoc(d: Omit<ConversationDoc, 'participants'>): C
 
 export function toMessageDoc(m: Message): MessageDoc {
   return {
-    _id: text(m.id, 'id'),
-    conversationId: text(m.conversationId, 'conversationId'),
-    authorId: text(m.authorId, 'authorId'),
-    role: text(m.role, 'role') as Message['role'],
+    _id: m.id,
+    conversationId: m.conversationId,
+    authorId: m.authorId,
+    role: m.role,
     content: contentDoc(m.content),
     metadata: metadataDoc(m.metadata),
-    clientMessageId: textOrNull(m.clientMessageId, 'clientMessageId'),
-    createdAt: instant(m.createdAt, 'createdAt'),
-    editedAt: instantOrNull(m.editedAt, 'editedAt'),
-    deletedAt: instantOrNull(m.deletedAt, 'deletedAt'),
-    version: wholeNumber(m.version, 'version'),
+    clientMessageId: m.clientMessageId,
+    createdAt: m.createdAt,
+    editedAt: m.editedAt,
+    deletedAt: m.deletedAt,
+    version: m.version,
   };
 }
 
@@ -229,12 +227,12 @@ export function fromMessageDoc(d: MessageDoc): Message {
 
 export function toAuditDoc(a: AuditEntry): AuditDoc {
   return {
-    _id: text(a.id, 'id'),
-    actorId: text(a.actorId, 'actorId'),
-    action: text(a.action, 'action') as AuditEntry['action'],
-    entity: text(a.entity, 'entity') as AuditEntry['entity'],
-    entityId: text(a.entityId, 'entityId'),
-    at: instant(a.at, 'at'),
+    _id: a.id,
+    actorId: a.actorId,
+    action: a.action,
+    entity: a.entity,
+    entityId: a.entityId,
+    at: a.at,
     diff: escapeJson(a.diff) as Record<string, unknown>,
   };
 }

@@ -1,7 +1,12 @@
 import type { Filter } from 'mongodb';
-import { DuplicateError, NotFoundError, VersionConflictError, type DomainError } from '../../src/domain/errors.js';
+import { DuplicateError, NotFoundError, VersionConflictError } from '../../src/domain/errors.js';
 import type { AuditEntry, Conversation, Participant } from '../../src/domain/models.js';
-import type { ConversationListQuery, ConversationPatch, ConversationRepository, Page } from '../../src/repositories/ports.js';
+import type {
+  ConversationListQuery,
+  ConversationRepository,
+  ConversationUpdate,
+  Page,
+} from '../../src/repositories/ports.js';
 import type { AuditOutbox } from './audit-outbox.js';
 import {
   CONVERSATION_FIELDS,
@@ -14,7 +19,6 @@ import {
   type ConversationDoc,
   type ParticipantDoc,
 } from './document-mapper.js';
-import { instant, position, text, textOrNull, wholeNumber } from './filter-values.js';
 import { compareCodePoints } from './keys.js';
 import type { MongoContext } from './mongodb-context.js';
 import type { Recovery } from './recovery.js';
@@ -34,11 +38,11 @@ export class MongoConversationRepository implements ConversationRepository {
   create(conversation: Conversation, participants: Participant[], audit: AuditEntry): Promise<Conversation> {
     return this.ctx.guard('conversation', async () => {
       const doc = toConversationDoc(conversation, participants);
-      const problem = await this.participantsProblem(doc.participants.map((p) => p.userId));
-      if (problem) {
+      // The users exist: the service checked (see ConversationRepository.create).
+      if (new Set(participants.map((p) => p.userId)).size !== participants.length) {
         // As on every backend, a taken conversation id is reported first.
         if (await this.ctx.conversations.countDocuments({ _id: doc._id }, { limit: 1, ...this.ctx.opts() })) throw new DuplicateError('conversation', 'id');
-        throw problem;
+        throw new DuplicateError('participant', 'userId');
       }
       await this.ctx.conversations.insertOne({ ...doc, _outbox: [this.outbox.push(audit)._outbox] }, this.ctx.opts());
       await this.outbox.deliverAfterWrite('conversations', conversation.id, audit);
@@ -46,43 +50,28 @@ export class MongoConversationRepository implements ConversationRepository {
     });
   }
 
-  /** Why these participants cannot be stored: a user listed twice, or one that does not exist. */
-  private async participantsProblem(userIds: string[]): Promise<DomainError | undefined> {
-    if (new Set(userIds).size !== userIds.length) return new DuplicateError('participant', 'userId');
-    const missing = await this.missingUser(userIds);
-    return missing === undefined ? undefined : new NotFoundError('user', missing);
-  }
-
-  /** The first of `userIds` without a user. Users are never deleted, so checking first is safe. */
-  private async missingUser(userIds: string[]): Promise<string | undefined> {
-    if (userIds.length === 0) return undefined;
-    const found = await this.ctx.users.find({ _id: { $in: userIds } }, { projection: { _id: 1 }, ...this.ctx.opts() }).toArray();
-    const present = new Set(found.map((u) => u._id));
-    return userIds.find((id) => !present.has(id));
-  }
-
   get(id: string): Promise<Conversation> {
     return this.ctx.guard('conversation', async () => {
       await this.recovery.maybeSweep();
-      const doc = await this.ctx.conversations.findOne({ _id: text(id, 'id'), ...LIVE }, { projection: CONVERSATION_FIELDS, ...this.ctx.opts() });
+      const doc = await this.ctx.conversations.findOne({ _id: id, ...LIVE }, { projection: CONVERSATION_FIELDS, ...this.ctx.opts() });
       if (!doc) throw new NotFoundError('conversation', id);
       return fromConversationDoc(doc);
     });
   }
 
-  update(id: string, expectedVersion: number, patch: ConversationPatch, updatedAt: Date, audit: AuditEntry): Promise<Conversation> {
+  update({ id, expectedVersion, patch, updatedAt, audit }: ConversationUpdate): Promise<Conversation> {
     return this.ctx.guard('conversation', async () => {
-      const set: Partial<ConversationDoc> = { updatedAt: instant(updatedAt, 'updatedAt') };
-      if (patch.title !== undefined) set.title = textOrNull(patch.title, 'title');
+      const set: Partial<ConversationDoc> = { updatedAt: updatedAt };
+      if (patch.title !== undefined) set.title = patch.title;
       if (patch.metadata !== undefined) set.metadata = metadataDoc(patch.metadata);
       const doc = await this.ctx.conversations.findOneAndUpdate(
-        { _id: text(id, 'id'), ...LIVE, version: wholeNumber(expectedVersion, 'version') },
+        { _id: id, ...LIVE, ...(expectedVersion === undefined ? {} : { version: expectedVersion }) },
         { $set: set, $inc: { version: 1 }, $push: this.outbox.push(audit) },
         { returnDocument: 'after', projection: CONVERSATION_FIELDS, ...this.ctx.opts() },
       );
       if (!doc) {
         const current = await this.ctx.conversations.findOne({ _id: id, ...LIVE }, { projection: { version: 1 }, ...this.ctx.opts() });
-        if (!current) throw new NotFoundError('conversation', id);
+        if (!current || expectedVersion === undefined) throw new NotFoundError('conversation', id);
         throw new VersionConflictError('conversation', id, expectedVersion, current.version);
       }
       await this.outbox.deliverAfterWrite('conversations', id, audit);
@@ -99,7 +88,7 @@ export class MongoConversationRepository implements ConversationRepository {
   delete(id: string, audit: AuditEntry): Promise<void> {
     return this.ctx.guard('conversation', async () => {
       const marked = await this.ctx.conversations.findOneAndUpdate(
-        { _id: text(id, 'id'), ...LIVE },
+        { _id: id, ...LIVE },
         { $set: { _deletingAt: new Date() }, $push: this.outbox.push(audit) },
         { returnDocument: 'after', projection: { _outbox: 1 }, ...this.ctx.opts() },
       );
@@ -115,10 +104,10 @@ export class MongoConversationRepository implements ConversationRepository {
   listForUser(query: ConversationListQuery): Promise<Page<Conversation>> {
     return this.ctx.guard('conversation', async () => {
       await this.recovery.maybeSweep();
-      const filter: Filter<ConversationDoc> = { 'participants.userId': text(query.userId, 'userId'), ...LIVE };
-      const after = position(query.after);
+      const filter: Filter<ConversationDoc> = { 'participants.userId': query.userId, ...LIVE };
+      const after = query.after;
       if (after) filter.$or = [{ activityAt: { $lt: after.at } }, { activityAt: after.at, _id: { $lt: after.id } }];
-      const limit = wholeNumber(query.limit, 'limit');
+      const limit = query.limit;
       const docs = await this.ctx.conversations
         .find(filter, { projection: CONVERSATION_FIELDS, sort: { activityAt: -1, _id: -1 }, limit: limit + 1, ...this.ctx.opts() })
         .toArray();
@@ -129,14 +118,13 @@ export class MongoConversationRepository implements ConversationRepository {
   /** The embedded participants of a live conversation, or null when there is none. */
   private async participantsOf(conversationId: string): Promise<ParticipantDoc[] | null> {
     await this.recovery.maybeSweep();
-    const doc = await this.ctx.conversations.findOne({ _id: text(conversationId, 'conversationId'), ...LIVE }, { projection: { participants: 1 }, ...this.ctx.opts() });
+    const doc = await this.ctx.conversations.findOne({ _id: conversationId, ...LIVE }, { projection: { participants: 1 }, ...this.ctx.opts() });
     return doc ? doc.participants : null;
   }
 
   findParticipant(conversationId: string, userId: string): Promise<Participant | null> {
     return this.ctx.guard('participant', async () => {
-      const wanted = text(userId, 'userId');
-      const p = (await this.participantsOf(conversationId))?.find((x) => x.userId === wanted);
+      const p = (await this.participantsOf(conversationId))?.find((x) => x.userId === userId);
       return p ? fromParticipantDoc(conversationId, p) : null;
     });
   }
@@ -153,13 +141,8 @@ export class MongoConversationRepository implements ConversationRepository {
 
   addParticipant(participant: Participant, audit: AuditEntry): Promise<Participant> {
     return this.ctx.guard('participant', async () => {
-      const conversationId = text(participant.conversationId, 'conversationId');
+      const { conversationId, userId } = participant;
       const joined = toParticipantDoc(participant);
-      const { userId } = joined;
-      if ((await this.missingUser([userId])) !== undefined) {
-        if (!(await this.exists(conversationId))) throw new NotFoundError('conversation', conversationId);
-        throw new NotFoundError('user', userId);
-      }
       const result = await this.ctx.conversations.updateOne(
         { _id: conversationId, ...LIVE, 'participants.userId': { $ne: userId } },
         { $push: { participants: joined, ...this.outbox.push(audit) } },
@@ -176,10 +159,9 @@ export class MongoConversationRepository implements ConversationRepository {
 
   removeParticipant(conversationId: string, userId: string, audit: AuditEntry): Promise<void> {
     return this.ctx.guard('participant', async () => {
-      const filter = { _id: text(conversationId, 'conversationId'), ...LIVE, 'participants.userId': text(userId, 'userId') };
       const result = await this.ctx.conversations.updateOne(
-        filter,
-        { $pull: { participants: { userId: filter['participants.userId'] } }, $push: this.outbox.push(audit) },
+        { _id: conversationId, ...LIVE, 'participants.userId': userId },
+        { $pull: { participants: { userId } }, $push: this.outbox.push(audit) },
         this.ctx.opts(),
       );
       if (result.matchedCount === 0) throw new NotFoundError('participant', `${conversationId}/${userId}`);
@@ -188,6 +170,6 @@ export class MongoConversationRepository implements ConversationRepository {
   }
 
   private async exists(conversationId: string): Promise<boolean> {
-    return (await this.ctx.conversations.countDocuments({ _id: text(conversationId, 'conversationId'), ...LIVE }, { limit: 1, ...this.ctx.opts() })) > 0;
+    return (await this.ctx.conversations.countDocuments({ _id: conversationId, ...LIVE }, { limit: 1, ...this.ctx.opts() })) > 0;
   }
 }

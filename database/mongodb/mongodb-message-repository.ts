@@ -1,10 +1,16 @@
 import type { Filter } from 'mongodb';
 import { NotFoundError, VersionConflictError } from '../../src/domain/errors.js';
 import type { AuditEntry, Message } from '../../src/domain/models.js';
-import type { MessageListQuery, MessagePatch, MessageRepository, Page, PostResult } from '../../src/repositories/ports.js';
+import type {
+  MessageDeletion,
+  MessageListQuery,
+  MessageRepository,
+  MessageUpdate,
+  Page,
+  PostResult,
+} from '../../src/repositories/ports.js';
 import type { AuditOutbox } from './audit-outbox.js';
 import { contentDoc, fromMessageDoc, LIVE, MESSAGE_FIELDS, metadataDoc, toMessageDoc, type MessageDoc } from './document-mapper.js';
-import { instant, position, text, wholeNumber } from './filter-values.js';
 import { isDuplicateKey } from './map-mongodb-error.js';
 import type { MongoContext } from './mongodb-context.js';
 import { countMessage, markCounted, settlePost, type Recovery } from './recovery.js';
@@ -57,7 +63,7 @@ export class MongoMessageRepository implements MessageRepository {
 
   private async find(conversationId: string, messageId: string): Promise<MessageDoc | null> {
     await this.recovery.maybeSweep();
-    const filter = { _id: text(messageId, 'messageId'), conversationId: text(conversationId, 'conversationId'), ...VISIBLE };
+    const filter = { _id: messageId, conversationId, ...VISIBLE };
     return this.ctx.messages.findOne(filter, { projection: MESSAGE_FIELDS, ...this.ctx.opts() });
   }
 
@@ -72,8 +78,8 @@ export class MongoMessageRepository implements MessageRepository {
   /** Optimistic concurrency: the version (when given) is part of the update's filter. */
   private change(conversationId: string, messageId: string, expectedVersion: number | undefined, set: Partial<MessageDoc>, audit: AuditEntry): Promise<Message> {
     return this.ctx.guard('message', async () => {
-      const filter: Filter<MessageDoc> = { _id: text(messageId, 'messageId'), conversationId: text(conversationId, 'conversationId'), deletedAt: null, ...VISIBLE };
-      if (expectedVersion !== undefined) filter.version = wholeNumber(expectedVersion, 'version');
+      const filter: Filter<MessageDoc> = { _id: messageId, conversationId, deletedAt: null, ...VISIBLE };
+      if (expectedVersion !== undefined) filter.version = expectedVersion;
       const doc = await this.ctx.messages.findOneAndUpdate(
         filter,
         { $set: set, $inc: { version: 1 }, $push: this.outbox.push(audit) },
@@ -90,15 +96,17 @@ export class MongoMessageRepository implements MessageRepository {
     });
   }
 
-  update(conversationId: string, messageId: string, expectedVersion: number | undefined, patch: MessagePatch, editedAt: Date, audit: AuditEntry): Promise<Message> {
-    const set: Partial<MessageDoc> = { editedAt: instant(editedAt, 'editedAt') };
+  update(change: MessageUpdate): Promise<Message> {
+    const { conversationId, messageId, expectedVersion, patch, editedAt, audit } = change;
+    const set: Partial<MessageDoc> = { editedAt };
     if (patch.content !== undefined) set.content = contentDoc(patch.content);
     if (patch.metadata !== undefined) set.metadata = metadataDoc(patch.metadata);
     return this.change(conversationId, messageId, expectedVersion, set, audit);
   }
 
-  softDelete(conversationId: string, messageId: string, expectedVersion: number | undefined, deletedAt: Date, audit: AuditEntry): Promise<Message> {
-    return this.change(conversationId, messageId, expectedVersion, { content: [], metadata: {}, deletedAt: instant(deletedAt, 'deletedAt') }, audit);
+  softDelete(deletion: MessageDeletion): Promise<Message> {
+    const { conversationId, messageId, expectedVersion, deletedAt, audit } = deletion;
+    return this.change(conversationId, messageId, expectedVersion, { content: [], metadata: {}, deletedAt }, audit);
   }
 
   /** Keyset page on (createdAt, _id), served by the index {conversationId: 1, createdAt: 1, _id: 1} in either direction. */
@@ -106,14 +114,14 @@ export class MongoMessageRepository implements MessageRepository {
     return this.ctx.guard('message', async () => {
       await this.recovery.maybeSweep();
       const older = query.direction === 'older';
-      const filter: Filter<MessageDoc> = { conversationId: text(query.conversationId, 'conversationId'), ...VISIBLE };
-      const after = position(query.after);
+      const filter: Filter<MessageDoc> = { conversationId: query.conversationId, ...VISIBLE };
+      const after = query.after;
       if (after) {
         const { at, id } = after;
         filter.$or = older ? [{ createdAt: { $lt: at } }, { createdAt: at, _id: { $lt: id } }] : [{ createdAt: { $gt: at } }, { createdAt: at, _id: { $gt: id } }];
       }
       const dir = older ? -1 : 1;
-      const limit = wholeNumber(query.limit, 'limit');
+      const limit = query.limit;
       const docs = await this.ctx.messages
         .find(filter, { projection: MESSAGE_FIELDS, sort: { createdAt: dir, _id: dir }, limit: limit + 1, ...this.ctx.opts() })
         .toArray();

@@ -1,9 +1,8 @@
 import { NotFoundError, VersionConflictError } from '../../src/domain/errors.js';
 import type { AuditEntry, User } from '../../src/domain/models.js';
-import type { UserPatch, UserRepository } from '../../src/repositories/ports.js';
+import type { UserRepository, UserUpdate } from '../../src/repositories/ports.js';
 import type { AuditOutbox } from './audit-outbox.js';
 import { fromUserDoc, toUserDoc, USER_FIELDS, type UserDoc } from './document-mapper.js';
-import { instant, text, wholeNumber } from './filter-values.js';
 import type { MongoContext } from './mongodb-context.js';
 
 export class MongoUserRepository implements UserRepository {
@@ -31,31 +30,42 @@ export class MongoUserRepository implements UserRepository {
 
   find(id: string): Promise<User | null> {
     return this.ctx.guard('user', async () => {
-      const doc = await this.ctx.users.findOne({ _id: text(id, 'id') }, { projection: USER_FIELDS, ...this.ctx.opts() });
+      const doc = await this.ctx.users.findOne({ _id: id }, { projection: USER_FIELDS, ...this.ctx.opts() });
       return doc ? fromUserDoc(doc) : null;
     });
   }
 
   findByHandle(handle: string): Promise<User | null> {
     return this.ctx.guard('user', async () => {
-      const doc = await this.ctx.users.findOne({ handle: text(handle, 'handle') }, { projection: USER_FIELDS, ...this.ctx.opts() });
+      const doc = await this.ctx.users.findOne({ handle: handle }, { projection: USER_FIELDS, ...this.ctx.opts() });
       return doc ? fromUserDoc(doc) : null;
     });
   }
 
-  update(id: string, expectedVersion: number, patch: UserPatch, updatedAt: Date, audit: AuditEntry): Promise<User> {
+  findExisting(ids: readonly string[]): Promise<Set<string>> {
     return this.ctx.guard('user', async () => {
-      const set: Partial<UserDoc> = { updatedAt: instant(updatedAt, 'updatedAt') };
-      if (patch.handle !== undefined) set.handle = text(patch.handle, 'handle');
-      if (patch.displayName !== undefined) set.displayName = text(patch.displayName, 'displayName');
+      const wanted = [...new Set(ids)];
+      if (wanted.length === 0) return new Set<string>();
+      const found = await this.ctx.users
+        .find({ _id: { $in: wanted } }, { projection: { _id: 1 }, ...this.ctx.opts() })
+        .toArray();
+      return new Set(found.map((u) => u._id));
+    });
+  }
+
+  update({ id, expectedVersion, patch, updatedAt, audit }: UserUpdate): Promise<User> {
+    return this.ctx.guard('user', async () => {
+      const set: Partial<UserDoc> = { updatedAt: updatedAt };
+      if (patch.handle !== undefined) set.handle = patch.handle;
+      if (patch.displayName !== undefined) set.displayName = patch.displayName;
       const doc = await this.ctx.users.findOneAndUpdate(
-        { _id: text(id, 'id'), version: wholeNumber(expectedVersion, 'version') },
+        { _id: id, ...(expectedVersion === undefined ? {} : { version: expectedVersion }) },
         { $set: set, $inc: { version: 1 }, $push: this.outbox.push(audit) },
         { returnDocument: 'after', projection: USER_FIELDS, ...this.ctx.opts() },
       );
       if (!doc) {
         const current = await this.ctx.users.findOne({ _id: id }, { projection: { version: 1 }, ...this.ctx.opts() });
-        if (!current) throw new NotFoundError('user', id);
+        if (!current || expectedVersion === undefined) throw new NotFoundError('user', id);
         throw new VersionConflictError('user', id, expectedVersion, current.version);
       }
       await this.outbox.deliverAfterWrite('users', id, audit);

@@ -1,6 +1,11 @@
 import { DuplicateError, NotFoundError } from '../../src/domain/errors.js';
 import type { AuditEntry, Conversation, Participant } from '../../src/domain/models.js';
-import type { ConversationListQuery, ConversationPatch, ConversationRepository, Page } from '../../src/repositories/ports.js';
+import type {
+  ConversationListQuery,
+  ConversationRepository,
+  ConversationUpdate,
+  Page,
+} from '../../src/repositories/ports.js';
 import type { Db, Sql } from './db.js';
 import { insertSql, type Codecs } from './row-mapper.js';
 import { writeAudit } from './typeorm-audit-repository.js';
@@ -18,10 +23,7 @@ export class TypeormConversationRepository implements ConversationRepository {
       // so no lookup is spent on it: ids are fresh UUIDv7s and a clash is all but impossible.
       const keys = new Set(participants.map((p) => `${p.conversationId}\u0000${p.userId}`));
       if (keys.size !== participants.length) throw new DuplicateError('participant', 'userId');
-      await requireUsers(
-        sql,
-        participants.map((p) => p.userId),
-      );
+      // The users exist: the service checked (see ConversationRepository.create).
       await sql.exec(insertSql(this.codecs.conversations), this.codecs.conversations.toParams(conversation));
       if (participants.length > 0) {
         await sql.exec(insertSql(this.codecs.participants, participants.length), participants.flatMap(this.codecs.participants.toParams));
@@ -37,7 +39,7 @@ export class TypeormConversationRepository implements ConversationRepository {
     return c;
   }
 
-  update(id: string, expectedVersion: number, patch: ConversationPatch, updatedAt: Date, audit: AuditEntry): Promise<Conversation> {
+  update({ id, expectedVersion, patch, updatedAt, audit }: ConversationUpdate): Promise<Conversation> {
     return this.db.tx(async (sql) => {
       await versionedUpdate(sql, {
         table: 'conversations',
@@ -60,13 +62,9 @@ export class TypeormConversationRepository implements ConversationRepository {
 
   async delete(id: string, audit: AuditEntry): Promise<void> {
     await this.db.tx(async (sql) => {
-      // The conversation row goes first: it is the lock every post takes, so a concurrent post
-      // waits here instead of deadlocking against the child deletes.
+      // Messages and participants go by ON DELETE CASCADE, declared in every dialect's migration;
+      // SQLite enforces it because the dialect turns `foreign_keys` on for every connection.
       if ((await sql.exec('DELETE FROM conversations WHERE id = ?', [id])) === 0) throw new NotFoundError('conversation', id);
-      // ON DELETE CASCADE has removed these already; deleting explicitly keeps the contract even
-      // where foreign keys are not enforced (SQLite with foreign_keys off).
-      await sql.exec('DELETE FROM messages WHERE conversation_id = ?', [id]);
-      await sql.exec('DELETE FROM participants WHERE conversation_id = ?', [id]);
       await writeAudit(sql, this.codecs, audit);
     });
   }
@@ -108,7 +106,6 @@ export class TypeormConversationRepository implements ConversationRepository {
   async addParticipant(participant: Participant, audit: AuditEntry): Promise<Participant> {
     await this.db.tx(async (sql) => {
       if (!(await this.exists(sql, participant.conversationId))) throw new NotFoundError('conversation', participant.conversationId);
-      await requireUsers(sql, [participant.userId]);
       // A second row for the same user fails the primary key → DuplicateError('participant', 'userId').
       await sql.exec(insertSql(this.codecs.participants), this.codecs.participants.toParams(participant));
       await writeAudit(sql, this.codecs, audit);
@@ -133,14 +130,4 @@ export class TypeormConversationRepository implements ConversationRepository {
     const [row] = await sql.rows(`SELECT ${c.select()} FROM conversations WHERE id = ?`, [id]);
     return row ? c.fromRow(row) : null;
   }
-}
-
-/** NotFoundError for the first of `userIds` that has no user row. */
-async function requireUsers(sql: Sql, userIds: string[]): Promise<void> {
-  const wanted = [...new Set(userIds)];
-  if (wanted.length === 0) return;
-  const rows = await sql.rows<{ id: string }>(`SELECT id FROM users WHERE id IN (${wanted.map(() => '?').join(', ')})`, wanted);
-  const found = new Set(rows.map((r) => String(r.id)));
-  const missing = userIds.find((id) => !found.has(id));
-  if (missing !== undefined) throw new NotFoundError('user', missing);
 }

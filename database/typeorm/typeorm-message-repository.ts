@@ -1,6 +1,13 @@
 import { DuplicateError, NotFoundError } from '../../src/domain/errors.js';
 import type { AuditEntry, Message } from '../../src/domain/models.js';
-import type { MessageListQuery, MessagePatch, MessageRepository, Page, PostResult } from '../../src/repositories/ports.js';
+import type {
+  MessageDeletion,
+  MessageListQuery,
+  MessageRepository,
+  MessageUpdate,
+  Page,
+  PostResult,
+} from '../../src/repositories/ports.js';
 import type { Db, Sql } from './db.js';
 import { insertSql, type Codecs } from './row-mapper.js';
 import { writeAudit } from './typeorm-audit-repository.js';
@@ -39,7 +46,8 @@ export class TypeormMessageRepository implements MessageRepository {
     return m.fromRow(row);
   }
 
-  update(conversationId: string, messageId: string, expectedVersion: number | undefined, patch: MessagePatch, editedAt: Date, audit: AuditEntry): Promise<Message> {
+  update(change: MessageUpdate): Promise<Message> {
+    const { conversationId, messageId, expectedVersion, patch, editedAt, audit } = change;
     return this.change(conversationId, messageId, expectedVersion, audit, [
       ...(patch.content !== undefined ? [['content', JSON.stringify(patch.content)] as const] : []),
       ...(patch.metadata !== undefined ? [['metadata', JSON.stringify(patch.metadata)] as const] : []),
@@ -47,7 +55,8 @@ export class TypeormMessageRepository implements MessageRepository {
     ]);
   }
 
-  softDelete(conversationId: string, messageId: string, expectedVersion: number | undefined, deletedAt: Date, audit: AuditEntry): Promise<Message> {
+  softDelete(deletion: MessageDeletion): Promise<Message> {
+    const { conversationId, messageId, expectedVersion, deletedAt, audit } = deletion;
     return this.change(conversationId, messageId, expectedVersion, audit, [
       ['content', '[]'],
       ['metadata', '{}'],

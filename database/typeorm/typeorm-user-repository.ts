@@ -1,6 +1,6 @@
 import { NotFoundError } from '../../src/domain/errors.js';
 import type { AuditEntry, User } from '../../src/domain/models.js';
-import type { UserPatch, UserRepository } from '../../src/repositories/ports.js';
+import type { UserRepository, UserUpdate } from '../../src/repositories/ports.js';
 import type { Db, Sql } from './db.js';
 import { insertSql, type Codecs } from './row-mapper.js';
 import { writeAudit } from './typeorm-audit-repository.js';
@@ -35,7 +35,15 @@ export class TypeormUserRepository implements UserRepository {
     return this.db.read((sql) => this.selectOne(sql, 'handle', handle));
   }
 
-  async update(id: string, expectedVersion: number, patch: UserPatch, updatedAt: Date, audit: AuditEntry): Promise<User> {
+  async findExisting(ids: readonly string[]): Promise<Set<string>> {
+    const wanted = [...new Set(ids)];
+    if (wanted.length === 0) return new Set();
+    const query = `SELECT id FROM users WHERE id IN (${wanted.map(() => '?').join(', ')})`;
+    const rows = await this.db.read((sql) => sql.rows<{ id: string }>(query, wanted));
+    return new Set(rows.map((r) => String(r.id)));
+  }
+
+  async update({ id, expectedVersion, patch, updatedAt, audit }: UserUpdate): Promise<User> {
     return this.db.tx(async (sql) => {
       await versionedUpdate(sql, {
         table: 'users',

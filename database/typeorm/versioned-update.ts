@@ -8,8 +8,8 @@ export interface VersionedUpdate {
   id: string;
   /** Condition and parameters that identify the row. */
   where: readonly [string, readonly unknown[]];
-  /** Undefined: change whatever version is stored. */
-  expectedVersion: number | undefined;
+  /** Absent: change whatever version is stored. */
+  expectedVersion?: number | undefined;
   set: ReadonlyArray<readonly [column: string, value: unknown]>;
   /** A condition the row must meet to count as existing (e.g. `deleted_at IS NULL`). */
   live?: string;

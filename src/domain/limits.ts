@@ -22,4 +22,3 @@ export const LIMITS = {
 export const HANDLE_PATTERN = /^[a-z0-9_][a-z0-9_.-]{0,63}$/;
 export const METADATA_KEY_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
 export const CLIENT_MESSAGE_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
-export const IDENTIFIER_PATTERN = /^[A-Za-z0-9._:@|\/-]{1,128}$/;

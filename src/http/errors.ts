@@ -12,7 +12,7 @@ import {
   VersionConflictError,
   type FieldIssue,
 } from '../domain/errors.js';
-import { PreconditionFailedError } from '../services/errors.js';
+import { PreconditionFailedError } from './preconditions.js';
 import { ajvIssues } from './validation.js';
 
 /**

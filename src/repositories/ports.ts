@@ -10,7 +10,12 @@ import type { AuditEntry, Conversation, Message, Metadata, Participant, User, Co
  * - Returned objects are fresh copies; mutating them never changes stored state.
  * - Missing rows raise NotFoundError; taken unique keys raise DuplicateError; a stale
  *   `expectedVersion` raises VersionConflictError and changes nothing.
+ * - `expectedVersion` means the same on every port: when given, the change applies only to that
+ *   stored version; when absent, it applies to whatever version is stored (no check).
  * - A mutation and the audit entry passed with it are written atomically: both or neither.
+ * - Arguments are trusted domain values: the services (src/domain/validation.ts) have checked
+ *   them, so adapters do not validate again. Ids are strings of a known shape, metadata and
+ *   content are JSON; an adapter only encodes them for its database (escaping, parameters).
  */
 
 export interface Page<T> {
@@ -26,14 +31,25 @@ export interface UserPatch {
   displayName?: string;
 }
 
+export interface UserUpdate {
+  id: string;
+  /** See the rules above: absent means no version check. */
+  expectedVersion?: number | undefined;
+  patch: UserPatch;
+  updatedAt: Date;
+  audit: AuditEntry;
+}
+
 export interface UserRepository {
   /** Inserts a user. DuplicateError on a taken id (`field: 'id'`) or handle (`field: 'handle'`). */
   create(user: User, audit: AuditEntry): Promise<User>;
   get(id: string): Promise<User>;
   find(id: string): Promise<User | null>;
   findByHandle(handle: string): Promise<User | null>;
+  /** Which of `ids` name a stored user, in one query (`IN` / `$in`). Duplicates and unknown ids are fine. */
+  findExisting(ids: readonly string[]): Promise<Set<string>>;
   /** Applies `patch`, bumps the version, sets `updatedAt`. */
-  update(id: string, expectedVersion: number, patch: UserPatch, updatedAt: Date, audit: AuditEntry): Promise<User>;
+  update(change: UserUpdate): Promise<User>;
 }
 
 export interface ConversationPatch {
@@ -48,12 +64,29 @@ export interface ConversationListQuery {
   after?: CursorKey;
 }
 
+export interface ConversationUpdate {
+  id: string;
+  /** See the rules above: absent means no version check. */
+  expectedVersion?: number | undefined;
+  patch: ConversationPatch;
+  updatedAt: Date;
+  audit: AuditEntry;
+}
+
 export interface ConversationRepository {
-  /** Inserts the conversation and its participants (the creator as owner among them). */
+  /**
+   * Inserts the conversation and its participants (the creator as owner among them).
+   *
+   * Participants must name existing users. The service checks that beforehand with one
+   * `UserRepository.findExisting` query, and adapters do not check again inside the write: no
+   * port, route or command deletes a user, so a user seen to exist still exists when the write
+   * lands. (The same holds for `addParticipant`.) Should users ever become deletable, the check
+   * has to move into the write's transaction, or become a foreign key.
+   */
   create(conversation: Conversation, participants: Participant[], audit: AuditEntry): Promise<Conversation>;
   get(id: string): Promise<Conversation>;
   /** Applies `patch`, bumps the version, sets `updatedAt`. */
-  update(id: string, expectedVersion: number, patch: ConversationPatch, updatedAt: Date, audit: AuditEntry): Promise<Conversation>;
+  update(change: ConversationUpdate): Promise<Conversation>;
   /** Removes the conversation with its messages and participants. */
   delete(id: string, audit: AuditEntry): Promise<void>;
   /**
@@ -66,7 +99,10 @@ export interface ConversationRepository {
   findParticipant(conversationId: string, userId: string): Promise<Participant | null>;
   /** Participants by joinedAt, then userId. NotFoundError when the conversation does not exist. */
   listParticipants(conversationId: string): Promise<Participant[]>;
-  /** NotFoundError for a missing conversation; DuplicateError when the user already takes part. */
+  /**
+   * NotFoundError for a missing conversation; DuplicateError when the user already takes part.
+   * The user must exist (checked by the service, see `create`).
+   */
   addParticipant(participant: Participant, audit: AuditEntry): Promise<Participant>;
   /** NotFoundError when the user does not take part. */
   removeParticipant(conversationId: string, userId: string, audit: AuditEntry): Promise<void>;
@@ -81,6 +117,25 @@ export interface PostResult {
 export interface MessagePatch {
   content?: ContentPart[];
   metadata?: Metadata;
+}
+
+export interface MessageUpdate {
+  conversationId: string;
+  messageId: string;
+  /** See the rules above: absent means no version check. */
+  expectedVersion?: number | undefined;
+  patch: MessagePatch;
+  editedAt: Date;
+  audit: AuditEntry;
+}
+
+export interface MessageDeletion {
+  conversationId: string;
+  messageId: string;
+  /** See the rules above: absent means no version check. */
+  expectedVersion?: number | undefined;
+  deletedAt: Date;
+  audit: AuditEntry;
 }
 
 export interface MessageListQuery {
@@ -102,9 +157,9 @@ export interface MessageRepository {
   post(message: Message): Promise<PostResult>;
   get(conversationId: string, messageId: string): Promise<Message>;
   /** Applies `patch`, bumps the version, sets `editedAt`. Tombstones cannot be edited (NotFoundError). */
-  update(conversationId: string, messageId: string, expectedVersion: number | undefined, patch: MessagePatch, editedAt: Date, audit: AuditEntry): Promise<Message>;
+  update(change: MessageUpdate): Promise<Message>;
   /** Soft delete: erases content and metadata, sets `deletedAt`, bumps the version; keeps the row. */
-  softDelete(conversationId: string, messageId: string, expectedVersion: number | undefined, deletedAt: Date, audit: AuditEntry): Promise<Message>;
+  softDelete(deletion: MessageDeletion): Promise<Message>;
   /** One keyset page; tombstones included. */
   list(query: MessageListQuery): Promise<Page<Message>>;
 }

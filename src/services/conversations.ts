@@ -29,6 +29,7 @@ export class ConversationService {
   ) {}
 
   async create(actorId: string, input: ConversationCreateInput): Promise<Conversation> {
+    checkUserId(actorId, 'actorId');
     const title = input.title === undefined ? null : checkTitle(input.title);
     const metadata = input.metadata === undefined ? {} : checkMetadata(input.metadata);
     const memberIds = await this.checkParticipantIds(actorId, input.participantIds ?? []);
@@ -58,29 +59,35 @@ export class ConversationService {
     return this.store.conversations.create(conversation, participants, audit);
   }
 
-  /** Validates every id, reports unknown users by position (`participantIds[i]`), drops duplicates and the creator. */
+  /**
+   * Validates every id, drops duplicates and the creator, then looks the rest up in one query and
+   * reports unknown users by position (`participantIds[i]`).
+   */
   private async checkParticipantIds(actorId: string, ids: unknown[]): Promise<string[]> {
     if (!Array.isArray(ids)) throw ValidationError.field('participantIds', 'must be an array of user ids');
-    if (ids.length > LIMITS.participantsPerCreate) throw ValidationError.field('participantIds', `may list at most ${LIMITS.participantsPerCreate} users`);
-    const issues: FieldIssue[] = [];
-    const members: string[] = [];
-    const seen = new Set<string>([actorId]);
+    if (ids.length > LIMITS.participantsPerCreate) {
+      throw ValidationError.field('participantIds', `may list at most ${LIMITS.participantsPerCreate} users`);
+    }
+    const issues: { at: number; issue: FieldIssue }[] = [];
+    /** Each member once, with the position it was first listed at. */
+    const members = new Map<string, number>();
     for (const [i, raw] of ids.entries()) {
-      const field = `participantIds[${i}]`;
       let id: string;
       try {
-        id = checkUserId(raw, field);
+        id = checkUserId(raw, `participantIds[${i}]`);
       } catch (error) {
-        if (error instanceof ValidationError) issues.push(...error.issues);
+        if (error instanceof ValidationError) issues.push(...error.issues.map((issue) => ({ at: i, issue })));
         continue;
       }
-      if (seen.has(id)) continue;
-      seen.add(id);
-      if (!(await this.users.exists(id))) issues.push({ field, message: `no user with id ${id} exists` });
-      else members.push(id);
+      if (id !== actorId && !members.has(id)) members.set(id, i);
     }
-    if (issues.length > 0) throw new ValidationError(issues);
-    return members;
+    const existing = members.size === 0 ? new Set<string>() : await this.users.existing([...members.keys()]);
+    for (const [id, i] of members) {
+      if (existing.has(id)) continue;
+      issues.push({ at: i, issue: { field: `participantIds[${i}]`, message: `no user with id ${id} exists` } });
+    }
+    if (issues.length > 0) throw new ValidationError(issues.sort((a, b) => a.at - b.at).map((x) => x.issue));
+    return [...members.keys()];
   }
 
   async get(actorId: string, id: string): Promise<Conversation> {
@@ -93,6 +100,7 @@ export class ConversationService {
    * only (activity keeps moving), so pages carry no prevCursor.
    */
   async list(actorId: string, request: PageRequest): Promise<Paged<Conversation>> {
+    checkUserId(actorId, 'actorId');
     const { after, limit } = readPageRequest(request);
     const page = await this.store.conversations.listForUser({ userId: actorId, limit, ...(after ? { after } : {}) });
     return toPaged(page, (c) => ({ at: activityAt(c), id: c.id }), { reversible: false });
@@ -112,7 +120,10 @@ export class ConversationService {
       async () => (await this.store.conversations.get(id)).version,
       (expected, current) => {
         const now = new Date();
-        return this.store.conversations.update(id, expected ?? current, patch, now, auditEntry(actorId, 'update', 'conversation', id, now, { ...patch, updatedAt: now }));
+        // Unguarded changes pin the version they read too, so a lost race is retried (see applyGuarded).
+        const audit = auditEntry(actorId, 'update', 'conversation', id, now, { ...patch, updatedAt: now });
+        const expectedVersion = expected ?? current;
+        return this.store.conversations.update({ id, expectedVersion, patch, updatedAt: now, audit });
       },
     );
   }

@@ -1,19 +1,25 @@
 import { VersionConflictError, type EntityName } from '../domain/errors.js';
 import { checkVersion } from '../domain/validation.js';
-import { PreconditionFailedError } from './errors.js';
+
+/** The version an entity is at, as a guard's `accept` sees it before a change. */
+export interface CurrentVersion {
+  entity: EntityName;
+  id: string;
+  version: number;
+}
 
 /**
- * What a caller said about the version it last saw. Both parts are optional; when both are given
- * both must hold.
+ * What a caller said about the version a change applies to. Both parts are optional; when both
+ * are given both must hold.
  */
 export interface VersionGuard {
-  /** The `version` field of a body: a stale one is a VersionConflictError (409). */
-  version?: number;
+  /** The version the caller last saw: a stale one is a VersionConflictError. */
+  expectedVersion?: number | undefined;
   /**
-   * The versions an `If-Match` header accepts, or `*` for any. When the current version is not
-   * among them the change fails with PreconditionFailedError (412).
+   * A check of the current version before the change; it throws to refuse the change. When
+   * given, the change is pinned to the version it accepted.
    */
-  ifMatch?: number[] | '*';
+  accept?: ((current: CurrentVersion) => void) | undefined;
 }
 
 /** Attempts for an unguarded read-modify-write that lost a race (last writer wins). */
@@ -22,11 +28,12 @@ const UNGUARDED_ATTEMPTS = 3;
 /**
  * Runs a guarded change:
  * 1. `read` returns the current version (and enforces visibility and authorization);
- * 2. an If-Match that does not name it fails with 412;
- * 3. `change` runs with the version the repository must check: the body's `version`, else the
- *    version the If-Match matched, else undefined (no check requested).
- * A concurrent change between 1 and 3 surfaces as 412 when only If-Match pinned the version, as
- * 409 when the body did, and is retried from step 1 when the caller pinned nothing.
+ * 2. `accept`, when given, may refuse that version;
+ * 3. `change` runs with the version the repository must check: `expectedVersion`, else the
+ *    version `accept` accepted, else undefined (no check requested; `current` is passed too, for
+ *    changes that pin the version they read anyway).
+ * A concurrent change between 1 and 3 surfaces as a VersionConflictError when the caller pinned
+ * a version (by `expectedVersion` or `accept`), and is retried from step 1 when it pinned nothing.
  */
 export async function applyGuarded<T>(
   entity: EntityName,
@@ -35,21 +42,16 @@ export async function applyGuarded<T>(
   read: () => Promise<number>,
   change: (expected: number | undefined, current: number) => Promise<T>,
 ): Promise<T> {
-  if (guard.version !== undefined) checkVersion(guard.version);
-  const ifMatch = guard.ifMatch;
+  if (guard.expectedVersion !== undefined) checkVersion(guard.expectedVersion);
+  const pinned = guard.expectedVersion !== undefined || guard.accept !== undefined;
   for (let attempt = 1; ; attempt++) {
     const current = await read();
-    if (Array.isArray(ifMatch) && !ifMatch.includes(current)) {
-      throw new PreconditionFailedError(`If-Match does not match: ${entity} ${id} is at version ${current}`, { entity, id, currentVersion: current });
-    }
-    const expected = guard.version ?? (Array.isArray(ifMatch) ? current : undefined);
+    guard.accept?.({ entity, id, version: current });
+    const expected = guard.expectedVersion ?? (guard.accept ? current : undefined);
     try {
       return await change(expected, current);
     } catch (error) {
-      if (!(error instanceof VersionConflictError)) throw error;
-      if (guard.version !== undefined) throw error;
-      if (expected !== undefined) throw new PreconditionFailedError(`If-Match does not match: ${entity} ${id} changed while the request ran`, { entity, id });
-      if (attempt >= UNGUARDED_ATTEMPTS) throw error;
+      if (!(error instanceof VersionConflictError) || pinned || attempt >= UNGUARDED_ATTEMPTS) throw error;
     }
   }
 }

@@ -4,11 +4,6 @@ import { MessageService } from './messages.js';
 import { ParticipantService } from './participants.js';
 import { UserService } from './users.js';
 
-export type { Identity } from './users.js';
-export type { VersionGuard } from './guard.js';
-export type { Paged } from './pagination.js';
-export { PreconditionFailedError } from './errors.js';
-
 /**
  * The use cases, each taking the acting user's id first. They enforce the domain rules and the
  * authorization rules and reach the database only through the repository ports, so every way

@@ -1,7 +1,13 @@
 import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { uuidv7 } from '../domain/ids.js';
 import type { ContentPart, Message, MessageRole, Metadata } from '../domain/models.js';
-import { checkClientMessageId, checkContent, checkMessageRole, checkMetadata } from '../domain/validation.js';
+import {
+  checkClientMessageId,
+  checkContent,
+  checkMessageRole,
+  checkMetadata,
+  checkUuid,
+} from '../domain/validation.js';
 import type { Direction, MessagePatch, PostResult, Store } from '../repositories/ports.js';
 import { requireParticipant } from './access.js';
 import { auditEntry } from './audit.js';
@@ -58,6 +64,7 @@ export class MessageService {
 
   /** A message of a conversation the caller takes part in; tombstones included. */
   async get(actorId: string, conversationId: string, messageId: string): Promise<Message> {
+    checkUuid(messageId, 'messageId');
     await requireParticipant(this.store, conversationId, actorId);
     return this.store.messages.get(conversationId, messageId);
   }
@@ -84,7 +91,9 @@ export class MessageService {
       async () => (await this.requireAuthor(actorId, conversationId, messageId, 'edit')).version,
       (expected) => {
         const now = new Date();
-        return this.store.messages.update(conversationId, messageId, expected, patch, now, auditEntry(actorId, 'update', 'message', messageId, now, { ...patch, editedAt: now }));
+        const audit = auditEntry(actorId, 'update', 'message', messageId, now, { ...patch, editedAt: now });
+        const change = { conversationId, messageId, expectedVersion: expected };
+        return this.store.messages.update({ ...change, patch, editedAt: now, audit });
       },
     );
   }
@@ -98,12 +107,15 @@ export class MessageService {
       async () => (await this.requireAuthor(actorId, conversationId, messageId, 'delete')).version,
       (expected) => {
         const now = new Date();
-        return this.store.messages.softDelete(conversationId, messageId, expected, now, auditEntry(actorId, 'delete', 'message', messageId, now, { deletedAt: now }));
+        const audit = auditEntry(actorId, 'delete', 'message', messageId, now, { deletedAt: now });
+        const deletion = { conversationId, messageId, expectedVersion: expected };
+        return this.store.messages.softDelete({ ...deletion, deletedAt: now, audit });
       },
     );
   }
 
   private async requireAuthor(actorId: string, conversationId: string, messageId: string, verb: string): Promise<Message> {
+    checkUuid(messageId, 'messageId');
     await requireParticipant(this.store, conversationId, actorId);
     const message = await this.store.messages.get(conversationId, messageId);
     if (message.deletedAt !== null) throw new NotFoundError('message', messageId);

@@ -29,7 +29,9 @@ export class ParticipantService {
     if (input.role !== undefined && input.role !== 'member') throw ValidationError.field('role', 'must be member (a conversation has one owner)');
     const me = await requireParticipant(this.store, conversationId, actorId);
     if (me.role !== 'owner') throw new ForbiddenError('only the owner of a conversation may add participants');
-    if (!(await this.users.exists(userId))) throw ValidationError.field('userId', `no user with id ${userId} exists`);
+    if (!(await this.users.existing([userId])).has(userId)) {
+      throw ValidationError.field('userId', `no user with id ${userId} exists`);
+    }
     const now = new Date();
     const participant: Participant = { conversationId, userId, role: 'member', joinedAt: now };
     const audit = auditEntry(actorId, 'create', 'participant', participantEntityId(conversationId, userId), now, { role: 'member', joinedAt: now });
@@ -41,6 +43,7 @@ export class ParticipantService {
    * conversation instead, so a conversation never loses its owner).
    */
   async remove(actorId: string, conversationId: string, userId: string): Promise<void> {
+    checkUserId(userId, 'userId');
     const me = await requireParticipant(this.store, conversationId, actorId);
     if (userId === actorId) {
       if (me.role === 'owner') throw new RuleViolationError('the owner cannot leave their own conversation; delete the conversation instead');

@@ -36,15 +36,20 @@ export class UserService {
   constructor(private readonly store: Store) {}
 
   /**
-   * POST /v1/users: the caller registers themselves under their own `sub`, choosing a handle.
-   * A user who already exists (registered earlier, or provisioned on first sight) gets a conflict.
+   * The caller registers themselves under their own `sub`, choosing a handle. A user who already
+   * exists (registered earlier, or provisioned on first sight) gets a conflict.
    */
   async register(identity: Identity, input: RegisterInput): Promise<User> {
     const id = checkUserId(identity.sub, 'sub');
     const handle = checkHandle(input.handle);
     const displayName = checkDisplayName(input.displayName ?? displayNameFrom(identity.name) ?? handle);
     if (await this.store.users.find(id)) {
-      throw new DuplicateError('user', 'id', `user ${id} already exists (created by an earlier POST /v1/users or on the first authenticated request); change it with PATCH /v1/users/me`);
+      throw new DuplicateError(
+        'user',
+        'id',
+        `user ${id} already exists (registered earlier, or created on their first authenticated request); ` +
+          'update the user to change the handle or display name',
+      );
     }
     if (await this.store.users.findByHandle(handle)) throw new DuplicateError('user', 'handle', `the handle ${handle} is taken`);
     const now = new Date();
@@ -59,6 +64,7 @@ export class UserService {
   }
 
   async update(actorId: string, input: UserUpdateInput, guard: VersionGuard = {}): Promise<User> {
+    checkUserId(actorId, 'actorId');
     const patch: UserPatch = {};
     if (input.handle !== undefined) patch.handle = checkHandle(input.handle);
     if (input.displayName !== undefined) patch.displayName = checkDisplayName(input.displayName);
@@ -71,7 +77,10 @@ export class UserService {
         async () => (await this.store.users.get(actorId)).version,
         (expected, current) => {
           const now = new Date();
-          return this.store.users.update(actorId, expected ?? current, patch, now, auditEntry(actorId, 'update', 'user', actorId, now, { ...patch, updatedAt: now }));
+          // Unguarded changes pin the version they read too, so a lost race is retried (see applyGuarded).
+          const audit = auditEntry(actorId, 'update', 'user', actorId, now, { ...patch, updatedAt: now });
+          const expectedVersion = expected ?? current;
+          return this.store.users.update({ id: actorId, expectedVersion, patch, updatedAt: now, audit });
         },
       );
     } catch (error) {
@@ -110,7 +119,8 @@ export class UserService {
         throw error;
       }
     }
-    throw new DuplicateError('user', 'handle', `no free handle derived from ${base}; register with POST /v1/users and choose one`);
+    const hint = 'register with a chosen handle instead';
+    throw new DuplicateError('user', 'handle', `no free handle derived from ${base}; ${hint}`);
   }
 
   /** Like provision, but answers from memory for users already seen by this process. */
@@ -119,10 +129,12 @@ export class UserService {
     await this.provision(identity);
   }
 
-  /** Whether a user exists (for participant checks). */
-  async exists(id: string): Promise<boolean> {
-    if (this.known.has(id)) return true;
-    return (await this.store.users.find(id)) !== null;
+  /** Which of `ids` name existing users (for participant checks): one query for those not seen before. */
+  async existing(ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set(ids.filter((id) => this.known.has(id)));
+    const unknown = ids.filter((id) => !found.has(id));
+    if (unknown.length > 0) for (const id of await this.store.users.findExisting(unknown)) found.add(id);
+    return found;
   }
 
   private remember(id: string): void {

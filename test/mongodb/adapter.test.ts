@@ -224,7 +224,13 @@ describe('mongodb adapter: errors at the edge', () => {
     await store.migrator.up();
     const a = await createUser(store);
     const b = await createUser(store);
-    await expect(store.users.update(b.id, 1, { handle: a.handle }, new Date(), audit(b.id, 'user', b.id, 'update'))).rejects.toMatchObject({ constructor: DuplicateError, entity: 'user', field: 'handle' });
+    await expect(store.users.update({
+      id: b.id,
+      expectedVersion: 1,
+      patch: { handle: a.handle },
+      updatedAt: new Date(),
+      audit: audit(b.id, 'user', b.id, 'update'),
+    })).rejects.toMatchObject({ constructor: DuplicateError, entity: 'user', field: 'handle' });
     const m = newMessage((await createConversation(store, a)).id, a.id);
     await store.messages.post(m);
     await expect(store.messages.post({ ...m })).rejects.toMatchObject({ constructor: DuplicateError, entity: 'message', field: 'id' });

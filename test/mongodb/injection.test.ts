@@ -4,6 +4,7 @@ import { openMongoStore } from '../../database/mongodb/mongodb-store.js';
 import { NotFoundError, ValidationError } from '../../src/domain/errors.js';
 import type { ContentPart } from '../../src/domain/models.js';
 import type { Store } from '../../src/repositories/ports.js';
+import { createServices } from '../../src/services/index.js';
 import { describeBackend } from '../contract/harness.js';
 import { audit, createConversation, createUser, newMessage } from '../contract/fixtures.js';
 import { apiTests, conversationOf, expectError, postText } from '../http/support.js';
@@ -15,8 +16,8 @@ import '../support/provided-context.js';
 /**
  * Operator injection must be impossible: no client-supplied object becomes a filter, an update or
  * a pipeline. Every input that reaches the adapter is tried with `{"$gt": ""}`, `{"$where": ...}`
- * and `$`-prefixed or dotted keys; each must be refused (ValidationError / 400), miss (NotFound),
- * or be stored literally — never match or act.
+ * and `$`-prefixed or dotted keys, entering where callers enter (the services); each must be
+ * refused (ValidationError / 400), miss (NotFound), or be stored literally — never match or act.
  */
 
 const GT = { $gt: '' } as unknown as string;
@@ -49,38 +50,49 @@ async function attack(store: Store) {
   const { message } = await store.messages.post(newMessage(c.id, owner.id, { clientMessageId: 'k1' }));
   const before = await store.bulk.counts();
 
+  // Refusals happen once, in the domain layer every caller goes through (the services): ids are
+  // strings of a known shape, versions and limits integers, cursors opaque strings this service
+  // issued. The repositories trust those checked values, so the attacks enter where callers do.
+  // The two ports without a service in front (audit listing, bulk scan) refuse on their own.
+  const services = createServices(store);
+  const say = { role: 'user' as const, content: [{ type: 'text' as const, text: 'x' }] };
+  const rename = { displayName: 'x' };
+  const noop = { metadata: {} };
+  const mid = message.id;
   const refusals: [string, () => Promise<unknown>][] = [];
   for (const bad of HOSTILE_OBJECTS) {
+    const badNumber = bad as unknown as number;
     refusals.push(
-      ['users.get', () => store.users.get(bad)],
-      ['users.find', () => store.users.find(bad)],
-      ['users.findByHandle', () => store.users.findByHandle(bad)],
-      ['users.update id', () => store.users.update(bad, 1, { displayName: 'x' }, new Date(), audit(owner.id, 'user', owner.id, 'update'))],
-      ['users.update version', () => store.users.update(owner.id, bad as unknown as number, { displayName: 'x' }, new Date(), audit(owner.id, 'user', owner.id, 'update'))],
-      ['users.update handle', () => store.users.update(owner.id, 1, { handle: bad }, new Date(), audit(owner.id, 'user', owner.id, 'update'))],
-      ['users.create', () => store.users.create({ ...owner, id: bad }, audit(owner.id, 'user', owner.id))],
-      ['conversations.get', () => store.conversations.get(bad)],
-      ['conversations.update', () => store.conversations.update(bad, 1, { title: 'x' }, new Date(), audit(owner.id, 'conversation', c.id, 'update'))],
-      ['conversations.update title', () => store.conversations.update(c.id, 1, { title: bad }, new Date(), audit(owner.id, 'conversation', c.id, 'update'))],
-      ['conversations.delete', () => store.conversations.delete(bad, audit(owner.id, 'conversation', c.id, 'delete'))],
-      ['conversations.listForUser', () => store.conversations.listForUser({ userId: bad, limit: 10 })],
-      ['conversations.listForUser cursor id', () => store.conversations.listForUser({ userId: owner.id, limit: 10, after: { at: new Date(), id: bad } })],
-      ['conversations.listForUser cursor at', () => store.conversations.listForUser({ userId: owner.id, limit: 10, after: { at: bad as unknown as Date, id: c.id } })],
-      ['conversations.listForUser limit', () => store.conversations.listForUser({ userId: owner.id, limit: bad as unknown as number })],
-      ['conversations.findParticipant cid', () => store.conversations.findParticipant(bad, owner.id)],
-      ['conversations.findParticipant uid', () => store.conversations.findParticipant(c.id, bad)],
-      ['conversations.listParticipants', () => store.conversations.listParticipants(bad)],
-      ['conversations.addParticipant', () => store.conversations.addParticipant({ conversationId: c.id, userId: bad, role: 'member', joinedAt: new Date() }, audit(owner.id, 'participant', c.id))],
-      ['conversations.addParticipant cid', () => store.conversations.addParticipant({ conversationId: bad, userId: other.id, role: 'member', joinedAt: new Date() }, audit(owner.id, 'participant', c.id))],
-      ['conversations.removeParticipant', () => store.conversations.removeParticipant(c.id, bad, audit(owner.id, 'participant', c.id, 'delete'))],
-      ['messages.post conversationId', () => store.messages.post(newMessage(bad, owner.id))],
-      ['messages.post clientMessageId', () => store.messages.post(newMessage(c.id, owner.id, { clientMessageId: bad }))],
-      ['messages.get id', () => store.messages.get(c.id, bad)],
-      ['messages.get cid', () => store.messages.get(bad, message.id)],
-      ['messages.update version', () => store.messages.update(c.id, message.id, bad as unknown as number, { metadata: {} }, new Date(), audit(owner.id, 'message', message.id, 'update'))],
-      ['messages.softDelete id', () => store.messages.softDelete(c.id, bad, undefined, new Date(), audit(owner.id, 'message', message.id, 'delete'))],
-      ['messages.list', () => store.messages.list({ conversationId: bad, limit: 10, direction: 'older' })],
-      ['messages.list cursor', () => store.messages.list({ conversationId: c.id, limit: 10, direction: 'newer', after: { at: new Date(0), id: bad } })],
+      ['users.get', () => services.users.get(bad)],
+      ['users.find', () => services.users.provision({ sub: bad })],
+      ['users.findByHandle', () => services.users.register({ sub: 'newcomer' }, { handle: bad })],
+      ['users.update id', () => services.users.update(bad, { displayName: 'x' })],
+      ['users.update version', () => services.users.update(owner.id, rename, { expectedVersion: badNumber })],
+      ['users.update handle', () => services.users.update(owner.id, { handle: bad })],
+      ['users.create', () => services.users.register({ sub: bad }, { handle: 'fresh' })],
+      ['conversations.get', () => services.conversations.get(owner.id, bad)],
+      ['conversations.update', () => services.conversations.update(owner.id, bad, { title: 'x' })],
+      ['conversations.update title', () => services.conversations.update(owner.id, c.id, { title: bad })],
+      ['conversations.delete', () => services.conversations.delete(owner.id, bad)],
+      ['conversations.listForUser', () => services.conversations.list(bad, {})],
+      ['conversations.listForUser cursor', () => services.conversations.list(owner.id, { cursor: bad })],
+      ['conversations.listForUser limit', () => services.conversations.list(owner.id, { limit: badNumber })],
+      ['conversations.findParticipant cid', () => services.participants.list(owner.id, bad)],
+      ['conversations.findParticipant uid', () => services.conversations.get(bad, c.id)],
+      ['conversations.listParticipants', () => services.participants.list(bad, c.id)],
+      ['conversations.addParticipant', () => services.participants.add(owner.id, c.id, { userId: bad })],
+      ['conversations.addParticipant cid', () => services.participants.add(owner.id, bad, { userId: other.id })],
+      ['conversations.removeParticipant', () => services.participants.remove(owner.id, c.id, bad)],
+      ['messages.post conversationId', () => services.messages.post(owner.id, bad, say)],
+      ['messages.post clientMessageId', () => services.messages.post(owner.id, c.id, { ...say, clientMessageId: bad })],
+      ['messages.post metadata', () => services.messages.post(owner.id, c.id, { ...say, metadata: { k: bad } })],
+      ['messages.get id', () => services.messages.get(owner.id, c.id, bad)],
+      ['messages.get cid', () => services.messages.get(owner.id, bad, message.id)],
+      ['messages.update version', () => services.messages.update(owner.id, c.id, mid, noop, { expectedVersion: badNumber })],
+      ['messages.update id', () => services.messages.update(owner.id, c.id, bad, { metadata: {} })],
+      ['messages.softDelete id', () => services.messages.delete(owner.id, c.id, bad)],
+      ['messages.list', () => services.messages.list(owner.id, bad, {})],
+      ['messages.list cursor', () => services.messages.list(owner.id, c.id, { direction: 'newer', cursor: bad })],
       ['audit.listForEntity', () => store.audit.listForEntity('user', bad)],
       ['bulk.scan', () => store.bulk.scan('users', { ...owner, id: bad }, 10)],
     );
@@ -118,7 +130,14 @@ async function attack(store: Store) {
   expect(JSON.stringify(loaded.content)).toBe(JSON.stringify(HOSTILE_CONTENT));
   expect(JSON.stringify(loaded.metadata)).toBe(JSON.stringify(HOSTILE_METADATA));
   const diff = { $set: { version: 99 }, 'a.b': { $where: 'x' } };
-  const edited = await store.messages.update(c.id, posted.id, 1, { content: HOSTILE_CONTENT.slice().reverse() }, new Date(), audit(owner.id, 'message', posted.id, 'update', diff));
+  const edited = await store.messages.update({
+    conversationId: c.id,
+    messageId: posted.id,
+    expectedVersion: 1,
+    patch: { content: HOSTILE_CONTENT.slice().reverse() },
+    editedAt: new Date(),
+    audit: audit(owner.id, 'message', posted.id, 'update', diff),
+  });
   expect(edited.version).toBe(2);
   expect(JSON.stringify((await store.messages.get(c.id, posted.id)).content)).toBe(JSON.stringify(HOSTILE_CONTENT.slice().reverse()));
   const trail = await store.audit.listForEntity('message', posted.id);
@@ -131,7 +150,13 @@ async function attack(store: Store) {
   expect(JSON.stringify(protoBack.content)).toBe(JSON.stringify(proto.content));
   expect(Object.getPrototypeOf((protoBack.content[0] as { arguments: object }).arguments)).toBe(Object.prototype);
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-  const renamed = await store.conversations.update(c.id, 1, { title: '{"$gt": ""}', metadata: HOSTILE_METADATA }, new Date(), audit(owner.id, 'conversation', c.id, 'update'));
+  const renamed = await store.conversations.update({
+    id: c.id,
+    expectedVersion: 1,
+    patch: { title: '{"$gt": ""}', metadata: HOSTILE_METADATA },
+    updatedAt: new Date(),
+    audit: audit(owner.id, 'conversation', c.id, 'update'),
+  });
   expect(await store.conversations.get(c.id)).toEqual(renamed);
   expect(JSON.stringify(renamed.metadata)).toBe(JSON.stringify(HOSTILE_METADATA));
   // The stored message matched nothing it should not have: one new message, nothing else changed.

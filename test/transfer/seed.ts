@@ -29,8 +29,21 @@ export async function seedAwkwardStore(store: Store, options: { conversations?: 
           createdAt: new Date(base + i * 60_000 + j * 1000 + (j % 3)),
         }),
       );
-      if (j === 1) await store.messages.softDelete(c.id, message.id, 1, at('2026-02-01T00:00:00.001Z'), audit(member.id, 'message', message.id, 'delete'));
-      if (j === 2) await store.messages.update(c.id, message.id, 1, { content: text('edited ✏️'), metadata: { edited: 'yes' } }, at('2026-02-02T00:00:00.002Z'), audit(owner.id, 'message', message.id, 'update'));
+      if (j === 1) await store.messages.softDelete({
+        conversationId: c.id,
+        messageId: message.id,
+        expectedVersion: 1,
+        deletedAt: at('2026-02-01T00:00:00.001Z'),
+        audit: audit(member.id, 'message', message.id, 'delete'),
+      });
+      if (j === 2) await store.messages.update({
+        conversationId: c.id,
+        messageId: message.id,
+        expectedVersion: 1,
+        patch: { content: text('edited ✏️'), metadata: { edited: 'yes' } },
+        editedAt: at('2026-02-02T00:00:00.002Z'),
+        audit: audit(owner.id, 'message', message.id, 'update'),
+      });
     }
     if (i % 5 === 0) await store.conversations.removeParticipant(c.id, leaver.id, audit(leaver.id, 'participant', `${c.id}/${leaver.id}`, 'delete'));
   }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { guardOf, setETag } from '../etag.js';
+import { setETag } from '../etag.js';
 import { actorId } from '../plugins/auth.js';
+import { withPreconditions } from '../preconditions.js';
 import { conversationJson, pageJson, participantJson } from '../representation.js';
 import { errors, IfMatchHeaders, ListQuery, Page, PAGINATION_DOC } from '../schemas/common.js';
 import {
@@ -78,7 +79,9 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { version, ...input } = request.body;
-      const conversation = await conversations.update(actorId(request), request.params.id, input, guardOf(version, request.headers['if-match']));
+      const conversation = await withPreconditions(version, request.headers['if-match'], (guard) =>
+        conversations.update(actorId(request), request.params.id, input, guard),
+      );
       setETag(reply, conversation.version);
       return conversationJson(conversation);
     },

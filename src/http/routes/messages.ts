@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { guardOf, setETag } from '../etag.js';
+import { setETag } from '../etag.js';
 import { actorId } from '../plugins/auth.js';
+import { withPreconditions } from '../preconditions.js';
 import { messageJson, pageJson } from '../representation.js';
 import { ConversationParams } from '../schemas/conversations.js';
 import { errors, IfMatchHeaders, Page, PAGINATION_DOC } from '../schemas/common.js';
@@ -82,7 +83,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { version, ...input } = request.body;
-      const message = await messages.update(actorId(request), request.params.id, request.params.messageId, input, guardOf(version, request.headers['if-match']));
+      const { id, messageId } = request.params;
+      const message = await withPreconditions(version, request.headers['if-match'], (guard) =>
+        messages.update(actorId(request), id, messageId, input, guard),
+      );
       setETag(reply, message.version);
       return messageJson(message);
     },
@@ -101,7 +105,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      await messages.delete(actorId(request), request.params.id, request.params.messageId, guardOf(undefined, request.headers['if-match']));
+      const { id, messageId } = request.params;
+      await withPreconditions(undefined, request.headers['if-match'], (guard) =>
+        messages.delete(actorId(request), id, messageId, guard),
+      );
       return reply.code(204).send(null);
     },
   );

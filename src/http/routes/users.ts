@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { guardOf, setETag } from '../etag.js';
+import { setETag } from '../etag.js';
 import { actorId, identityOf } from '../plugins/auth.js';
+import { withPreconditions } from '../preconditions.js';
 import { userJson } from '../representation.js';
 import { errors, IfMatchHeaders } from '../schemas/common.js';
 import { UserCreateBody, UserParams, UserSchema, UserUpdateBody } from '../schemas/users.js';
@@ -56,7 +57,9 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { version, ...input } = request.body;
-      const user = await users.update(actorId(request), input, guardOf(version, request.headers['if-match']));
+      const user = await withPreconditions(version, request.headers['if-match'], (guard) =>
+        users.update(actorId(request), input, guard),
+      );
       setETag(reply, user.version);
       return userJson(user);
     },

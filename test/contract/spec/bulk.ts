@@ -25,7 +25,13 @@ async function seed(store: Store) {
   const c2 = await createConversation(store, b, [a]);
   for (let i = 0; i < 5; i++) await store.messages.post(newMessage(c1.id, a.id, { content: AWKWARD_CONTENT, createdAt: new Date(Date.parse('2026-10-10T10:10:10.010Z') + i) }));
   const { message } = await store.messages.post(newMessage(c2.id, b.id, { clientMessageId: 'k1' }));
-  await store.messages.softDelete(c2.id, message.id, 1, at('2026-10-11T00:00:00.000Z'), audit(b.id, 'message', message.id, 'delete'));
+  await store.messages.softDelete({
+    conversationId: c2.id,
+    messageId: message.id,
+    expectedVersion: 1,
+    deletedAt: at('2026-10-11T00:00:00.000Z'),
+    audit: audit(b.id, 'message', message.id, 'delete'),
+  });
 }
 
 const keyOf = (kind: EntityKind, r: EntityRecords[EntityKind]) =>

@@ -52,8 +52,20 @@ export function concurrencySpec(test: StoreTest): void {
     const owner = await createUser(store);
     const c = await createConversation(store, owner);
     const outcomes = await Promise.allSettled([
-      store.conversations.update(c.id, 1, { title: 'left' }, new Date(), audit(owner.id, 'conversation', c.id, 'update')),
-      store.conversations.update(c.id, 1, { title: 'right' }, new Date(), audit(owner.id, 'conversation', c.id, 'update')),
+      store.conversations.update({
+        id: c.id,
+        expectedVersion: 1,
+        patch: { title: 'left' },
+        updatedAt: new Date(),
+        audit: audit(owner.id, 'conversation', c.id, 'update'),
+      }),
+      store.conversations.update({
+        id: c.id,
+        expectedVersion: 1,
+        patch: { title: 'right' },
+        updatedAt: new Date(),
+        audit: audit(owner.id, 'conversation', c.id, 'update'),
+      }),
     ]);
     const won = outcomes.filter((o) => o.status === 'fulfilled');
     const lost = outcomes.filter((o) => o.status === 'rejected');
@@ -66,7 +78,14 @@ export function concurrencySpec(test: StoreTest): void {
     expect(await store.audit.listForEntity('conversation', c.id)).toHaveLength(2);
 
     const { message } = await store.messages.post(newMessage(c.id, owner.id));
-    const edits = await Promise.allSettled([1, 2].map((n) => store.messages.update(c.id, message.id, 1, { content: text(`edit ${n}`) }, new Date(), audit(owner.id, 'message', message.id, 'update'))));
+    const edits = await Promise.allSettled([1, 2].map((n) => store.messages.update({
+      conversationId: c.id,
+      messageId: message.id,
+      expectedVersion: 1,
+      patch: { content: text(`edit ${n}`) },
+      editedAt: new Date(),
+      audit: audit(owner.id, 'message', message.id, 'update'),
+    })));
     expect(edits.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
     expect((await store.messages.get(c.id, message.id)).version).toBe(2);
   });

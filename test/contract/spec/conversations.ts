@@ -21,7 +21,39 @@ export function conversationsSpec(test: StoreTest): void {
     const missing = newConversation('x').id;
     await expect(store.conversations.get(missing)).rejects.toMatchObject({ constructor: NotFoundError, entity: 'conversation', id: missing });
     await expect(store.conversations.delete(missing, audit('x', 'conversation', missing, 'delete'))).rejects.toBeInstanceOf(NotFoundError);
-    await expect(store.conversations.update(missing, 1, { title: 't' }, new Date(), audit('x', 'conversation', missing, 'update'))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.conversations.update({
+      id: missing,
+      expectedVersion: 1,
+      patch: { title: 't' },
+      updatedAt: new Date(),
+      audit: audit('x', 'conversation', missing, 'update'),
+    })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  test('conversations: update without expectedVersion applies to whatever version is stored', async (store) => {
+    const owner = await createUser(store);
+    const c = await createConversation(store, owner);
+    const when = at('2031-07-08T09:10:11.121Z');
+    const audited = () => audit(owner.id, 'conversation', c.id, 'update');
+    await store.conversations.update({
+      id: c.id,
+      expectedVersion: 1,
+      patch: { title: 'v2' },
+      updatedAt: when,
+      audit: audited(),
+    });
+    const change = { id: c.id, patch: { title: 'v3' }, updatedAt: when };
+    const updated = await store.conversations.update({ ...change, audit: audited() });
+    expect(updated).toEqual({ ...c, title: 'v3', updatedAt: when, version: 3 });
+    expect(await store.conversations.get(c.id)).toEqual(updated);
+    const missing = newConversation('x').id;
+    const gone = store.conversations.update({
+      id: missing,
+      patch: { title: 't' },
+      updatedAt: when,
+      audit: audit('x', 'conversation', missing, 'update'),
+    });
+    await expect(gone).rejects.toBeInstanceOf(NotFoundError);
   });
 
   test('conversations: a duplicate id is a typed conflict', async (store) => {
@@ -36,10 +68,22 @@ export function conversationsSpec(test: StoreTest): void {
     const owner = await createUser(store);
     const c = await createConversation(store, owner, [], { metadata: { keep: 'no' } });
     const when = at('2031-06-07T08:09:10.111Z');
-    const updated = await store.conversations.update(c.id, 1, { title: 'Renamed ✨', metadata: {} }, when, audit(owner.id, 'conversation', c.id, 'update', { title: 'Renamed ✨' }));
+    const updated = await store.conversations.update({
+      id: c.id,
+      expectedVersion: 1,
+      patch: { title: 'Renamed ✨', metadata: {} },
+      updatedAt: when,
+      audit: audit(owner.id, 'conversation', c.id, 'update', { title: 'Renamed ✨' }),
+    });
     expect(updated).toEqual({ ...c, title: 'Renamed ✨', metadata: {}, updatedAt: when, version: 2 });
     expect(await store.conversations.get(c.id)).toEqual(updated);
-    const cleared = await store.conversations.update(c.id, 2, { title: null }, when, audit(owner.id, 'conversation', c.id, 'update'));
+    const cleared = await store.conversations.update({
+      id: c.id,
+      expectedVersion: 2,
+      patch: { title: null },
+      updatedAt: when,
+      audit: audit(owner.id, 'conversation', c.id, 'update'),
+    });
     expect(cleared.title).toBeNull();
     expect(cleared.metadata).toEqual({});
     expect(cleared.version).toBe(3);
@@ -49,9 +93,21 @@ export function conversationsSpec(test: StoreTest): void {
   test('conversations: a stale version is a typed conflict and changes nothing', async (store) => {
     const owner = await createUser(store);
     const c = await createConversation(store, owner);
-    await store.conversations.update(c.id, 1, { title: 'v2' }, new Date(), audit(owner.id, 'conversation', c.id, 'update'));
+    await store.conversations.update({
+      id: c.id,
+      expectedVersion: 1,
+      patch: { title: 'v2' },
+      updatedAt: new Date(),
+      audit: audit(owner.id, 'conversation', c.id, 'update'),
+    });
     const before = await store.conversations.get(c.id);
-    await expect(store.conversations.update(c.id, 1, { title: 'stale' }, new Date(), audit(owner.id, 'conversation', c.id, 'update'))).rejects.toMatchObject({
+    await expect(store.conversations.update({
+      id: c.id,
+      expectedVersion: 1,
+      patch: { title: 'stale' },
+      updatedAt: new Date(),
+      audit: audit(owner.id, 'conversation', c.id, 'update'),
+    })).rejects.toMatchObject({
       constructor: VersionConflictError,
       expectedVersion: 1,
     });

@@ -67,10 +67,23 @@ export function messagesSpec(test: StoreTest): void {
     const c = await createConversation(store, owner);
     const { message } = await store.messages.post(newMessage(c.id, owner.id, { metadata: { a: '1' } }));
     const when = at('2026-06-06T06:06:06.606Z');
-    const edited = await store.messages.update(c.id, message.id, 1, { content: AWKWARD_CONTENT }, when, audit(owner.id, 'message', message.id, 'update'));
+    const edited = await store.messages.update({
+      conversationId: c.id,
+      messageId: message.id,
+      expectedVersion: 1,
+      patch: { content: AWKWARD_CONTENT },
+      editedAt: when,
+      audit: audit(owner.id, 'message', message.id, 'update'),
+    });
     expect(edited).toEqual({ ...message, content: AWKWARD_CONTENT, editedAt: when, version: 2 });
     expect(await store.messages.get(c.id, message.id)).toEqual(edited);
-    const unconditional = await store.messages.update(c.id, message.id, undefined, { metadata: {} }, when, audit(owner.id, 'message', message.id, 'update'));
+    const unconditional = await store.messages.update({
+      conversationId: c.id,
+      messageId: message.id,
+      patch: { metadata: {} },
+      editedAt: when,
+      audit: audit(owner.id, 'message', message.id, 'update'),
+    });
     expect(unconditional).toEqual({ ...edited, metadata: {}, version: 3 });
     expect(await store.audit.listForEntity('message', message.id)).toHaveLength(2);
   });
@@ -79,10 +92,30 @@ export function messagesSpec(test: StoreTest): void {
     const owner = await createUser(store);
     const c = await createConversation(store, owner);
     const { message } = await store.messages.post(newMessage(c.id, owner.id));
-    await store.messages.update(c.id, message.id, 1, { content: text('v2') }, new Date(), audit(owner.id, 'message', message.id, 'update'));
+    await store.messages.update({
+      conversationId: c.id,
+      messageId: message.id,
+      expectedVersion: 1,
+      patch: { content: text('v2') },
+      editedAt: new Date(),
+      audit: audit(owner.id, 'message', message.id, 'update'),
+    });
     const before = await store.messages.get(c.id, message.id);
-    await expect(store.messages.update(c.id, message.id, 1, { content: text('stale') }, new Date(), audit(owner.id, 'message', message.id, 'update'))).rejects.toBeInstanceOf(VersionConflictError);
-    await expect(store.messages.softDelete(c.id, message.id, 1, new Date(), audit(owner.id, 'message', message.id, 'delete'))).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(store.messages.update({
+      conversationId: c.id,
+      messageId: message.id,
+      expectedVersion: 1,
+      patch: { content: text('stale') },
+      editedAt: new Date(),
+      audit: audit(owner.id, 'message', message.id, 'update'),
+    })).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(store.messages.softDelete({
+      conversationId: c.id,
+      messageId: message.id,
+      expectedVersion: 1,
+      deletedAt: new Date(),
+      audit: audit(owner.id, 'message', message.id, 'delete'),
+    })).rejects.toBeInstanceOf(VersionConflictError);
     expect(await store.messages.get(c.id, message.id)).toEqual(before);
     expect(await store.audit.listForEntity('message', message.id)).toHaveLength(1);
   });
@@ -92,13 +125,30 @@ export function messagesSpec(test: StoreTest): void {
     const c = await createConversation(store, owner);
     const { message } = await store.messages.post(newMessage(c.id, owner.id, { content: AWKWARD_CONTENT, metadata: AWKWARD_METADATA, clientMessageId: 'tomb' }));
     const when = at('2026-07-07T07:07:07.707Z');
-    const tombstone = await store.messages.softDelete(c.id, message.id, 1, when, audit(owner.id, 'message', message.id, 'delete'));
+    const tombstone = await store.messages.softDelete({
+      conversationId: c.id,
+      messageId: message.id,
+      expectedVersion: 1,
+      deletedAt: when,
+      audit: audit(owner.id, 'message', message.id, 'delete'),
+    });
     const expected: Message = { ...message, content: [], metadata: {}, deletedAt: when, version: 2 };
     expect(tombstone).toEqual(expected);
     expect(await store.messages.get(c.id, message.id)).toEqual(expected);
     expect((await store.messages.list({ conversationId: c.id, limit: 5, direction: 'newer' })).items).toEqual([expected]);
-    await expect(store.messages.update(c.id, message.id, undefined, { content: text('zombie') }, new Date(), audit(owner.id, 'message', message.id, 'update'))).rejects.toBeInstanceOf(NotFoundError);
-    await expect(store.messages.softDelete(c.id, message.id, undefined, new Date(), audit(owner.id, 'message', message.id, 'delete'))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.messages.update({
+      conversationId: c.id,
+      messageId: message.id,
+      patch: { content: text('zombie') },
+      editedAt: new Date(),
+      audit: audit(owner.id, 'message', message.id, 'update'),
+    })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.messages.softDelete({
+      conversationId: c.id,
+      messageId: message.id,
+      deletedAt: new Date(),
+      audit: audit(owner.id, 'message', message.id, 'delete'),
+    })).rejects.toBeInstanceOf(NotFoundError);
     expect((await store.conversations.get(c.id)).messageCount).toBe(1);
     // The idempotency key still points at the tombstone, so a retried post does not resurrect it.
     expect(await store.messages.post(newMessage(c.id, owner.id, { clientMessageId: 'tomb' }))).toEqual({ message: expected, created: false });

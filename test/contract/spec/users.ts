@@ -45,7 +45,13 @@ export function usersSpec(test: StoreTest): void {
   test('users: update bumps the version and moves the handle', async (store) => {
     const user = await createUser(store);
     const when = at('2030-01-01T12:34:56.789Z');
-    const updated = await store.users.update(user.id, 1, { handle: `${user.handle}_new`, displayName: 'Renamed' }, when, audit(user.id, 'user', user.id, 'update', { handle: `${user.handle}_new` }));
+    const updated = await store.users.update({
+      id: user.id,
+      expectedVersion: 1,
+      patch: { handle: `${user.handle}_new`, displayName: 'Renamed' },
+      updatedAt: when,
+      audit: audit(user.id, 'user', user.id, 'update', { handle: `${user.handle}_new` }),
+    });
     expect(updated).toEqual({ ...user, handle: `${user.handle}_new`, displayName: 'Renamed', updatedAt: when, version: 2 });
     expect(await store.users.get(user.id)).toEqual(updated);
     expect(await store.users.findByHandle(user.handle)).toBeNull();
@@ -54,20 +60,75 @@ export function usersSpec(test: StoreTest): void {
 
   test('users: a stale version is a typed conflict and changes nothing', async (store) => {
     const user = await createUser(store);
-    await store.users.update(user.id, 1, { displayName: 'Second' }, new Date(), audit(user.id, 'user', user.id, 'update'));
+    await store.users.update({
+      id: user.id,
+      expectedVersion: 1,
+      patch: { displayName: 'Second' },
+      updatedAt: new Date(),
+      audit: audit(user.id, 'user', user.id, 'update'),
+    });
     const before = await store.users.get(user.id);
-    const error = await store.users.update(user.id, 1, { displayName: 'Lost update' }, new Date(), audit(user.id, 'user', user.id, 'update')).catch((e: unknown) => e);
+    const error = await store.users.update({
+      id: user.id,
+      expectedVersion: 1,
+      patch: { displayName: 'Lost update' },
+      updatedAt: new Date(),
+      audit: audit(user.id, 'user', user.id, 'update'),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VersionConflictError);
     expect(error).toMatchObject({ entity: 'user', id: user.id, expectedVersion: 1 });
     expect(await store.users.get(user.id)).toEqual(before);
     expect((await store.audit.listForEntity('user', user.id)).length).toBe(2);
-    await expect(store.users.update('missing', 1, { displayName: 'x' }, new Date(), audit('x', 'user', 'missing', 'update'))).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.users.update({
+      id: 'missing',
+      expectedVersion: 1,
+      patch: { displayName: 'x' },
+      updatedAt: new Date(),
+      audit: audit('x', 'user', 'missing', 'update'),
+    })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  test('users: findExisting answers which ids name stored users, in one call', async (store) => {
+    const a = await createUser(store);
+    const b = await createUser(store, { id: 'Case|Sensitive' });
+    expect(await store.users.findExisting([])).toEqual(new Set());
+    expect(await store.users.findExisting(['nobody'])).toEqual(new Set());
+    const found = await store.users.findExisting([a.id, 'nobody', b.id, a.id, 'case|sensitive']);
+    expect(found).toBeInstanceOf(Set);
+    expect(found).toEqual(new Set([a.id, b.id]));
+    const many = Array.from({ length: 120 }, (_, i) => `missing|${i}`);
+    expect(await store.users.findExisting([...many, b.id])).toEqual(new Set([b.id]));
+  });
+
+  test('users: update without expectedVersion applies to whatever version is stored', async (store) => {
+    const user = await createUser(store);
+    const when = at('2030-02-02T02:02:02.202Z');
+    const audited = () => audit(user.id, 'user', user.id, 'update');
+    const unconditional = { id: user.id, patch: { displayName: 'Third' }, updatedAt: when };
+    await store.users.update({ ...unconditional, expectedVersion: 1, patch: { displayName: '2nd' }, audit: audited() });
+    const updated = await store.users.update({ ...unconditional, audit: audited() });
+    expect(updated).toEqual({ ...user, displayName: 'Third', updatedAt: when, version: 3 });
+    expect(await store.users.get(user.id)).toEqual(updated);
+    expect((await store.audit.listForEntity('user', user.id)).length).toBe(3);
+    const missing = store.users.update({
+      id: 'missing',
+      patch: { displayName: 'x' },
+      updatedAt: when,
+      audit: audit('x', 'user', 'missing', 'update'),
+    });
+    await expect(missing).rejects.toBeInstanceOf(NotFoundError);
   });
 
   test('users: taking a handle that exists is a conflict and changes nothing', async (store) => {
     const a = await createUser(store);
     const b = await createUser(store);
-    await expect(store.users.update(b.id, 1, { handle: a.handle }, new Date(), audit(b.id, 'user', b.id, 'update'))).rejects.toMatchObject({ constructor: DuplicateError, field: 'handle' });
+    await expect(store.users.update({
+      id: b.id,
+      expectedVersion: 1,
+      patch: { handle: a.handle },
+      updatedAt: new Date(),
+      audit: audit(b.id, 'user', b.id, 'update'),
+    })).rejects.toMatchObject({ constructor: DuplicateError, field: 'handle' });
     expect(await store.users.get(b.id)).toEqual(b);
   });
 

@@ -154,14 +154,20 @@ export function operationsSpec(test: ApiTest): void {
       let races = 0;
       const racing = withOverrides(api.store, {}, {
         conversations: {
-          update: async (...args: Parameters<Store['conversations']['update']>) => {
+          update: async (change: Parameters<Store['conversations']['update']>[0]) => {
             if (races > 0) {
               races -= 1;
               // Someone else's write lands first.
-              await api.store.conversations.update(args[0], (await api.store.conversations.get(args[0])).version, { title: 'theirs' }, new Date(), { ...args[4], id: uuidv7(), actorId: 'other' });
-              throw new VersionConflictError('conversation', args[0], args[1]);
+              await api.store.conversations.update({
+                id: change.id,
+                expectedVersion: (await api.store.conversations.get(change.id)).version,
+                patch: { title: 'theirs' },
+                updatedAt: new Date(),
+                audit: { ...change.audit, id: uuidv7(), actorId: 'other' },
+              });
+              throw new VersionConflictError('conversation', change.id, change.expectedVersion!);
             }
-            return api.store.conversations.update(...args);
+            return api.store.conversations.update(change);
           },
         },
       });
