@@ -19,7 +19,11 @@ export const sqliteBackend = defineBackend<'sqlite', SqliteOptions>({
   location: { kind: 'file', schemes: ['sqlite', 'file'], default: DEFAULT_SQLITE_FILE },
   migrateOnStartByDefault: true,
   migrations: 'migrations/sqlite',
-  options: (file, settings) => ({ file, busyTimeoutMs: settings.SQLITE_BUSY_TIMEOUT_MS }),
+  options: (file, settings) => ({
+    file,
+    busyTimeoutMs: settings.SQLITE_BUSY_TIMEOUT_MS,
+    synchronous: settings.SQLITE_SYNCHRONOUS,
+  }),
   open,
   testing: { needs: 'nothing', kit: async () => (await kit()).sqlite },
 });

@@ -5,6 +5,8 @@ export interface SqliteOptions {
   /** A file path, or `:memory:` for a private in-memory database. */
   file: string;
   busyTimeoutMs: number;
+  /** PRAGMA synchronous: FULL survives power loss; NORMAL (with WAL) only process crashes. */
+  synchronous: 'FULL' | 'NORMAL';
 }
 
 export type SqliteConfig = { type: 'sqlite' } & SqliteOptions;

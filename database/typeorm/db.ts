@@ -58,11 +58,15 @@ export class Db {
       // Taking a pooled connection can fail with any code the server sends before a session
       // exists (PostgreSQL: 55000 for a database not accepting connections; MariaDB: 4151 for a
       // locked account). No statement ran, so whatever the reason, the database is unavailable.
-      await runner.connect().catch((error: unknown) => {
+      await this.connect(runner).catch((error: unknown) => {
         throw asUnavailable(this.dialect, error, `cannot connect to ${this.dialect.kind}`);
       });
       return await work(runner);
     } catch (error) {
+      if (this.dialect.spoilsConnection(error)) {
+        this.dialect.destroyConnection(runner, error);
+        throw new UnavailableError(`${this.dialect.kind} did not answer in time`, 2, error);
+      }
       // TypeORM releases a runner itself when its connection fails while we hold it (PostgreSQL:
       // the server ended the session between two statements of a transaction); the next
       // statement, COMMIT included, then throws this. The session and its transaction are gone.
@@ -73,25 +77,58 @@ export class Db {
     }
   }
 
+  /**
+   * Takes a pooled connection for the runner, within the dialect's acquire timeout where the pool
+   * has none of its own. A connection that arrives after the deadline goes straight back.
+   */
+  private async connect(runner: QueryRunner): Promise<void> {
+    const limit = this.dialect.acquireTimeoutMs;
+    const connecting = runner.connect();
+    if (limit === undefined) {
+      await connecting;
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), limit);
+    });
+    try {
+      if ((await Promise.race([connecting, deadline])) === 'late') {
+        connecting.then(() => runner.release(), () => undefined);
+        throw new UnavailableError(`no ${this.dialect.kind} connection became free within ${limit} ms`, 2);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async inTransaction<T>(runner: QueryRunner, work: (sql: Sql) => Promise<T>): Promise<T> {
-    await runner.startTransaction();
+    const { begin } = this.dialect;
+    // A dialect with its own BEGIN (SQLite: BEGIN IMMEDIATE) ends the transaction with plain SQL
+    // too, since TypeORM's transaction methods did not start it.
+    const rollback = () => (begin ? runner.query('ROLLBACK') : runner.rollbackTransaction());
+    if (begin) await runner.query(begin);
+    else await runner.startTransaction();
     let result: T;
     try {
       result = await work(this.sql(runner));
     } catch (error) {
-      // A broken connection cannot roll back; the server discards the transaction anyway.
-      await runner.rollbackTransaction().catch(() => undefined);
+      // A broken connection cannot roll back; the server discards the transaction anyway. A
+      // spoiled one (see Dialect.spoilsConnection) would queue the ROLLBACK behind the statement.
+      if (!this.dialect.spoilsConnection(error)) await rollback().catch(() => undefined);
       throw error;
     }
     try {
-      await runner.commitTransaction();
+      if (begin) await runner.query('COMMIT');
+      else await runner.commitTransaction();
     } catch (error) {
       // SQLite keeps the transaction open when COMMIT is refused (SQLITE_BUSY).
-      await runner.rollbackTransaction().catch(() => undefined);
+      await rollback().catch(() => undefined);
       throw error;
     }
     return result;
   }
+
 
   private sql(runner: QueryRunner): Sql {
     const run = async (text: string, params: readonly unknown[]) =>

@@ -33,7 +33,7 @@ const sqlite: TestKit<SqliteConfig> = {
         const drop = async () => {
           await Promise.all(['', '-wal', '-shm'].map((suffix) => rm(file + suffix, { force: true })));
         };
-        return { config: { type: 'sqlite', file, busyTimeoutMs: 5000 }, drop };
+        return { config: { type: 'sqlite', file, busyTimeoutMs: 5000, synchronous: 'FULL' }, drop };
       },
       close: () => rm(dir, { recursive: true, force: true }),
     };

@@ -36,7 +36,9 @@ export async function openTypeormStore(config: TypeormConfig, log: StoreLogger):
   const dataSource = await buildDataSource(dialect, log);
   try {
     await dataSource.initialize();
+    await dialect.afterInitialize(dataSource);
   } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     throw asUnavailable(dialect, error, `cannot connect to ${dialect.kind}`);
   }
   const db = new Db(dataSource, dialect);

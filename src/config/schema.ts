@@ -40,6 +40,12 @@ export const SETTINGS = {
   DATABASE_TLS: { kind: 'enum', values: TLS_MODES, default: 'disable', doc: 'TLS to the database: disable, require (encrypt, do not verify), verify (encrypt and verify the server certificate).' },
   DATABASE_TLS_CA_FILE: { kind: 'string', doc: 'PEM file with the CA that signed the database certificate (with DATABASE_TLS=verify).' },
   SQLITE_BUSY_TIMEOUT_MS: { kind: 'int', min: 0, max: 600_000, default: 5000, doc: 'How long SQLite waits for a lock held by another connection.' },
+  SQLITE_SYNCHRONOUS: {
+    kind: 'enum',
+    values: ['FULL', 'NORMAL'],
+    default: 'FULL',
+    doc: 'FULL: an acknowledged write survives power loss. NORMAL (WAL): faster commits, safe against process crashes, but the last commits can be lost on power loss.',
+  },
 
   AUTH_MODE: { kind: 'enum', values: AUTH_MODES, default: 'jwt', doc: 'jwt: Authorization: Bearer <HS256 JWT>. dev: trusts an X-User-Id header (local work only; refused in production).' },
   AUTH_JWT_SECRET: { kind: 'string', secret: true, doc: 'HS256 secret (at least 32 characters). Required in production; elsewhere a fixed development secret is used, with a warning.' },

@@ -25,7 +25,7 @@ describe('configuration loading', () => {
 
   it('gives defaults that serve SQLite on a fresh clone', () => {
     const config = load({});
-    expect(config.database).toEqual({ type: 'sqlite', file: './data/polystore.db', busyTimeoutMs: 5000 });
+    expect(config.database).toEqual({ type: 'sqlite', file: './data/polystore.db', busyTimeoutMs: 5000, synchronous: 'FULL' });
     expect(config.migrateOnStart).toBe(true);
     expect(config.port).toBe(3000);
     expect(config.auth).toMatchObject({ mode: 'jwt', usingDevSecret: true });
@@ -61,7 +61,7 @@ describe('configuration loading', () => {
     expect(() => load({ DATABASE_TYPE: 'postgres' })).toThrow(/DATABASE_URL is required when DATABASE_TYPE=postgres/);
     expect(() => load({ DATABASE_TYPE: 'postgres', DATABASE_URL: 'mysql://x@y/z' })).toThrow(/must be a URL starting with postgres:\/\/ or postgresql:\/\//);
     expect(load({ DATABASE_TYPE: 'mariadb', DATABASE_URL: 'mysql://root@127.0.0.1:3306/db' }).migrateOnStart).toBe(false);
-    expect(load({ DATABASE_TYPE: 'sqlite', DATABASE_URL: 'sqlite:./x.db' }).database).toEqual({ type: 'sqlite', file: './x.db', busyTimeoutMs: 5000 });
+    expect(load({ DATABASE_TYPE: 'sqlite', DATABASE_URL: 'sqlite:./x.db' }).database).toEqual({ type: 'sqlite', file: './x.db', busyTimeoutMs: 5000, synchronous: 'FULL' });
   });
 
   it('rejects unknown flags', () => {

@@ -31,7 +31,7 @@ describe('polystore export / import / copy / verify (processes)', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'polystore-cli-'));
-    const store = await openStore({ type: 'sqlite', file: join(dir, 'source.db'), busyTimeoutMs: 2000 }, quiet);
+    const store = await openStore({ type: 'sqlite', file: join(dir, 'source.db'), busyTimeoutMs: 2000, synchronous: 'NORMAL' }, quiet);
     await ensureSchema(store, { migrate: true });
     await seedAwkwardStore(store, { conversations: 4, messagesPer: 3 });
     await store.close();

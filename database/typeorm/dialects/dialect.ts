@@ -1,4 +1,4 @@
-import type { DataSourceOptions, MigrationInterface } from 'typeorm';
+import type { DataSource, DataSourceOptions, MigrationInterface, QueryRunner } from 'typeorm';
 import type { StoreLogger } from '../../../src/repositories/ports.js';
 
 /**
@@ -41,7 +41,36 @@ export interface Dialect {
    * pool stays free for the migrations themselves. SQLite has none: see convergeMigrations.
    */
   lockMigrations<T>(work: () => Promise<T>): Promise<T>;
+
+  /**
+   * The statement that opens a write transaction, where the dialect needs other than TypeORM's.
+   * SQLite: BEGIN IMMEDIATE takes the write lock at the start, so a writer waits on the busy
+   * timeout instead of failing at once when its read lock cannot be upgraded.
+   */
+  readonly begin: string | undefined;
+  /** Runs once the DataSource is up (session settings on every pooled connection, for instance). */
+  afterInitialize(dataSource: DataSource): Promise<void>;
+  /**
+   * Whether a failure leaves the connection in an unknown state: a client-side timeout, after
+   * which the statement may still run on the server and anything sent next would queue behind
+   * it. Such a connection is destroyed (see destroyConnection) and gets no ROLLBACK.
+   */
+  spoilsConnection(error: unknown): boolean;
+  /** Takes the runner's connection out of the pool for good instead of returning it. */
+  destroyConnection(runner: QueryRunner, error: unknown): void;
+  /**
+   * How long a request may wait for a pooled connection before it is answered 503, where the
+   * driver's pool does not bound that wait itself (mysql2); undefined where it does or need not.
+   */
+  readonly acquireTimeoutMs: number | undefined;
 }
+
+/**
+ * How much longer than DATABASE_STATEMENT_TIMEOUT_MS the client waits for an answer: the server
+ * ends a long statement itself (and keeps the connection usable); the client's own timer is for
+ * a server that stopped answering at all.
+ */
+export const CLIENT_TIMEOUT_GRACE_MS = 2000;
 
 /** How long a migrating process waits for another one's migration lock. */
 export const MIGRATION_LOCK_TIMEOUT_S = 120;

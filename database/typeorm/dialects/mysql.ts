@@ -1,7 +1,8 @@
 import { MYSQL_MIGRATIONS } from '../../../migrations/mysql/index.js';
 import type { ServerOptions } from '../../../src/repositories/backend.js';
 import { mapMysqlError } from '../map-mysql-error.js';
-import { MIGRATION_LOCK_TIMEOUT_S, type Dialect } from './dialect.js';
+import type { QueryRunner } from 'typeorm';
+import { CLIENT_TIMEOUT_GRACE_MS, MIGRATION_LOCK_TIMEOUT_S, type Dialect } from './dialect.js';
 import { tlsOptions } from './tls.js';
 
 /** Host, port, credentials and database from a mysql:// or mariadb:// URL. */
@@ -38,9 +39,10 @@ export function mysqlDialect(type: 'mysql' | 'mariadb', config: ServerOptions): 
         charset: 'utf8mb4_bin',
         timezone: 'Z',
         dateStrings: false,
-        // mysql2 cancels a query that runs longer than this (the connection is then discarded).
+        // mysql2's own timer, for a server that stopped answering; the server-side limits set in
+        // afterInitialize end a slow or blocked statement first and keep the connection usable.
         enableQueryTimeout: true,
-        maxQueryExecutionTime: config.statementTimeoutMs,
+        maxQueryExecutionTime: config.statementTimeoutMs + CLIENT_TIMEOUT_GRACE_MS,
       };
     },
 
@@ -62,6 +64,33 @@ export function mysqlDialect(type: 'mysql' | 'mariadb', config: ServerOptions): 
       }
     },
 
+    begin: undefined,
+    async afterInitialize(dataSource) {
+      // Server-side limits per session: MariaDB's max_statement_time covers every statement, lock
+      // waits included; MySQL's max_execution_time only SELECTs, so a lock wait is bounded there by
+      // innodb_lock_wait_timeout (whole seconds; InnoDB's default is 50 s).
+      const seconds = config.statementTimeoutMs / 1000;
+      const lockWait = Math.max(1, Math.floor(seconds));
+      const limits =
+        type === 'mariadb'
+          ? `SET SESSION max_statement_time = ${seconds}, innodb_lock_wait_timeout = ${lockWait}`
+          : `SET SESSION max_execution_time = ${Math.round(config.statementTimeoutMs)}, innodb_lock_wait_timeout = ${lockWait}`;
+      const pool = (dataSource.driver as unknown as { pool: MysqlPool }).pool;
+      const apply = (connection: MysqlPoolConnection) => connection.query(limits, () => undefined);
+      // New connections get the limits before any other command (mysql2 runs a connection's
+      // commands in order); the ones TypeORM opened while initializing get them now.
+      pool.on('connection', apply);
+      const opened = pool._allConnections;
+      for (let i = 0; i < (opened?.length ?? 0); i++) apply(opened!.peekAt(i));
+    },
+    // mysql2 gives up on a query after its timer but leaves it running on the connection.
+    spoilsConnection: (error) => driverCode(error) === 'PROTOCOL_SEQUENCE_TIMEOUT',
+    destroyConnection(runner) {
+      (runner as QueryRunner & { databaseConnection?: { destroy(): void } }).databaseConnection?.destroy();
+    },
+    // mysql2's pool queues requests for a connection without a time limit.
+    acquireTimeoutMs: config.connectTimeoutMs,
+
     placeholders: (sql) => sql,
     time: (value) => value,
     // Without the cast, GREATEST() would compare a DATETIME with the bound string as text.
@@ -78,4 +107,19 @@ export function mysqlDialect(type: 'mysql' | 'mariadb', config: ServerOptions): 
     translate: mapMysqlError,
     serialize: (work) => work(),
   };
+}
+
+interface MysqlPoolConnection {
+  query(sql: string, callback: (error: unknown) => void): void;
+}
+interface MysqlPool {
+  on(event: 'connection', listener: (connection: MysqlPoolConnection) => void): void;
+  /** mysql2's internal ring of the pool's connections (no public way to list them). */
+  _allConnections?: { length: number; peekAt(index: number): MysqlPoolConnection };
+}
+
+/** mysql2's error code inside TypeORM's QueryFailedError (or the error's own). */
+function driverCode(error: unknown): unknown {
+  const e = error as { driverError?: { code?: unknown }; code?: unknown } | null;
+  return e?.driverError?.code ?? e?.code;
 }

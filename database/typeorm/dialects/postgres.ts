@@ -2,7 +2,8 @@ import { POSTGRES_MIGRATIONS } from '../../../migrations/postgres/index.js';
 import type { ServerOptions } from '../../../src/repositories/backend.js';
 import type { StoreLogger } from '../../../src/repositories/ports.js';
 import { mapPostgresError } from '../map-postgres-error.js';
-import { MIGRATION_LOCK_TIMEOUT_S, numberedPlaceholders, type Dialect } from './dialect.js';
+import type { QueryRunner } from 'typeorm';
+import { CLIENT_TIMEOUT_GRACE_MS, MIGRATION_LOCK_TIMEOUT_S, numberedPlaceholders, type Dialect } from './dialect.js';
 import { tlsOptions } from './tls.js';
 
 /**
@@ -29,6 +30,12 @@ export function postgresDialect(config: ServerOptions): Dialect {
         extra: {
           // Server-side cap per statement; a canceled statement surfaces as 57014 → UnavailableError.
           statement_timeout: config.statementTimeoutMs,
+          // Client-side cap, for a server that stopped answering (frozen, or cut off by the network):
+          // statement_timeout needs a server that runs.
+          query_timeout: config.statementTimeoutMs + CLIENT_TIMEOUT_GRACE_MS,
+          // Notice a dead peer on an idle pooled connection instead of waiting for TCP's hours.
+          keepAlive: true,
+          keepAliveInitialDelayMillis: 10_000,
         },
       };
     },
@@ -52,6 +59,19 @@ export function postgresDialect(config: ServerOptions): Dialect {
       }
     },
 
+    begin: undefined,
+    afterInitialize: async () => {},
+    // node-postgres rejects a query after query_timeout but leaves the connection waiting for it.
+    spoilsConnection: (error) => /Query read timeout/.test(driverMessage(error)),
+    destroyConnection(runner, error) {
+      // Releasing a pooled client with an error makes pg-pool destroy it.
+      void (runner as QueryRunner & { releasePostgresConnection(err: unknown): Promise<void> }).releasePostgresConnection(
+        error instanceof Error ? error : new Error(String(error)),
+      );
+    },
+    // pg-pool bounds the wait for a client itself (connectionTimeoutMillis).
+    acquireTimeoutMs: undefined,
+
     placeholders: numberedPlaceholders(),
     time: (value) => value,
     timeParam: 'CAST(? AS timestamptz)',
@@ -67,4 +87,10 @@ export function postgresDialect(config: ServerOptions): Dialect {
     translate: mapPostgresError,
     serialize: (work) => work(),
   };
+}
+
+/** The driver's message inside TypeORM's QueryFailedError (or the error's own). */
+function driverMessage(error: unknown): string {
+  const e = error as { driverError?: { message?: unknown }; message?: unknown } | null;
+  return String(e?.driverError?.message ?? e?.message ?? '');
 }

@@ -30,6 +30,7 @@ export function sqliteDialect(config: SqliteConfig): Dialect {
           // TypeORM sets these too; stated here because the adapter depends on them.
           db.pragma(`busy_timeout = ${Math.trunc(config.busyTimeoutMs)}`);
           db.pragma('foreign_keys = ON');
+          db.pragma(`synchronous = ${config.synchronous}`);
           if (file !== ':memory:') db.pragma('journal_mode = WAL');
         },
       };
@@ -51,5 +52,11 @@ export function sqliteDialect(config: SqliteConfig): Dialect {
     translate: mapSqliteError,
     serialize: (work) => mutex.run(work),
     lockMigrations: (work) => work(),
+    begin: 'BEGIN IMMEDIATE',
+    afterInitialize: async () => {},
+    // One synchronous connection: a statement either finishes or fails; there is no client timer.
+    spoilsConnection: () => false,
+    destroyConnection: () => {},
+    acquireTimeoutMs: undefined,
   };
 }
