@@ -50,21 +50,33 @@ const UNAVAILABLE_CODES = new Set<number>([
   MONGO.notPrimaryOrSecondary,
 ]);
 
-const ENTITY_OF_COLLECTION: Record<string, EntityName> = { users: 'user', conversations: 'conversation', messages: 'message', audit: 'audit' };
+const ENTITY_OF_COLLECTION: Record<string, EntityName> = {
+  users: 'user',
+  conversations: 'conversation',
+  messages: 'message',
+  audit: 'audit',
+};
 
-/** The unique key a duplicate-key error names, as the domain calls that field. */
-function fieldOfKeyPattern(keyPattern: unknown): string {
-  const fields = keyPattern !== null && typeof keyPattern === 'object' ? Object.keys(keyPattern) : [];
-  if (fields.includes('clientMessageId')) return 'clientMessageId';
-  if (fields.includes('handle')) return 'handle';
-  return 'id';
-}
+/**
+ * The unique indexes of the schema (migrations/mongodb/0002-indexes.ts, and `_id_` of every
+ * collection), with their keys and the domain field a duplicate is about.
+ */
+const UNIQUE_INDEXES: Record<string, { keys: readonly string[]; field: string }> = {
+  _id_: { keys: ['_id'], field: 'id' },
+  users_handle_unique: { keys: ['handle'], field: 'handle' },
+  messages_client_message_unique: { keys: ['conversationId', 'clientMessageId'], field: 'clientMessageId' },
+};
 
 /** The first write error of a bulk or single write, where the duplicate-key details live. */
 function writeErrorOf(error: MongoServerError): { code?: unknown; keyPattern?: unknown; errmsg?: unknown } {
   if (error instanceof MongoBulkWriteError) {
     const first = error.writeErrors instanceof Array ? error.writeErrors[0] : error.writeErrors;
-    if (first) return { code: first.code, keyPattern: (first.err as { keyPattern?: unknown } | undefined)?.keyPattern ?? first.errInfo?.keyPattern, errmsg: first.errmsg };
+    if (first) {
+      // Driver v7 builds a bulk WriteError from code, index, errmsg, errInfo and op only: the
+      // server's keyPattern is dropped, so the index name in errmsg is normally all there is.
+      const keyPattern = (first.err as { keyPattern?: unknown } | undefined)?.keyPattern ?? first.errInfo?.keyPattern;
+      return { code: first.code, keyPattern, errmsg: first.errmsg };
+    }
   }
   return { code: error.code, keyPattern: error.keyPattern, errmsg: error.errmsg ?? error.message };
 }
@@ -73,27 +85,39 @@ export function isDuplicateKey(error: unknown): error is MongoServerError {
   return error instanceof MongoServerError && writeErrorOf(error).code === MONGO.duplicateKey;
 }
 
-/** The unique key (domain field name) a duplicate-key error is about. */
-export function duplicateField(error: MongoServerError): string {
+/**
+ * The domain field a duplicate-key error is about, from the keyPattern when the error has one,
+ * else from the index name in errmsg ("E11000 duplicate key error collection: polystore.users
+ * index: users_handle_unique dup key: { handle: \"h\" }"). Undefined for an index the schema
+ * does not have.
+ */
+export function duplicateField(error: MongoServerError): string | undefined {
   const { keyPattern, errmsg } = writeErrorOf(error);
-  if (keyPattern !== undefined) return fieldOfKeyPattern(keyPattern);
-  // Older servers give only the message: "... index: handle_unique dup key: ...".
-  const index = /index: (\S+)/.exec(String(errmsg ?? ''))?.[1] ?? '';
-  return index.includes('client') ? 'clientMessageId' : index.includes('handle') ? 'handle' : 'id';
+  if (keyPattern !== null && typeof keyPattern === 'object') {
+    const keys = Object.keys(keyPattern).join(',');
+    return Object.values(UNIQUE_INDEXES).find((index) => index.keys.join(',') === keys)?.field;
+  }
+  const name = /\bindex: (\S+)/.exec(String(errmsg ?? ''))?.[1];
+  return name !== undefined && Object.hasOwn(UNIQUE_INDEXES, name) ? UNIQUE_INDEXES[name]!.field : undefined;
 }
 
 function entityOf(error: MongoServerError, fallback: EntityName): EntityName {
   const collection = /collection: [^.\s]+\.(\S+)/.exec(String(writeErrorOf(error).errmsg ?? ''))?.[1];
-  return (collection !== undefined ? ENTITY_OF_COLLECTION[collection] : undefined) ?? fallback;
+  const known = collection !== undefined && Object.hasOwn(ENTITY_OF_COLLECTION, collection);
+  return known ? ENTITY_OF_COLLECTION[collection]! : fallback;
 }
 
 /**
  * Translates whatever a driver call threw into a domain error; anything unexpected is returned
- * unchanged, for the HTTP layer to report as an internal error. Domain errors pass through.
+ * unchanged, for the HTTP layer to report as an internal error. Domain errors pass through. A
+ * duplicate on an index the schema does not have is unexpected too: no field is invented for it.
  */
 export function mapMongoError(error: unknown, entity: EntityName): unknown {
   if (error instanceof DomainError) return error;
-  if (isDuplicateKey(error)) return new DuplicateError(entityOf(error, entity), duplicateField(error));
+  if (isDuplicateKey(error)) {
+    const field = duplicateField(error);
+    return field === undefined ? error : new DuplicateError(entityOf(error, entity), field);
+  }
   if (
     error instanceof MongoServerSelectionError ||
     error instanceof MongoNetworkError ||

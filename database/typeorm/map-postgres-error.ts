@@ -1,6 +1,16 @@
 import { UnavailableError } from '../../src/domain/errors.js';
 import type { TranslatedError } from './dialects/dialect.js';
-import { alreadyTranslated, driverErrorOf, duplicateError, missingConversation, tableOfStatement, unexpected, SOCKET_ERRORS } from './error-helpers.js';
+import {
+  alreadyTranslated,
+  checkFailure,
+  checkNamed,
+  driverErrorOf,
+  duplicateError,
+  missingReference,
+  uniqueKeyNamed,
+  unexpected,
+  SOCKET_ERRORS,
+} from './error-helpers.js';
 
 /**
  * PostgreSQL error codes we give a meaning to (SQLSTATE, Appendix A of the PostgreSQL manual).
@@ -9,6 +19,7 @@ import { alreadyTranslated, driverErrorOf, duplicateError, missingConversation, 
 export const PG = {
   uniqueViolation: '23505',
   foreignKeyViolation: '23503',
+  checkViolation: '23514',
   serializationFailure: '40001',
   deadlockDetected: '40P01',
   queryCanceled: '57014', // statement_timeout
@@ -16,15 +27,21 @@ export const PG = {
   crashShutdown: '57P02',
   cannotConnectNow: '57P03',
   tooManyConnections: '53300',
+  /** A standby, or a primary demoted by a failover: "cannot execute INSERT in a read-only transaction". */
+  readOnlySqlTransaction: '25006',
 } as const;
 
-/** Class 08 (connection exception) and the socket errors of node-postgres. */
+/**
+ * "Not now": shutdown, too many connections, statement timeout, read-only after a failover; with
+ * class 08 (connection exception, below) and the socket errors of node-postgres.
+ */
 const UNREACHABLE = new Set<string>([
   PG.adminShutdown,
   PG.crashShutdown,
   PG.cannotConnectNow,
   PG.tooManyConnections,
   PG.queryCanceled,
+  PG.readOnlySqlTransaction,
   ...SOCKET_ERRORS,
 ]);
 
@@ -36,10 +53,21 @@ export function mapPostgresError(error: unknown): TranslatedError {
   const e = driverErrorOf(error);
   const code = typeof e.code === 'string' ? e.code : undefined;
   switch (code) {
-    case PG.uniqueViolation:
-      return { error: duplicateError(str(e.table) ?? tableOfStatement((error as { query?: unknown }).query), str(e.constraint)), retryable: false };
-    case PG.foreignKeyViolation:
-      return { error: missingConversation(/\(conversation_id\)=\(([^)]*)\)/.exec(str(e.detail) ?? '')?.[1]), retryable: false };
+    // The error names the constraint (`constraint`) and its table; `detail` is "Key (handle)=(x) already exists.".
+    case PG.uniqueViolation: {
+      const constraint = str(e.constraint);
+      return { error: duplicateError('postgres', uniqueKeyNamed(constraint), constraint, error), retryable: false };
+    }
+    // detail: 'Key (conversation_id)=(c1) is not present in table "conversations".'
+    case PG.foreignKeyViolation: {
+      const conversationId = /\(conversation_id\)=\(([^)]*)\)/.exec(str(e.detail) ?? '')?.[1];
+      return { error: missingReference('postgres', str(e.constraint), conversationId, error), retryable: false };
+    }
+    // Our PostgreSQL schema has no CHECK constraints (`json` columns refuse bad JSON themselves); one is not ours.
+    case PG.checkViolation: {
+      const constraint = str(e.constraint);
+      return { error: checkFailure('postgres', checkNamed(constraint), constraint, error), retryable: false };
+    }
     case PG.serializationFailure:
     case PG.deadlockDetected:
       return { error: new UnavailableError('PostgreSQL aborted the transaction (serialization failure or deadlock)', 1, error), retryable: true };

@@ -3,6 +3,25 @@
  * each `code` to one status. Nothing above the adapters ever sees a driver error.
  */
 
+/**
+ * Every code a domain error carries. `DomainError.code` is typed with this union, so a new code
+ * must be added here, and src/http/errors.ts must then give it a row (a `Record` over this union).
+ * `precondition_failed` belongs to conditional requests (`If-Match`, 412): its class lives
+ * outside this file, its code here, so that the one table keyed on codes covers it too.
+ */
+export const DOMAIN_ERROR_CODES = [
+  'not_found',
+  'conflict',
+  'version_conflict',
+  'precondition_failed',
+  'validation_failed',
+  'forbidden',
+  'unauthorized',
+  'unavailable',
+  'schema_mismatch',
+] as const;
+export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
+
 export interface FieldIssue {
   /** Dotted path of the offending field, e.g. `metadata.color` or `content[0].text`. */
   field: string;
@@ -10,7 +29,7 @@ export interface FieldIssue {
 }
 
 export abstract class DomainError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: DomainErrorCode;
   readonly details: Record<string, unknown> | undefined;
 
   constructor(message: string, details?: Record<string, unknown>) {

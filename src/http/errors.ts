@@ -1,18 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  DomainError,
-  DuplicateError,
-  ForbiddenError,
-  NotFoundError,
-  RuleViolationError,
-  SchemaMismatchError,
-  UnauthorizedError,
-  UnavailableError,
-  ValidationError,
-  VersionConflictError,
-  type FieldIssue,
-} from '../domain/errors.js';
-import { PreconditionFailedError } from './preconditions.js';
+import { DomainError, UnavailableError, type DomainErrorCode, type FieldIssue } from '../domain/errors.js';
 import { ajvIssues } from './validation.js';
 
 /**
@@ -35,37 +22,72 @@ export interface HttpFailure {
 
 export const REALM = 'polystore';
 
-function wwwAuthenticate(error: UnauthorizedError): string {
+function wwwAuthenticate(error: DomainError): string {
   const invalid = error.details?.invalidToken === true;
   // Header values must be visible ASCII; messages may hold other characters.
   const description = error.message.replace(/[^\x20-\x7e]/g, '-').replaceAll('"', "'").replaceAll('\\', '/');
-  return invalid ? `Bearer realm="${REALM}", error="invalid_token", error_description="${description}"` : `Bearer realm="${REALM}"`;
+  return invalid
+    ? `Bearer realm="${REALM}", error="invalid_token", error_description="${description}"`
+    : `Bearer realm="${REALM}"`;
 }
 
+/** How the responses for one domain error code are built. The body's `code` is always the error's. */
+interface CodeRow {
+  status: number;
+  /** A fixed message in place of the error's own (which, on a 5xx, may tell internals). */
+  message?: string;
+  /** The body's `details`; the error's own `details` when absent. */
+  details?: (error: DomainError) => Record<string, unknown> | null;
+  headers?: (error: DomainError) => Record<string, string>;
+}
+
+const noDetails = (): null => null;
+/** Only UnavailableError carries `unavailable`; its constructor's default stands in for any other. */
+const retryAfter = (error: DomainError): number => (error instanceof UnavailableError ? error.retryAfterSeconds : 2);
+
+/**
+ * One row per domain error code (the `Record` makes a missing code a type error). Validation
+ * details are the error's `{ fields }`; 403 and 401 bodies never echo details; 503s have fixed
+ * messages.
+ */
+const BY_CODE: Record<DomainErrorCode, CodeRow> = {
+  validation_failed: { status: 400 },
+  not_found: { status: 404 },
+  version_conflict: { status: 409 },
+  // DuplicateError and RuleViolationError.
+  conflict: { status: 409 },
+  // PreconditionFailedError: an `If-Match` that names no current version.
+  precondition_failed: { status: 412 },
+  forbidden: { status: 403, details: noDetails },
+  unauthorized: {
+    status: 401,
+    details: noDetails,
+    headers: (error) => ({ 'www-authenticate': wwwAuthenticate(error) }),
+  },
+  unavailable: {
+    status: 503,
+    message: 'the database is unavailable; retry later',
+    details: (error) => ({ retryAfterSeconds: retryAfter(error) }),
+    headers: (error) => ({ 'retry-after': String(retryAfter(error)) }),
+  },
+  schema_mismatch: {
+    status: 503,
+    message: 'the database schema does not match this version of the service',
+    details: noDetails,
+  },
+};
+
 function fromDomain(error: DomainError): HttpFailure {
-  const details = error.details ?? null;
-  if (error instanceof ValidationError) return { status: 400, code: 'validation_failed', message: error.message, details: { fields: error.issues } };
-  if (error instanceof NotFoundError) return { status: 404, code: 'not_found', message: error.message, details };
-  if (error instanceof VersionConflictError) return { status: 409, code: 'version_conflict', message: error.message, details };
-  if (error instanceof DuplicateError || error instanceof RuleViolationError) return { status: 409, code: 'conflict', message: error.message, details };
-  if (error instanceof PreconditionFailedError) return { status: 412, code: 'precondition_failed', message: error.message, details };
-  if (error instanceof ForbiddenError) return { status: 403, code: 'forbidden', message: error.message, details: null };
-  if (error instanceof UnauthorizedError) {
-    return { status: 401, code: 'unauthorized', message: error.message, details: null, headers: { 'www-authenticate': wwwAuthenticate(error) } };
-  }
-  if (error instanceof UnavailableError) {
-    return {
-      status: 503,
-      code: 'unavailable',
-      message: 'the database is unavailable; retry later',
-      details: { retryAfterSeconds: error.retryAfterSeconds },
-      headers: { 'retry-after': String(error.retryAfterSeconds) },
-    };
-  }
-  if (error instanceof SchemaMismatchError) {
-    return { status: 503, code: 'schema_mismatch', message: 'the database schema does not match this version of the service', details: null };
-  }
-  return internal();
+  // A code outside the union can only come from a cast; it is a bug, reported as one.
+  const row: CodeRow | undefined = Object.hasOwn(BY_CODE, error.code) ? BY_CODE[error.code] : undefined;
+  if (!row) return internal();
+  return {
+    status: row.status,
+    code: error.code,
+    message: row.message ?? error.message,
+    details: row.details ? row.details(error) : (error.details ?? null),
+    ...(row.headers ? { headers: row.headers(error) } : {}),
+  };
 }
 
 function internal(): HttpFailure {

@@ -5,7 +5,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { BACKENDS, type DatabaseConfig } from '../../database/registry.js';
 import type { Scratch } from '../../src/repositories/backend.js';
 import { openStore } from '../../src/repositories/factory.js';
-import { testLogger } from '../support/initializer.js';
+import { testLogger, serverFor } from '../support/initializer.js';
 import { requiredBackends } from '../support/servers.js';
 
 /**
@@ -23,7 +23,7 @@ const REPLICAS = 4;
 async function freshPlace(type: string): Promise<{ scratch: Scratch<DatabaseConfig>; skip?: undefined } | { skip: string }> {
   const backend = BACKENDS.find((b) => b.type === type)!;
   const testing = backend.testing;
-  const info = testing.needs === 'server' ? inject('servers')[testing.server] : undefined;
+  const info = testing.needs === 'server' ? serverFor(testing.server) : undefined;
   if (info && 'skip' in info) {
     if (requiredBackends().has(type)) throw new Error(`TEST_REQUIRE names ${type}, but it cannot run: ${info.skip}`);
     return { skip: info.skip };

@@ -12,6 +12,7 @@ import { mongodbInitializer, mongoTestConfig, testLogger, uniqueDatabaseName, wi
 import type { CommandEvent } from '../support/mongo-emulator/engine.js';
 import { startMongoEmulator, type RunningEmulator } from '../support/mongo-emulator/server.js';
 import '../support/provided-context.js';
+import { serverFor } from '../support/initializer.js';
 
 /**
  * Operator injection must be impossible: no client-supplied object becomes a filter, an update or
@@ -164,7 +165,7 @@ async function attack(store: Store) {
   return { conversationId: c.id, messageId: posted.id };
 }
 
-const shared = inject('servers').mongodb ?? { kind: 'mongodb', skip: 'no registered backend needs a mongodb server' };
+const shared = serverFor('mongodb');
 
 describe.skipIf('skip' in shared)(`operator injection through the adapter: mongodb (${'source' in shared ? shared.source : ''})`, () => {
   let raw: MongoClient;

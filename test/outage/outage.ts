@@ -10,6 +10,7 @@ import { ensureSchema } from '../../src/repositories/schema.js';
 import type { StoreLogger } from '../../src/repositories/ports.js';
 import { testConfig } from '../http/support.js';
 import { requiredBackends } from '../support/servers.js';
+import { serverFor } from '../support/initializer.js';
 
 /**
  * The outage test, shared by every server database: the app runs over real HTTP on a database of
@@ -146,7 +147,7 @@ export function describeOutage(backend: OutageBackend): void {
     let skipReason: string | undefined;
 
     beforeAll(() => {
-      const info = inject('servers')[backend.kind] ?? { kind: backend.kind, skip: `no registered backend needs a ${backend.kind} server` };
+      const info = serverFor(backend.kind);
       if ('url' in info) {
         serverUrl = info.url;
         return;

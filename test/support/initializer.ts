@@ -4,6 +4,7 @@ import { backendFor, type DatabaseConfig, type DatabaseType } from '../../databa
 import type { Scratch } from '../../src/repositories/backend.js';
 import { openStore } from '../../src/repositories/factory.js';
 import type { Store, StoreLogger } from '../../src/repositories/ports.js';
+import type { ServerInfo } from './servers.js';
 
 /**
  * How a test suite gets stores of one backend. Each backend's test file is a few lines that pass
@@ -25,6 +26,11 @@ export interface StoreInitializer {
   destroy(store: Store): Promise<void>;
   /** Stops what beforeAll started. */
   afterAll(): Promise<void>;
+}
+
+/** What global setup found for a kind of server; a kind no registered backend needs is skipped. */
+export function serverFor(kind: string): ServerInfo {
+  return inject('servers')[kind] ?? { kind, skip: `no registered backend needs a ${kind} server` };
 }
 
 /** Info goes nowhere; warnings and errors are printed, as they mean something went wrong. */
@@ -66,7 +72,7 @@ export function initializerFor(type: DatabaseType): StoreInitializer {
   const testing = backend.testing;
   let scratch: Scratch<DatabaseConfig> | undefined;
   const drops = new WeakMap<Store, () => Promise<void>>();
-  const server = () => (testing.needs === 'server' ? inject('servers')[testing.server] : undefined);
+  const server = () => (testing.needs === 'server' ? serverFor(testing.server) : undefined);
 
   return {
     backend: type,
