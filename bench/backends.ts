@@ -37,8 +37,16 @@ export type Resolved = { ok: true; backend: Backend } | { ok: false; reason: str
 /** Server backends: the variable naming the server, a default where this machine has one, and how to prepare it. */
 type ServerResolver = { variable: string; fallback?: string; resolve(serverUrl: string): Promise<Backend> };
 const SERVERS: Record<Exclude<BackendName, 'memory' | 'sqlite'>, ServerResolver> = {
-  postgres: { variable: 'BENCH_POSTGRES_URL', fallback: 'postgres://postgres@127.0.0.1:5432/postgres', resolve: resolvePostgres },
-  mariadb: { variable: 'BENCH_MARIADB_URL', fallback: 'mysql://root@127.0.0.1:3306/test', resolve: (url) => resolveMysql('mariadb', url) },
+  postgres: {
+    variable: 'BENCH_POSTGRES_URL',
+    fallback: 'postgres://postgres@127.0.0.1:5432/postgres',
+    resolve: resolvePostgres,
+  },
+  mariadb: {
+    variable: 'BENCH_MARIADB_URL',
+    fallback: 'mysql://root@127.0.0.1:3306/test',
+    resolve: (url) => resolveMysql('mariadb', url),
+  },
   mysql: { variable: 'BENCH_MYSQL_URL', resolve: (url) => resolveMysql('mysql', url) },
   mongodb: { variable: 'BENCH_MONGODB_URL', resolve: resolveMongo },
 };
@@ -97,15 +105,22 @@ async function resolveMysql(name: 'mariadb' | 'mysql', serverUrl: string): Promi
       await c.end();
     }
   };
-  const create = (c: mysql.Connection) => c.query(`CREATE DATABASE IF NOT EXISTS ${BENCH_DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  const create = (c: mysql.Connection) =>
+    c.query(`CREATE DATABASE IF NOT EXISTS ${BENCH_DATABASE} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   const version = await admin(async (c) => {
     await create(c);
     const [rows] = await c.query('SELECT VERSION() AS v');
     return String((rows as { v: string }[])[0]!.v);
   });
   const isMaria = /mariadb/i.test(version);
-  if (name === 'mariadb' && !isMaria) throw new Error(`the server at ${redactUrl(serverUrl)} is MySQL ${version}, not MariaDB; set BENCH_MYSQL_URL for it`);
-  if (name === 'mysql' && isMaria) throw new Error(`the server at ${redactUrl(serverUrl)} is MariaDB ${version}, not MySQL; set BENCH_MARIADB_URL for it`);
+  if (name === 'mariadb' && !isMaria)
+    throw new Error(
+      `the server at ${redactUrl(serverUrl)} is MySQL ${version}, not MariaDB; set BENCH_MYSQL_URL for it`,
+    );
+  if (name === 'mysql' && isMaria)
+    throw new Error(
+      `the server at ${redactUrl(serverUrl)} is MariaDB ${version}, not MySQL; set BENCH_MARIADB_URL for it`,
+    );
   return {
     name,
     url: withDatabase(serverUrl, BENCH_DATABASE),
@@ -146,7 +161,11 @@ async function resolveMongo(serverUrl: string): Promise<Backend> {
 
 /** Finds a backend and prepares its benchmark database, or says why it cannot be used. */
 export async function resolveBackend(name: BackendName, env: NodeJS.ProcessEnv = process.env): Promise<Resolved> {
-  if (name === 'memory') return { ok: true, backend: { name, url: '', shownUrl: '(in process)', serverVersion: 'in-process', reset: async () => {} } };
+  if (name === 'memory')
+    return {
+      ok: true,
+      backend: { name, url: '', shownUrl: '(in process)', serverVersion: 'in-process', reset: async () => {} },
+    };
   if (name === 'sqlite') {
     const { default: Database } = await import('better-sqlite3');
     const probe = new Database(':memory:');
@@ -169,12 +188,18 @@ export async function resolveBackend(name: BackendName, env: NodeJS.ProcessEnv =
   const source = SERVERS[name];
   const serverUrl = env[source.variable] || source.fallback;
   if (!serverUrl) {
-    const extra = name === 'mongodb' ? ' (the MongoDB test emulator is not benchmarked: its numbers would say nothing about MongoDB)' : '';
+    const extra =
+      name === 'mongodb'
+        ? ' (the MongoDB test emulator is not benchmarked: its numbers would say nothing about MongoDB)'
+        : '';
     return { ok: false, reason: `no server: set ${source.variable} to a ${name} URL${extra}` };
   }
   try {
     return { ok: true, backend: await source.resolve(serverUrl) };
   } catch (error) {
-    return { ok: false, reason: `cannot use ${redactUrl(serverUrl)} (${source.variable}${env[source.variable] ? '' : ', default'}): ${message(error)}` };
+    return {
+      ok: false,
+      reason: `cannot use ${redactUrl(serverUrl)} (${source.variable}${env[source.variable] ? '' : ', default'}): ${message(error)}`,
+    };
   }
 }

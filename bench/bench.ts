@@ -39,7 +39,13 @@ function pageIds(text: string): string {
   }
 }
 
-async function benchBackend(backend: Backend, o: BenchOptions, params: DatasetParams, run: BackendRun, out: Measurement[]): Promise<void> {
+async function benchBackend(
+  backend: Backend,
+  o: BenchOptions,
+  params: DatasetParams,
+  run: BackendRun,
+  out: Measurement[],
+): Promise<void> {
   const logDir = `${DATA_DIR}logs/`;
   const profileDir = o.profile ? `${DATA_DIR}profiles/` : undefined;
   await mkdir(logDir, { recursive: true });
@@ -48,7 +54,11 @@ async function benchBackend(backend: Backend, o: BenchOptions, params: DatasetPa
   if (backend.name !== 'memory') {
     const prepared = await prepareDataset(backend, params, log);
     run.seeding = prepared;
-    log(prepared.reused ? `  [${backend.name}] dataset present: reused` : `  [${backend.name}] seeded in ${Math.round(prepared.seconds)} s (${Math.round(prepared.rate)} messages/s)`);
+    log(
+      prepared.reused
+        ? `  [${backend.name}] dataset present: reused`
+        : `  [${backend.name}] seeded in ${Math.round(prepared.seconds)} s (${Math.round(prepared.rate)} messages/s)`,
+    );
     await verifyDataset(backend, params, o.deep);
   }
 
@@ -58,15 +68,29 @@ async function benchBackend(backend: Backend, o: BenchOptions, params: DatasetPa
     // Started side by side; a server that fails to start stops the backend, the others are stopped in finally.
     const started = await Promise.allSettled(
       VARIANTS.map(async (variant) => {
-        const spec: ServerSpec = { variant, type: backend.name, url: backend.url, poolSize: o.pool, logLevel: o.logLevel, params, deep: o.deep };
-        const child = await ServerChild.start(spec, { logFile: `${logDir}${backend.name}-${variant}.log`, readyTimeoutMs: 15 * 60_000, onLog: log });
+        const spec: ServerSpec = {
+          variant,
+          type: backend.name,
+          url: backend.url,
+          poolSize: o.pool,
+          logLevel: o.logLevel,
+          params,
+          deep: o.deep,
+        };
+        const child = await ServerChild.start(spec, {
+          logFile: `${logDir}${backend.name}-${variant}.log`,
+          readyTimeoutMs: 15 * 60_000,
+          onLog: log,
+        });
         children.set(variant, child);
       }),
     );
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
     run.startRss = Object.fromEntries(VARIANTS.map((v) => [v, children.get(v)!.rss()]));
-    log(`  [${backend.name}] servers up; idle RSS ${VARIANTS.map((v) => `${v} ${mbOf(children.get(v)!.rss())}`).join(', ')}`);
+    log(
+      `  [${backend.name}] servers up; idle RSS ${VARIANTS.map((v) => `${v} ${mbOf(children.get(v)!.rss())}`).join(', ')}`,
+    );
 
     run.responseBytes = {};
     for (const op of o.ops) {
@@ -75,7 +99,13 @@ async function benchBackend(backend: Backend, o: BenchOptions, params: DatasetPa
       const answers = new Map<Variant, string>();
       for (const variant of VARIANTS) {
         const child = children.get(variant)!;
-        const answer = child.alive ? await probe(child.url, firstRequest(op, pl)).catch((error: unknown) => ({ status: 0, bytes: 0, text: message(error) })) : undefined;
+        const answer = child.alive
+          ? await probe(child.url, firstRequest(op, pl)).catch((error: unknown) => ({
+              status: 0,
+              bytes: 0,
+              text: message(error),
+            }))
+          : undefined;
         const problem = answer ? checkProbe(op, answer.status, status, answer.text) : 'the server is not running';
         if (problem) {
           run.problems.push(`${op} ${variant} ${problem}`);
@@ -88,7 +118,12 @@ async function benchBackend(backend: Backend, o: BenchOptions, params: DatasetPa
         // Warm-up: JIT, connection pools, caches; not recorded.
         await load(child.url, requestsFor(op, pl).requests, status, o.connections[0]!, o.warmup);
       }
-      if ((op === 'list-deep' || op === 'get-message') && answers.has('L1') && answers.has('L2') && pageIds(answers.get('L1')!) !== pageIds(answers.get('L2')!)) {
+      if (
+        (op === 'list-deep' || op === 'get-message') &&
+        answers.has('L1') &&
+        answers.has('L2') &&
+        pageIds(answers.get('L1')!) !== pageIds(answers.get('L2')!)
+      ) {
         run.problems.push(`${op}: L1 and L2 returned different items`);
         log(`  [${backend.name}] ${op}: L1 and L2 returned different items`);
       }
@@ -97,7 +132,9 @@ async function benchBackend(backend: Backend, o: BenchOptions, params: DatasetPa
           if (!ready.has(variant)) continue;
           const child = children.get(variant)!;
           if (!child.alive) {
-            run.problems.push(`${variant} server exited during the runs (see bench/.data/logs/${backend.name}-${variant}.log)`);
+            run.problems.push(
+              `${variant} server exited during the runs (see bench/.data/logs/${backend.name}-${variant}.log)`,
+            );
             ready.delete(variant);
             continue;
           }
@@ -106,7 +143,8 @@ async function benchBackend(backend: Backend, o: BenchOptions, params: DatasetPa
           child.beginPeak();
           const result = await load(child.url, requests, status, connections, o.duration);
           const peakRss = child.endPeak();
-          if (profiled) await child.profileStop(`${profileDir}${backend.name}-${op}-c${connections}-${variant}.cpuprofile`);
+          if (profiled)
+            await child.profileStop(`${profileDir}${backend.name}-${op}-c${connections}-${variant}.cpuprofile`);
           out.push({ backend: backend.name, op, connections, variant, peakRss, ...result });
           const failed = result.failed + result.errors;
           log(
@@ -118,7 +156,9 @@ async function benchBackend(backend: Backend, o: BenchOptions, params: DatasetPa
     }
   } finally {
     for (const child of children.values()) await child.stop();
-    await restoreDataset(backend, params).catch((error) => run.problems.push(`restoring the dataset failed: ${message(error)}`));
+    await restoreDataset(backend, params).catch((error) =>
+      run.problems.push(`restoring the dataset failed: ${message(error)}`),
+    );
   }
 }
 
@@ -139,7 +179,9 @@ export async function bench(o: BenchOptions): Promise<BenchResult> {
     `polystore bench (${result.mode}): ${o.backends.join(', ')}; ${o.ops.length} operations × ${VARIANTS.length} variants × connections ${o.connections.join(', ')}; ` +
       `${o.duration} s per run (+${o.warmup} s warm-up): about ${Math.ceil(perBackend / 6) / 10} min of load per backend reached`,
   );
-  log(`dataset: ${o.messages.toLocaleString('en-US')} messages over ${o.conversations.toLocaleString('en-US')} conversations + a hot conversation of ${o.hot.toLocaleString('en-US')}; deep page at ${o.deep.toLocaleString('en-US')}`);
+  log(
+    `dataset: ${o.messages.toLocaleString('en-US')} messages over ${o.conversations.toLocaleString('en-US')} conversations + a hot conversation of ${o.hot.toLocaleString('en-US')}; deep page at ${o.deep.toLocaleString('en-US')}`,
+  );
 
   await buildServers(log);
   for (const name of o.backends as BackendName[]) {
@@ -153,9 +195,14 @@ export async function bench(o: BenchOptions): Promise<BenchResult> {
     }
     run.serverVersion = resolved.backend.serverVersion;
     run.loadBefore = os.loadavg()[0]!;
-    if (run.loadBefore > os.cpus().length) log(`  (1-minute load average ${run.loadBefore.toFixed(2)} on ${os.cpus().length} cores: the machine is busy; absolute numbers will be low and noisy)`);
+    if (run.loadBefore > os.cpus().length)
+      log(
+        `  (1-minute load average ${run.loadBefore.toFixed(2)} on ${os.cpus().length} cores: the machine is busy; absolute numbers will be low and noisy)`,
+      );
     run.where = resolved.backend.shownUrl;
-    log(`\n[${name}] ${resolved.backend.serverVersion} — ${resolved.backend.shownUrl} (at ${Math.round((Date.now() - started) / 1000)} s)`);
+    log(
+      `\n[${name}] ${resolved.backend.serverVersion} — ${resolved.backend.shownUrl} (at ${Math.round((Date.now() - started) / 1000)} s)`,
+    );
     try {
       await benchBackend(resolved.backend, o, params, run, result.measurements);
     } catch (error) {
@@ -168,6 +215,8 @@ export async function bench(o: BenchOptions): Promise<BenchResult> {
   const files = await save(result);
   const md = markdown(result);
   log(`\n${md.slice(md.indexOf('## Results'))}`);
-  log(`\nTotal ${Math.round(result.seconds)} s. Written: ${files.map((f) => f.slice(f.lastIndexOf('bench/'))).join(', ')}`);
+  log(
+    `\nTotal ${Math.round(result.seconds)} s. Written: ${files.map((f) => f.slice(f.lastIndexOf('bench/'))).join(', ')}`,
+  );
   return result;
 }

@@ -52,7 +52,9 @@ export async function buildServers(log: (line: string) => void): Promise<void> {
   } catch (error) {
     const output = String((error as { stdout?: string }).stdout ?? '');
     const count = output.split('\n').filter((l) => /error TS\d+/.test(l)).length;
-    log(`  (tsc reported ${count} type error(s) in the tree; the servers were emitted anyway. First: ${output.split('\n')[0] ?? ''})`);
+    log(
+      `  (tsc reported ${count} type error(s) in the tree; the servers were emitted anyway. First: ${output.split('\n')[0] ?? ''})`,
+    );
   }
   log(`  servers compiled in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   // Stamped with the sources' time, so an edit made during the build still triggers the next one.

@@ -66,7 +66,10 @@ function rng(seed: number): () => number {
 function uuidAt(ms: number, seed: number): string {
   const r = rng(seed);
   // Bytes 0–5 are the timestamp; the generator supplies the other ten, in the order it always has.
-  return formatUuidv7(ms, Uint8Array.from({ length: 16 }, (_, i) => (i < 6 ? 0 : Math.floor(r() * 256))));
+  return formatUuidv7(
+    ms,
+    Uint8Array.from({ length: 16 }, (_, i) => (i < 6 ? 0 : Math.floor(r() * 256))),
+  );
 }
 
 const WORDS = (
@@ -99,12 +102,26 @@ export const userId = (i: number) => `bench-u${String(i).padStart(4, '0')}`;
 
 export function user(i: number): User {
   const at = new Date(T0);
-  return { id: userId(i), handle: `bench_u${String(i).padStart(4, '0')}`, displayName: `Bench User ${i}`, createdAt: at, updatedAt: at, version: 1 };
+  return {
+    id: userId(i),
+    handle: `bench_u${String(i).padStart(4, '0')}`,
+    displayName: `Bench User ${i}`,
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+  };
 }
 
 export function creator(): User {
   const at = new Date(T0);
-  return { id: CREATOR_ID, handle: 'bench_creator', displayName: 'Bench Creator', createdAt: at, updatedAt: at, version: 1 };
+  return {
+    id: CREATOR_ID,
+    handle: 'bench_creator',
+    displayName: 'Bench Creator',
+    createdAt: at,
+    updatedAt: at,
+    version: 1,
+  };
 }
 
 /** Every user of the dataset, the creator last. */
@@ -126,7 +143,8 @@ export function countOf(p: DatasetParams, k: number): number {
   return k < p.messages ? Math.floor((p.messages - 1 - k) / p.conversations) + 1 : 0;
 }
 
-export const conversationId = (p: DatasetParams, k: number) => uuidAt(CONVERSATIONS_AT + k, mix(k === p.conversations ? 3 : 2, k));
+export const conversationId = (p: DatasetParams, k: number) =>
+  uuidAt(CONVERSATIONS_AT + k, mix(k === p.conversations ? 3 : 2, k));
 export const hotId = (p: DatasetParams) => conversationId(p, p.conversations);
 
 export function conversation(p: DatasetParams, k: number): Conversation {
@@ -161,7 +179,13 @@ export function participants(p: DatasetParams, k: number): Participant[] {
  * Message j of a conversation: users and an assistant taking turns, every tenth exchange a tool
  * call and its result; text parts of 100–500 bytes.
  */
-function message(conversationId_: string, members: { owner: string; member: string }, j: number, ms: number, seed: number): Message {
+function message(
+  conversationId_: string,
+  members: { owner: string; member: string },
+  j: number,
+  ms: number,
+  seed: number,
+): Message {
   const r = rng(seed);
   const phase = j % 10;
   let role: Message['role'];
@@ -171,12 +195,19 @@ function message(conversationId_: string, members: { owner: string; member: stri
     role = 'assistant';
     content = [
       { type: 'text', text: text(r, 100 + Math.floor(r() * 200)) },
-      { type: 'tool_call', callId: `call_${j}`, name: 'search', arguments: { query: text(r, 24), limit: 5, filters: { lang: 'en' } } },
+      {
+        type: 'tool_call',
+        callId: `call_${j}`,
+        name: 'search',
+        arguments: { query: text(r, 24), limit: 5, filters: { lang: 'en' } },
+      },
     ];
     metadata = { model: 'bench-model-1', tokens: String(50 + Math.floor(r() * 900)) };
   } else if (phase === 4) {
     role = 'tool';
-    content = [{ type: 'tool_result', callId: `call_${j - 1}`, output: { results: [text(r, 60), text(r, 60)], total: 2 } }];
+    content = [
+      { type: 'tool_result', callId: `call_${j - 1}`, output: { results: [text(r, 60), text(r, 60)], total: 2 } },
+    ];
     metadata = { tool: 'search' };
   } else if (j % 2 === 0) {
     role = 'user';
@@ -272,13 +303,18 @@ export function plan(p: DatasetParams, deep: number): Plan {
   const hot = hotId(p);
   const at = hotMessage(p, p.hot - deep, hot);
   const postTargets: Target[] = [];
-  for (let k = 0; k < Math.min(TARGETS, p.conversations); k++) postTargets.push({ conversationId: conversationId(p, k), userId: membersOf(p, k).owner });
+  for (let k = 0; k < Math.min(TARGETS, p.conversations); k++)
+    postTargets.push({ conversationId: conversationId(p, k), userId: membersOf(p, k).owner });
   const getTargets: Plan['getTargets'] = [];
   const step = Math.max(1, Math.floor(p.messages / TARGETS));
   for (let i = 0; i < Math.min(TARGETS, p.messages); i++) {
     const g = (i * step + ((i * 7919) % step)) % p.messages;
     const m = regularMessage(p, g);
-    getTargets.push({ conversationId: m.conversationId, userId: membersOf(p, g % p.conversations).owner, messageId: m.id });
+    getTargets.push({
+      conversationId: m.conversationId,
+      userId: membersOf(p, g % p.conversations).owner,
+      messageId: m.id,
+    });
   }
   return {
     hotId: hot,

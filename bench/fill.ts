@@ -29,8 +29,14 @@ export async function fillDataset(
   const ks = Array.from({ length: p.conversations + 1 }, (_, k) => k);
   for (let i = 0; i < ks.length; i += batch) {
     const slice = ks.slice(i, i + batch);
-    await insert('conversations', slice.map((k) => conversation(p, k)));
-    await insert('participants', slice.flatMap((k) => participants(p, k)));
+    await insert(
+      'conversations',
+      slice.map((k) => conversation(p, k)),
+    );
+    await insert(
+      'participants',
+      slice.flatMap((k) => participants(p, k)),
+    );
   }
   const total = totalMessages(p);
   let done = 0;
@@ -42,7 +48,9 @@ export async function fillDataset(
     const now = performance.now();
     if (now - lastReport >= 3000 || done === total) {
       lastReport = now;
-      report(`  [${label}] seeding messages ${fmt(done)}/${fmt(total)} (${fmt((done / (now - messagesStarted)) * 1000)} messages/s)`);
+      report(
+        `  [${label}] seeding messages ${fmt(done)}/${fmt(total)} (${fmt((done / (now - messagesStarted)) * 1000)} messages/s)`,
+      );
     }
   }
   const seconds = (performance.now() - started) / 1000;

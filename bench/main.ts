@@ -70,9 +70,13 @@ ${OPS.map((op) => `  ${op.padEnd(20)} ${OP_DOC[op]}`).join('\n')}
 class UsageError extends Error {}
 
 function list<T extends string>(text: string, allowed: readonly T[], what: string): T[] {
-  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = items.filter((s) => !(allowed as readonly string[]).includes(s));
-  if (unknown.length > 0) throw new UsageError(`unknown ${what}: ${unknown.join(', ')} (choose from ${allowed.join(', ')})`);
+  if (unknown.length > 0)
+    throw new UsageError(`unknown ${what}: ${unknown.join(', ')} (choose from ${allowed.join(', ')})`);
   if (items.length === 0) throw new UsageError(`--${what}s needs at least one value`);
   return items as T[];
 }
@@ -80,14 +84,16 @@ function list<T extends string>(text: string, allowed: readonly T[], what: strin
 function count(text: string | undefined, name: string, fallback: number, min = 1): number {
   if (text === undefined) return fallback;
   const n = Number(text.replaceAll('_', ''));
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number ≥ ${min}, not ${JSON.stringify(text)}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be a whole number ≥ ${min}, not ${JSON.stringify(text)}`);
   return n;
 }
 
 function seconds(text: string | undefined, name: string, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || n > 600) throw new UsageError(`--${name} must be a number of seconds from 0 to 600, not ${JSON.stringify(text)}`);
+  if (!Number.isFinite(n) || n <= 0 || n > 600)
+    throw new UsageError(`--${name} must be a number of seconds from 0 to 600, not ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -119,7 +125,11 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' | { render: 
   const conversations = count(values.conversations, 'conversations', d.conversations);
   const messages = count(values.messages, 'messages', d.messages);
   const hot = count(values.hot, 'hot', d.hot, 2);
-  const deep = count(values.deep, 'deep', values.hot === undefined && values.deep === undefined ? d.deep : Math.floor((hot * 3) / 4));
+  const deep = count(
+    values.deep,
+    'deep',
+    values.hot === undefined && values.deep === undefined ? d.deep : Math.floor((hot * 3) / 4),
+  );
   if (deep >= hot) throw new UsageError(`--deep (${deep}) must be smaller than --hot (${hot})`);
   const connections = (values.connections ?? '10,100').split(',').map((c) => count(c.trim(), 'connections', 10));
   return {

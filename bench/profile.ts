@@ -22,7 +22,9 @@ function requestsOf(file: string): number | undefined {
   const { measurements } = JSON.parse(readFileSync(results, 'utf8')) as {
     measurements: { backend: string; op: string; connections: number; variant: string; ok: number; failed: number }[];
   };
-  const m = measurements.find((x) => x.backend === match[1] && x.op === match[2] && x.connections === Number(match[3]) && x.variant === match[4]);
+  const m = measurements.find(
+    (x) => x.backend === match[1] && x.op === match[2] && x.connections === Number(match[3]) && x.variant === match[4],
+  );
   return m ? m.ok + m.failed : undefined;
 }
 
@@ -56,18 +58,22 @@ function area(rawUrl: string): string {
 
 const where = (n: Node) => {
   const url = project(n.callFrame.url);
-  const short = url.includes('node_modules/') ? url.slice(url.lastIndexOf('node_modules/') + 13) : url.replace(/^.*\/(src|database|bench|migrations)\//, '$1/');
+  const short = url.includes('node_modules/')
+    ? url.slice(url.lastIndexOf('node_modules/') + 13)
+    : url.replace(/^.*\/(src|database|bench|migrations)\//, '$1/');
   return `${n.callFrame.functionName || '(anonymous)'} ${short}:${n.callFrame.lineNumber + 1}`;
 };
 
 function main(): void {
   const args = process.argv.slice(2);
-  const file = args.find((a, i) => !a.startsWith('--') && !['--top', '--callers', '--depth'].includes(args[i - 1] ?? ''));
+  const file = args.find(
+    (a, i) => !a.startsWith('--') && !['--top', '--callers', '--depth'].includes(args[i - 1] ?? ''),
+  );
   const topIndex = args.indexOf('--top');
   const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 25;
   const callersIndex = args.indexOf('--callers');
   const callersOf = callersIndex >= 0 ? args[callersIndex + 1] : undefined;
-  const depthIndex = args.indexOf("--depth");
+  const depthIndex = args.indexOf('--depth');
   const depth = depthIndex >= 0 ? Number(args[depthIndex + 1]) : 6;
   if (!file) {
     console.error('usage: npx tsx bench/profile.ts FILE.cpuprofile [--top N]');
@@ -80,12 +86,16 @@ function main(): void {
   const self = new Map<number, number>();
   for (const id of profile.samples) self.set(id, (self.get(id) ?? 0) + perSample);
 
-  const idle = profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').reduce((s, n) => s + (self.get(n.id) ?? 0), 0);
+  const idle = profile.nodes
+    .filter((n) => n.callFrame.functionName === '(idle)')
+    .reduce((s, n) => s + (self.get(n.id) ?? 0), 0);
   const busy = total - idle;
   const requests = requestsOf(file);
   const perRequest = (ms: number) => (requests ? `${((ms * 1000) / requests).toFixed(0).padStart(5)} µs ` : '');
   const pct = (ms: number) => `${perRequest(ms)}${((ms / busy) * 100).toFixed(1).padStart(5)}%`;
-  console.log(`${file}\n${(total / 1000).toFixed(1)} s profiled, ${(busy / 1000).toFixed(1)} s busy (percentages are of busy time)`);
+  console.log(
+    `${file}\n${(total / 1000).toFixed(1)} s profiled, ${(busy / 1000).toFixed(1)} s busy (percentages are of busy time)`,
+  );
   if (requests) console.log(`${requests} requests: ${perRequest(busy).trim()} of server CPU per request`);
   console.log('');
 
@@ -134,7 +144,10 @@ function main(): void {
       for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) stack.push(byId.get(cur)!);
       const at = stack.findIndex((n) => n.callFrame.functionName === callersOf);
       if (at < 0) continue;
-      const path = stack.slice(at, at + depth).map(where).join('\n      ← ');
+      const path = stack
+        .slice(at, at + depth)
+        .map(where)
+        .join('\n      ← ');
       paths.set(path, (paths.get(path) ?? 0) + ms);
     }
     console.log(`\nPaths into ${callersOf} (inclusive):`);

@@ -62,14 +62,20 @@ export interface Verdict {
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 
-const num = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–');
+const num = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : '–';
 const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : '–');
-const mb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? '–' : `${Math.round(bytes / 2 ** 20)}`);
+const mb = (bytes: number | null | undefined) =>
+  bytes === null || bytes === undefined ? '–' : `${Math.round(bytes / 2 ** 20)}`;
 const ratio = (a: number, b: number) => (b > 0 && Number.isFinite(a) ? a / b : Number.NaN);
 const mark = (met: boolean) => (met ? 'met' : '**missed**');
 
 function find(r: BenchResult, backend: BackendName, op: Op, connections: number, variant: Variant) {
-  return r.measurements.find((m) => m.backend === backend && m.op === op && m.connections === connections && m.variant === variant);
+  return r.measurements.find(
+    (m) => m.backend === backend && m.op === op && m.connections === connections && m.variant === variant,
+  );
 }
 
 /** (backend, op, connections) in the order measured. */
@@ -91,7 +97,12 @@ export function verdicts(r: BenchResult): Verdict[] {
     if (!l1 || !l2) continue;
     const target = WRITE_OPS.has(g.op) ? TARGETS.writeRatio : TARGETS.readRatio;
     const value = ratio(l2.rps, l1.rps);
-    out.push({ what: `${g.backend} ${g.op} c=${g.connections}: L2/L1 req/s`, value: num(value, 3), target: `≥ ${target}`, met: value >= target });
+    out.push({
+      what: `${g.backend} ${g.op} c=${g.connections}: L2/L1 req/s`,
+      value: num(value, 3),
+      target: `≥ ${target}`,
+      met: value >= target,
+    });
   }
   const backends = [...new Set(r.measurements.map((m) => m.backend))];
   const connections = [...new Set(r.measurements.map((m) => m.connections))];
@@ -101,9 +112,16 @@ export function verdicts(r: BenchResult): Verdict[] {
       const newest = find(r, b, 'list-newest', c, 'L2');
       if (!deep || !newest) continue;
       const value = ratio(deep.p50, newest.p50);
-      out.push({ what: `${b} c=${c}: deep p50 ÷ newest p50 (L2)`, value: num(value, 3), target: `≤ ${TARGETS.deepOverNewest}`, met: value <= TARGETS.deepOverNewest });
+      out.push({
+        what: `${b} c=${c}: deep p50 ÷ newest p50 (L2)`,
+        value: num(value, 3),
+        target: `≤ ${TARGETS.deepOverNewest}`,
+        met: value <= TARGETS.deepOverNewest,
+      });
     }
-    const atLimit = r.measurements.filter((m) => m.backend === b && m.variant === 'L2' && m.connections === TARGETS.rssConnections && m.peakRss !== null);
+    const atLimit = r.measurements.filter(
+      (m) => m.backend === b && m.variant === 'L2' && m.connections === TARGETS.rssConnections && m.peakRss !== null,
+    );
     if (atLimit.length > 0) {
       const worst = atLimit.reduce((a, m) => (m.peakRss! > a.peakRss! ? m : a));
       out.push({
@@ -149,7 +167,21 @@ export function mainTable(r: BenchResult): string {
     ];
   });
   return table(
-    ['backend', 'op', 'conn', 'L0 req/s', 'L1 req/s', 'L2 req/s', 'L2/L1', 'L1/L0', 'L0 p50/p99 ms', 'L1 p50/p99 ms', 'L2 p50/p99 ms', 'peak RSS MB L0/L1/L2', 'failed'],
+    [
+      'backend',
+      'op',
+      'conn',
+      'L0 req/s',
+      'L1 req/s',
+      'L2 req/s',
+      'L2/L1',
+      'L1/L0',
+      'L0 p50/p99 ms',
+      'L1 p50/p99 ms',
+      'L2 p50/p99 ms',
+      'peak RSS MB L0/L1/L2',
+      'failed',
+    ],
     rows,
   );
 }
@@ -160,12 +192,24 @@ function deepTable(r: BenchResult): string {
   const connections = [...new Set(r.measurements.map((m) => m.connections))];
   for (const b of backends) {
     for (const c of connections) {
-      const q = (v: Variant) => ratio(find(r, b, 'list-deep', c, v)?.p50 ?? Number.NaN, find(r, b, 'list-newest', c, v)?.p50 ?? Number.NaN);
+      const q = (v: Variant) =>
+        ratio(find(r, b, 'list-deep', c, v)?.p50 ?? Number.NaN, find(r, b, 'list-newest', c, v)?.p50 ?? Number.NaN);
       if (!Number.isFinite(q('L2')) && !Number.isFinite(q('L1'))) continue;
-      rows.push([b, String(c), num(q('L1'), 3), num(q('L2'), 3), Number.isFinite(q('L2')) ? mark(q('L2') <= TARGETS.deepOverNewest) : '–']);
+      rows.push([
+        b,
+        String(c),
+        num(q('L1'), 3),
+        num(q('L2'), 3),
+        Number.isFinite(q('L2')) ? mark(q('L2') <= TARGETS.deepOverNewest) : '–',
+      ]);
     }
   }
-  return rows.length === 0 ? '' : table(['backend', 'conn', 'L1 deep÷newest p50', 'L2 deep÷newest p50', `target ≤ ${TARGETS.deepOverNewest}`], rows);
+  return rows.length === 0
+    ? ''
+    : table(
+        ['backend', 'conn', 'L1 deep÷newest p50', 'L2 deep÷newest p50', `target ≤ ${TARGETS.deepOverNewest}`],
+        rows,
+      );
 }
 
 export function summary(r: BenchResult): string {
@@ -193,7 +237,13 @@ export function markdown(r: BenchResult): string {
       r.backends.map((b) => [
         b.name,
         b.skipped ? 'skipped' : `${b.serverVersion ?? ''} ${b.where ? `(${b.where})` : ''}`.trim(),
-        b.skipped ? '' : !b.seeding ? 'loaded by each server at start' : b.seeding.reused ? 'reused' : `seeded in ${Math.round(b.seeding.seconds)} s (${num(b.seeding.rate)} messages/s)`,
+        b.skipped
+          ? ''
+          : !b.seeding
+            ? 'loaded by each server at start'
+            : b.seeding.reused
+              ? 'reused'
+              : `seeded in ${Math.round(b.seeding.seconds)} s (${num(b.seeding.rate)} messages/s)`,
         b.loadBefore === undefined ? '' : b.loadBefore.toFixed(2),
         [b.skipped ?? '', ...b.problems].filter(Boolean).join('; ').replaceAll('|', '\\|').replaceAll('\n', ' '),
       ]),
@@ -202,18 +252,34 @@ export function markdown(r: BenchResult): string {
   );
   out.push('## Results', '');
   out.push(
-    'req/s counts successful responses only; latencies are per request, in ms; peak RSS is the server process\'s high-water mark during that run. ' +
+    "req/s counts successful responses only; latencies are per request, in ms; peak RSS is the server process's high-water mark during that run. " +
       `✗ marks an L2/L1 ratio below its target (${TARGETS.readRatio} for reads, ${TARGETS.writeRatio} for writes).`,
     '',
   );
   out.push(mainTable(r), '');
   const deep = deepTable(r);
   if (deep) out.push('## Deep page vs newest page', '', deep, '');
-  out.push('## Targets', '', table(['what', 'value', 'target', ''], verdicts(r).map((x) => [x.what, x.value, x.target, mark(x.met)])), '');
+  out.push(
+    '## Targets',
+    '',
+    table(
+      ['what', 'value', 'target', ''],
+      verdicts(r).map((x) => [x.what, x.value, x.target, mark(x.met)]),
+    ),
+    '',
+  );
   out.push(summary(r), '');
   const idle = r.backends.filter((b) => b.startRss);
   if (idle.length > 0) {
-    out.push('## Idle RSS after start (MB)', '', table(['backend', 'L0', 'L1', 'L2'], idle.map((b) => [b.name, mb(b.startRss!.L0), mb(b.startRss!.L1), mb(b.startRss!.L2)])), '');
+    out.push(
+      '## Idle RSS after start (MB)',
+      '',
+      table(
+        ['backend', 'L0', 'L1', 'L2'],
+        idle.map((b) => [b.name, mb(b.startRss!.L0), mb(b.startRss!.L1), mb(b.startRss!.L2)]),
+      ),
+      '',
+    );
   }
   out.push('## Operations', '', ...Object.entries(OP_DOC).map(([op, doc]) => `- \`${op}\`: ${doc}`), '');
   return out.join('\n');

@@ -25,7 +25,13 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-export async function load(url: string, requests: Request[], expectStatus: number, connections: number, duration: number): Promise<LoadResult> {
+export async function load(
+  url: string,
+  requests: Request[],
+  expectStatus: number,
+  connections: number,
+  duration: number,
+): Promise<LoadResult> {
   let latencies = new Float64Array(1 << 16);
   let n = 0;
   let failed = 0;
@@ -59,11 +65,16 @@ export async function load(url: string, requests: Request[], expectStatus: numbe
 }
 
 /** One request outside the load, to check the answer before measuring it. */
-export async function probe(url: string, request: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }) {
+export async function probe(
+  url: string,
+  request: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer },
+) {
   const response = await fetch(url + request.path, {
     method: request.method ?? 'GET',
     headers: request.headers ?? {},
-    ...(request.body !== undefined ? { body: typeof request.body === 'string' ? request.body : new Uint8Array(request.body) } : {}),
+    ...(request.body !== undefined
+      ? { body: typeof request.body === 'string' ? request.body : new Uint8Array(request.body) }
+      : {}),
   });
   const text = await response.text();
   return { status: response.status, bytes: Buffer.byteLength(text), text };

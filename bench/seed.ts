@@ -5,7 +5,15 @@ import { openStore } from '../src/repositories/factory.js';
 import { ensureSchema } from '../src/repositories/schema.js';
 import type { Store, StoreLogger } from '../src/repositories/ports.js';
 import type { Backend } from './backends.js';
-import { conversation, GENERATOR_VERSION, hotMessage, plan, regularMessage, SEEDED_BEFORE, type DatasetParams } from './dataset.js';
+import {
+  conversation,
+  GENERATOR_VERSION,
+  hotMessage,
+  plan,
+  regularMessage,
+  SEEDED_BEFORE,
+  type DatasetParams,
+} from './dataset.js';
 import { fillDataset } from './fill.js';
 import { openL1Db } from './variants/l1-driver.js';
 import type { L1Db } from './variants/l1/types.js';
@@ -28,7 +36,13 @@ const quiet: StoreLogger = { info() {}, warn() {}, error() {} };
 
 export function storeConfig(backend: Backend, poolSize = 10): Config {
   return loadConfig({
-    env: { NODE_ENV: 'development', LOG_LEVEL: 'warn', DATABASE_TYPE: backend.name, DATABASE_URL: backend.url, DATABASE_POOL_SIZE: String(poolSize) },
+    env: {
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'warn',
+      DATABASE_TYPE: backend.name,
+      DATABASE_URL: backend.url,
+      DATABASE_POOL_SIZE: String(poolSize),
+    },
     dotenvPath: false,
   });
 }
@@ -58,7 +72,11 @@ function touched(p: DatasetParams) {
 }
 
 /** Seeds the dataset unless the database already holds exactly this one; always leaves it as seeded. */
-export async function prepareDataset(backend: Backend, p: DatasetParams, log: (line: string) => void): Promise<Prepared> {
+export async function prepareDataset(
+  backend: Backend,
+  p: DatasetParams,
+  log: (line: string) => void,
+): Promise<Prepared> {
   const known = await withStore(backend, async (store) => (await store.migrator.status()).known);
   const marker = JSON.stringify({ generator: GENERATOR_VERSION, params: p, migrations: known });
   const stored = await withL1(backend, (db) => db.readMarker());
@@ -67,11 +85,16 @@ export async function prepareDataset(backend: Backend, p: DatasetParams, log: (l
     return { reused: true, seconds: 0, rate: 0 };
   }
 
-  log(`  [${backend.name}] ${stored === null ? 'no dataset yet' : 'a different dataset is stored'}: recreating ${backend.name === 'sqlite' ? 'the file' : 'database polystore_bench'} and seeding`);
+  log(
+    `  [${backend.name}] ${stored === null ? 'no dataset yet' : 'a different dataset is stored'}: recreating ${backend.name === 'sqlite' ? 'the file' : 'database polystore_bench'} and seeding`,
+  );
   await backend.reset();
   await withStore(backend, (store) => ensureSchema(store, { migrate: true }));
   const result = await withL1(backend, async (db) => {
-    const filled = await fillDataset(p, (kind, records) => db.insert(kind, records), backend.name, { batch: 5000, report: log });
+    const filled = await fillDataset(p, (kind, records) => db.insert(kind, records), backend.name, {
+      batch: 5000,
+      report: log,
+    });
     await db.analyze();
     await db.writeMarker(marker);
     return filled;
@@ -97,11 +120,17 @@ export async function verifyDataset(backend: Backend, p: DatasetParams, deep: nu
       ['hot conversation', await store.conversations.get(pl.hotId), conversation(p, p.conversations)],
       ['conversation 0', await store.conversations.get(pl.postTargets[0]!.conversationId), conversation(p, 0)],
       ['deep message', await store.messages.get(pl.hotId, hotMessage(p, p.hot - deep).id), hotMessage(p, p.hot - deep)],
-      ['message 1', await store.messages.get(regularMessage(p, 1).conversationId, regularMessage(p, 1).id), regularMessage(p, 1)],
+      [
+        'message 1',
+        await store.messages.get(regularMessage(p, 1).conversationId, regularMessage(p, 1).id),
+        regularMessage(p, 1),
+      ],
     ];
     for (const [what, stored, expected] of checks) {
       if (!isDeepStrictEqual(stored, expected)) {
-        throw new Error(`the seeded ${what} reads back differently through polystore:\n  stored:   ${JSON.stringify(stored)}\n  expected: ${JSON.stringify(expected)}`);
+        throw new Error(
+          `the seeded ${what} reads back differently through polystore:\n  stored:   ${JSON.stringify(stored)}\n  expected: ${JSON.stringify(expected)}`,
+        );
       }
     }
   });

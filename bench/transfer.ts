@@ -31,7 +31,11 @@ type Kind = 'sqlite' | 'postgres' | 'mariadb';
 const KINDS: Kind[] = ['sqlite', 'postgres', 'mariadb'];
 
 function serverUrl(kind: 'postgres' | 'mariadb', database: string): string {
-  const base = new URL(kind === 'postgres' ? (process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres') : (process.env.BENCH_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306/test'));
+  const base = new URL(
+    kind === 'postgres'
+      ? (process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+      : (process.env.BENCH_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306/test'),
+  );
   base.pathname = `/${database}`;
   return base.toString();
 }
@@ -42,7 +46,10 @@ function location(kind: Kind, role: 'source' | 'target', messages: number): stri
 }
 
 function open(kind: Kind, url: string): Promise<Store> {
-  const config = loadConfig({ env: { NODE_ENV: 'development', DATABASE_TYPE: kind, DATABASE_URL: url, DATABASE_STATEMENT_TIMEOUT_MS: '600000' }, dotenvPath: false });
+  const config = loadConfig({
+    env: { NODE_ENV: 'development', DATABASE_TYPE: kind, DATABASE_URL: url, DATABASE_STATEMENT_TIMEOUT_MS: '600000' },
+    dotenvPath: false,
+  });
   return openStore(config.database, quiet);
 }
 
@@ -89,7 +96,9 @@ async function seed(kind: Kind, messages: number): Promise<void> {
   const store = await open(kind, location(kind, 'source', messages));
   try {
     await ensureSchema(store, { migrate: true });
-    await fillDataset(params(messages), (k, records) => store.bulk.insertBatch(k, records, 'fail'), `source ${kind}`, { batch: 2000 });
+    await fillDataset(params(messages), (k, records) => store.bulk.insertBatch(k, records, 'fail'), `source ${kind}`, {
+      batch: 2000,
+    });
   } finally {
     await store.close();
   }
@@ -117,7 +126,11 @@ async function copyPhase(from: Kind, to: Kind, messages: number, batchSize: numb
     copiedAt = performance.now();
     original();
   };
-  const report = await copyStores(source, target, { batchSize, progress, verifyProgress: new Progress({ label: 'verify' }) });
+  const report = await copyStores(source, target, {
+    batchSize,
+    progress,
+    verifyProgress: new Progress({ label: 'verify' }),
+  });
   const done = performance.now();
   await Promise.all([source.close(), target.close()]);
   if (!report.verify.equal) throw new Error(`verify failed: ${report.verify.firstDifference}`);
@@ -136,7 +149,9 @@ async function copyPhase(from: Kind, to: Kind, messages: number, batchSize: numb
 
 function runChild(args: string[]): Promise<CopyResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('close', (code) => {
@@ -155,7 +170,8 @@ function option(argv: string[], name: string, fallback: string): string {
 async function main(argv: string[]): Promise<void> {
   const messages = Number(option(argv, 'messages', '1000000'));
   const batchSize = Number(option(argv, 'batch-size', '1000'));
-  if (!Number.isInteger(messages) || messages < 100) throw new Error('--messages must be a whole number of at least 100');
+  if (!Number.isInteger(messages) || messages < 100)
+    throw new Error('--messages must be a whole number of at least 100');
   if (argv.includes('--phase')) {
     const [from, to] = option(argv, 'pair', '').split(':') as [Kind, Kind];
     return copyPhase(from, to, messages, batchSize);
@@ -163,21 +179,43 @@ async function main(argv: string[]): Promise<void> {
   const pairs = option(argv, 'pairs', 'sqlite:postgres,postgres:sqlite')
     .split(',')
     .map((p) => p.split(':') as [Kind, Kind]);
-  for (const [from, to] of pairs) if (!KINDS.includes(from) || !KINDS.includes(to)) throw new Error(`--pairs takes from:to pairs of ${KINDS.join(', ')}`);
+  for (const [from, to] of pairs)
+    if (!KINDS.includes(from) || !KINDS.includes(to))
+      throw new Error(`--pairs takes from:to pairs of ${KINDS.join(', ')}`);
   const results: CopyResult[] = [];
   for (const [from, to] of pairs) {
     console.log(`\n${from} → ${to}, ${messages.toLocaleString('en-US')} messages`);
     await seed(from, messages);
     await recreate(to, 'target', messages);
-    results.push(await runChild(['--phase', '--pair', `${from}:${to}`, '--messages', String(messages), '--batch-size', String(batchSize)]));
+    results.push(
+      await runChild([
+        '--phase',
+        '--pair',
+        `${from}:${to}`,
+        '--messages',
+        String(messages),
+        '--batch-size',
+        String(batchSize),
+      ]),
+    );
   }
-  const rows = results.map((r) => `| ${r.pair} | ${r.messages.toLocaleString('en-US')} | ${r.copySeconds.toFixed(1)} | ${Math.round(r.messagesPerSecond).toLocaleString('en-US')} | ${r.verifySeconds.toFixed(1)} | ${r.peakRssMb.toFixed(0)} |`);
-  const table = ['| pair | messages | copy s | messages/s | verify s | peak RSS MB |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  const rows = results.map(
+    (r) =>
+      `| ${r.pair} | ${r.messages.toLocaleString('en-US')} | ${r.copySeconds.toFixed(1)} | ${Math.round(r.messagesPerSecond).toLocaleString('en-US')} | ${r.verifySeconds.toFixed(1)} | ${r.peakRssMb.toFixed(0)} |`,
+  );
+  const table = [
+    '| pair | messages | copy s | messages/s | verify s | peak RSS MB |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
   const stamp = new Date().toISOString().slice(0, 16).replace(':', '');
   const header = `# polystore copy benchmark, ${new Date().toISOString().slice(0, 16)} UTC\n\nNode ${process.version}, batch size ${batchSize}. The copy includes writing every record (users, conversations, participants, messages, audit) in one transaction per batch; verify re-reads both stores. Peak RSS is the copying process's high-water mark. Target: at most about 300 MB.\n\n`;
   mkdirSync(`${HERE}results`, { recursive: true });
   writeFileSync(`${HERE}results/transfer-${stamp}.md`, `${header}${table}\n`);
-  writeFileSync(`${HERE}results/transfer-${stamp}.json`, `${JSON.stringify({ node: process.version, batchSize, results }, null, 2)}\n`);
+  writeFileSync(
+    `${HERE}results/transfer-${stamp}.json`,
+    `${JSON.stringify({ node: process.version, batchSize, results }, null, 2)}\n`,
+  );
   console.log(`\n${table}`);
 }
 

@@ -49,7 +49,10 @@ export const POST_BODY = {
 
 const json = { 'content-type': 'application/json' };
 
-function rotate<T>(items: readonly T[], each: (item: T, request: RequestParams) => RequestParams): Request['setupRequest'] {
+function rotate<T>(
+  items: readonly T[],
+  each: (item: T, request: RequestParams) => RequestParams,
+): Request['setupRequest'] {
   let i = 0;
   return (request) => {
     const item = items[i++ % items.length]!;
@@ -64,7 +67,17 @@ const as = (userId: string, extra: Record<string, string> = {}) => ({ 'x-user-id
 export function requestsFor(op: Op, plan: Plan): { requests: Request[]; status: number } {
   switch (op) {
     case 'create-conversation':
-      return { status: 201, requests: [{ method: 'POST', path: '/v1/conversations', headers: as(CREATOR_ID, json), body: JSON.stringify(CREATE_BODY) }] };
+      return {
+        status: 201,
+        requests: [
+          {
+            method: 'POST',
+            path: '/v1/conversations',
+            headers: as(CREATOR_ID, json),
+            body: JSON.stringify(CREATE_BODY),
+          },
+        ],
+      };
     case 'post-message': {
       const body = JSON.stringify(POST_BODY);
       return {
@@ -73,24 +86,62 @@ export function requestsFor(op: Op, plan: Plan): { requests: Request[]; status: 
           {
             method: 'POST',
             body,
-            setupRequest: rotate(plan.postTargets, (t: Target, r) => ({ ...r, path: messagesPath(t.conversationId), headers: as(t.userId, json) })),
+            setupRequest: rotate(plan.postTargets, (t: Target, r) => ({
+              ...r,
+              path: messagesPath(t.conversationId),
+              headers: as(t.userId, json),
+            })),
           },
         ],
       };
     }
     case 'post-message-hot':
-      return { status: 201, requests: [{ method: 'POST', path: messagesPath(plan.hotId), headers: as(plan.hotOwner, json), body: JSON.stringify(POST_BODY) }] };
+      return {
+        status: 201,
+        requests: [
+          {
+            method: 'POST',
+            path: messagesPath(plan.hotId),
+            headers: as(plan.hotOwner, json),
+            body: JSON.stringify(POST_BODY),
+          },
+        ],
+      };
     case 'list-newest':
-      return { status: 200, requests: [{ method: 'GET', path: `${messagesPath(plan.hotId)}?direction=older&limit=${PAGE}`, headers: as(plan.hotOwner) }] };
+      return {
+        status: 200,
+        requests: [
+          {
+            method: 'GET',
+            path: `${messagesPath(plan.hotId)}?direction=older&limit=${PAGE}`,
+            headers: as(plan.hotOwner),
+          },
+        ],
+      };
     case 'list-deep':
       return {
         status: 200,
-        requests: [{ method: 'GET', path: `${messagesPath(plan.hotId)}?direction=older&limit=${PAGE}&cursor=${plan.deepCursor}`, headers: as(plan.hotOwner) }],
+        requests: [
+          {
+            method: 'GET',
+            path: `${messagesPath(plan.hotId)}?direction=older&limit=${PAGE}&cursor=${plan.deepCursor}`,
+            headers: as(plan.hotOwner),
+          },
+        ],
       };
     case 'list-conversations':
       return {
         status: 200,
-        requests: [{ method: 'GET', setupRequest: rotate(plan.listUsers, (u, r) => ({ ...r, path: `/v1/conversations?limit=${PAGE}`, headers: as(u) })) }],
+        requests: [
+          {
+            method: 'GET',
+            setupRequest: rotate(plan.listUsers, (u, r) => ({
+              ...r,
+              path: `/v1/conversations?limit=${PAGE}`,
+              headers: as(u),
+            })),
+          },
+        ],
       };
     case 'get-message':
       return {
@@ -98,7 +149,11 @@ export function requestsFor(op: Op, plan: Plan): { requests: Request[]; status: 
         requests: [
           {
             method: 'GET',
-            setupRequest: rotate(plan.getTargets, (t, r) => ({ ...r, path: `${messagesPath(t.conversationId)}/${t.messageId}`, headers: as(t.userId) })),
+            setupRequest: rotate(plan.getTargets, (t, r) => ({
+              ...r,
+              path: `${messagesPath(t.conversationId)}/${t.messageId}`,
+              headers: as(t.userId),
+            })),
           },
         ],
       };

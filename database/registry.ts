@@ -9,7 +9,14 @@ import { mariadbBackend, mysqlBackend, postgresBackend, sqliteBackend } from './
  * configuration, the store factory, the transfer commands, the test harness and the benchmark
  * read this list. test/registry.test.ts fails while a listed backend is missing from a suite.
  */
-export const BACKENDS = [memoryBackend, sqliteBackend, postgresBackend, mysqlBackend, mariadbBackend, mongodbBackend] as const;
+export const BACKENDS = [
+  memoryBackend,
+  sqliteBackend,
+  postgresBackend,
+  mysqlBackend,
+  mariadbBackend,
+  mongodbBackend,
+] as const;
 
 type Registered = (typeof BACKENDS)[number];
 export type DatabaseType = Registered['type'];

@@ -43,7 +43,10 @@ export interface LoggerTarget {
   stream?: DestinationStream;
 }
 
-export function createLogger(config: Pick<Config, 'logLevel' | 'logPretty' | 'env'>, target: LoggerTarget = {}): Logger {
+export function createLogger(
+  config: Pick<Config, 'logLevel' | 'logPretty' | 'env'>,
+  target: LoggerTarget = {},
+): Logger {
   const options: LoggerOptions = {
     level: config.logLevel,
     redact: { paths: REDACT, censor: '[redacted]' },
@@ -51,10 +54,17 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'logPretty' | 'en
   if (target.stream) return pino(options, target.stream);
   const fd = target.fd ?? 1;
   if (wantsPretty(config)) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: fd, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
+    return pino({
+      ...options,
+      transport: {
+        target: 'pino-pretty',
+        options: { destination: fd, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+      },
+    });
   }
   const logger = pino(options, pino.destination({ fd, sync: fd === 2 }));
-  if (config.logPretty === true) logger.warn('LOG_PRETTY=true but pino-pretty (a dev dependency) is not installed; logging JSON');
+  if (config.logPretty === true)
+    logger.warn('LOG_PRETTY=true but pino-pretty (a dev dependency) is not installed; logging JSON');
   return logger;
 }
 

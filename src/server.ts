@@ -38,7 +38,8 @@ export async function runServer(sources: ConfigSources = {}): Promise<void> {
   try {
     store = await openStore(config.database, logger);
   } catch (error) {
-    if (error instanceof UnavailableError || error instanceof SchemaMismatchError) fatal(`cannot open the ${target} database: ${error.message}`);
+    if (error instanceof UnavailableError || error instanceof SchemaMismatchError)
+      fatal(`cannot open the ${target} database: ${error.message}`);
     throw error;
   }
 
@@ -58,7 +59,10 @@ export async function runServer(sources: ConfigSources = {}): Promise<void> {
   closeWithGrace(
     {
       delay: config.shutdownTimeoutMs,
-      logger: { error: (message: unknown) => logger.error(typeof message === 'string' ? message : { err: message }, 'shutdown problem') },
+      logger: {
+        error: (message: unknown) =>
+          logger.error(typeof message === 'string' ? message : { err: message }, 'shutdown problem'),
+      },
     },
     async ({ signal, err }) => {
       if (err) logger.error({ err }, 'shutting down after an uncaught error');

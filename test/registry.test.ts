@@ -46,15 +46,22 @@ describe('backend registry', () => {
     expect(BACKENDS.filter((b) => b.location.kind === 'file').length).toBeLessThanOrEqual(1);
   });
 
-  it.each(BACKENDS.map((b) => [b.type, b] as const))('%s: each of its schemes selects it, as a location and in DATABASE_URL', (type, backend) => {
-    const settings = loadConfig({ env: {}, dotenvPath: false }).settings;
-    const rule = backend.location;
-    const examples =
-      rule.kind === 'none' ? [`${rule.scheme}:`] : rule.kind === 'file' ? rule.schemes.map((s) => `${s}:./x.db`) : rule.schemes.map((s) => `${s}://u@h:1/d`);
-    for (const location of examples) {
-      expect(databaseFromLocation(location, settings, 'to').type).toBe(type);
-      const config = loadConfig({ env: { DATABASE_TYPE: type, DATABASE_URL: location }, dotenvPath: false }).database;
-      expect(config.type).toBe(type);
-    }
-  });
+  it.each(BACKENDS.map((b) => [b.type, b] as const))(
+    '%s: each of its schemes selects it, as a location and in DATABASE_URL',
+    (type, backend) => {
+      const settings = loadConfig({ env: {}, dotenvPath: false }).settings;
+      const rule = backend.location;
+      const examples =
+        rule.kind === 'none'
+          ? [`${rule.scheme}:`]
+          : rule.kind === 'file'
+            ? rule.schemes.map((s) => `${s}:./x.db`)
+            : rule.schemes.map((s) => `${s}://u@h:1/d`);
+      for (const location of examples) {
+        expect(databaseFromLocation(location, settings, 'to').type).toBe(type);
+        const config = loadConfig({ env: { DATABASE_TYPE: type, DATABASE_URL: location }, dotenvPath: false }).database;
+        expect(config.type).toBe(type);
+      }
+    },
+  );
 });

@@ -57,7 +57,10 @@ declare module 'autocannon' {
   export interface Instance extends EventEmitter, PromiseLike<Result> {
     stop(): void;
     /** Per response: (client, statusCode, resBytes, responseTimeMs). */
-    on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this;
+    on(
+      event: 'response',
+      listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void,
+    ): this;
     on(event: 'done', listener: (result: Result) => void): this;
     on(event: string, listener: (...args: unknown[]) => void): this;
   }

@@ -13,7 +13,12 @@ export function messagePage(rows: Message[], limit: number) {
   const first = items[0];
   const last = items[items.length - 1];
   const key = (m: Message) => encodeCursor({ at: m.createdAt, id: m.id });
-  return { data: items.map(messageJson), nextCursor: last ? key(last) : null, prevCursor: first ? key(first) : null, hasMore: rows.length > limit };
+  return {
+    data: items.map(messageJson),
+    nextCursor: last ? key(last) : null,
+    prevCursor: first ? key(first) : null,
+    hasMore: rows.length > limit,
+  };
 }
 
 export function conversationPage(rows: Conversation[], limit: number) {

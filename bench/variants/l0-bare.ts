@@ -53,7 +53,8 @@ export async function buildL0(p: DatasetParams, deep: number): Promise<FastifyIn
   };
 
   const app = Fastify({ logger: false });
-  const send = (status: number, body: string) => (_: unknown, reply: import('fastify').FastifyReply) => reply.code(status).type('application/json').send(body);
+  const send = (status: number, body: string) => (_: unknown, reply: import('fastify').FastifyReply) =>
+    reply.code(status).type('application/json').send(body);
   app.post('/v1/conversations', send(201, bodies.create));
   app.post('/v1/conversations/:id/messages', send(201, bodies.post));
   app.get('/v1/conversations', send(200, bodies.conversations));

@@ -6,7 +6,7 @@ import type { AuditEntry, Conversation, Message } from '../../src/domain/models.
 import { conversationJson, messageJson } from '../../src/http/representation.js';
 import { fillDataset } from '../fill.js';
 import type { DatasetParams } from '../dataset.js';
-import { CREATE_BODY, POST_BODY } from '../workload.js';
+import type { CREATE_BODY, POST_BODY } from '../workload.js';
 import { conversationPage, messagePage } from './bodies.js';
 import type { L1Db } from './l1/types.js';
 
@@ -32,7 +32,8 @@ export async function openL1Db(type: DatabaseType, url: string, poolSize: number
 }
 
 const userOf = (request: FastifyRequest) => request.headers['x-user-id'] as string;
-const notFound = (reply: FastifyReply) => reply.code(404).send({ error: { code: 'not_found', message: 'not found', details: null } });
+const notFound = (reply: FastifyReply) =>
+  reply.code(404).send({ error: { code: 'not_found', message: 'not found', details: null } });
 
 type Params = { id: string; messageId: string };
 type Query = { cursor?: string; limit?: string };
@@ -42,10 +43,17 @@ type Query = { cursor?: string; limit?: string };
  * statements as polystore through the raw driver, with the same participant check first and
  * the same JSON out. The caller is taken from X-User-Id, as polystore's AUTH_MODE=dev does.
  */
-export async function buildL1(type: DatabaseType, url: string, poolSize: number, params: DatasetParams, report: (line: string) => void): Promise<FastifyInstance> {
+export async function buildL1(
+  type: DatabaseType,
+  url: string,
+  poolSize: number,
+  params: DatasetParams,
+  report: (line: string) => void,
+): Promise<FastifyInstance> {
   const db = await openL1Db(type, url, poolSize);
   // Memory keeps nothing between processes: this server loads its own copy of the dataset.
-  if (type === 'memory') await fillDataset(params, (kind, records) => db.insert(kind, records), 'L1 memory', { batch: 50_000, report });
+  if (type === 'memory')
+    await fillDataset(params, (kind, records) => db.insert(kind, records), 'L1 memory', { batch: 50_000, report });
 
   const app = Fastify({ logger: false });
   app.addHook('onClose', () => db.close());
@@ -71,9 +79,18 @@ export async function buildL1(type: DatabaseType, url: string, poolSize: number,
       entity: 'conversation',
       entityId: conversation.id,
       at: now,
-      diff: { title: conversation.title, metadata: conversation.metadata, createdAt: now.toISOString(), participants: [{ userId, role: 'owner' }] },
+      diff: {
+        title: conversation.title,
+        metadata: conversation.metadata,
+        createdAt: now.toISOString(),
+        participants: [{ userId, role: 'owner' }],
+      },
     };
-    await db.createConversation(conversation, { conversationId: conversation.id, userId, role: 'owner', joinedAt: now }, audit);
+    await db.createConversation(
+      conversation,
+      { conversationId: conversation.id, userId, role: 'owner', joinedAt: now },
+      audit,
+    );
     return reply.code(201).send(conversationJson(conversation));
   });
 

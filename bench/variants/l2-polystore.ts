@@ -40,7 +40,10 @@ export async function buildL2(o: L2Options): Promise<FastifyInstance> {
   await ensureSchema(store, { migrate: o.type === 'memory' });
   // Memory keeps nothing between processes: this server loads its own copy through the bulk port.
   if (o.type === 'memory') {
-    await fillDataset(o.params, (kind, records) => store.bulk.insertBatch(kind, records, 'fail'), 'L2 memory', { batch: 50_000, report: o.report });
+    await fillDataset(o.params, (kind, records) => store.bulk.insertBatch(kind, records, 'fail'), 'L2 memory', {
+      batch: 50_000,
+      report: o.report,
+    });
   }
   return buildApp({ config, store, logger }) as unknown as FastifyInstance;
 }

@@ -16,4 +16,8 @@ export interface ServerSpec {
   deep: number;
 }
 
-export type ChildMessage = { type: 'ready'; port: number } | { type: 'log'; line: string } | { type: 'failed'; error: string } | { type: 'profiled' };
+export type ChildMessage =
+  | { type: 'ready'; port: number }
+  | { type: 'log'; line: string }
+  | { type: 'failed'; error: string }
+  | { type: 'profiled' };

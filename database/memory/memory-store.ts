@@ -1,6 +1,13 @@
 import type { CursorKey } from '../../src/domain/cursor.js';
 import { DuplicateError, NotFoundError, VersionConflictError, type EntityName } from '../../src/domain/errors.js';
-import { activityAt, type AuditEntry, type Conversation, type Message, type Participant, type User } from '../../src/domain/models.js';
+import {
+  activityAt,
+  type AuditEntry,
+  type Conversation,
+  type Message,
+  type Participant,
+  type User,
+} from '../../src/domain/models.js';
 import type {
   AuditRepository,
   BulkPort,
@@ -132,7 +139,12 @@ class MemoryConversations implements ConversationRepository {
     const c = this.d.conversations.get(id);
     if (!c) throw new NotFoundError('conversation', id);
     checkVersion('conversation', id, c.version, expectedVersion);
-    const next: Conversation = { ...c, ...copy(definedOnly(patch)), updatedAt: new Date(updatedAt), version: c.version + 1 };
+    const next: Conversation = {
+      ...c,
+      ...copy(definedOnly(patch)),
+      updatedAt: new Date(updatedAt),
+      version: c.version + 1,
+    };
     this.d.conversations.set(id, next);
     this.d.audit.push(copy(audit));
     return copy(next);
@@ -177,7 +189,8 @@ class MemoryConversations implements ConversationRepository {
   }
 
   async addParticipant(participant: Participant, audit: AuditEntry): Promise<Participant> {
-    if (!this.d.conversations.has(participant.conversationId)) throw new NotFoundError('conversation', participant.conversationId);
+    if (!this.d.conversations.has(participant.conversationId))
+      throw new NotFoundError('conversation', participant.conversationId);
     const key = participantKey(participant.conversationId, participant.userId);
     if (this.d.participants.has(key)) throw new DuplicateError('participant', 'userId');
     this.d.participants.set(key, copy(participant));
@@ -208,9 +221,11 @@ class MemoryMessages implements MessageRepository {
     const list = this.d.messages.get(message.conversationId)!;
     insertSorted(list, stored);
     this.d.messageIds.set(stored.id, stored);
-    if (stored.clientMessageId !== null) this.d.clientIds.set(participantKey(stored.conversationId, stored.clientMessageId), stored.id);
+    if (stored.clientMessageId !== null)
+      this.d.clientIds.set(participantKey(stored.conversationId, stored.clientMessageId), stored.id);
     conversation.messageCount += 1;
-    if (conversation.lastMessageAt === null || conversation.lastMessageAt < stored.createdAt) conversation.lastMessageAt = new Date(stored.createdAt);
+    if (conversation.lastMessageAt === null || conversation.lastMessageAt < stored.createdAt)
+      conversation.lastMessageAt = new Date(stored.createdAt);
     return { message: copy(stored), created: true };
   }
 
@@ -327,7 +342,11 @@ class MemoryBulk implements BulkPort {
     return table() as EntityRecords[K][];
   }
 
-  async scan<K extends EntityKind>(kind: K, after: EntityRecords[K] | null, limit: number): Promise<EntityRecords[K][]> {
+  async scan<K extends EntityKind>(
+    kind: K,
+    after: EntityRecords[K] | null,
+    limit: number,
+  ): Promise<EntityRecords[K][]> {
     const start = after === null ? null : bulkKey(kind, after);
     return this.all(kind)
       .map((r) => ({ k: bulkKey(kind, r), r }))
@@ -337,14 +356,19 @@ class MemoryBulk implements BulkPort {
       .map((x) => copy(x.r));
   }
 
-  async insertBatch<K extends EntityKind>(kind: K, records: EntityRecords[K][], onConflict: ConflictPolicy): Promise<BulkResult> {
+  async insertBatch<K extends EntityKind>(
+    kind: K,
+    records: EntityRecords[K][],
+    onConflict: ConflictPolicy,
+  ): Promise<BulkResult> {
     const result: BulkResult = { inserted: 0, skipped: 0, replaced: 0 };
     const existing = new Set(this.all(kind).map((r) => bulkKey(kind, r)));
     if (onConflict === 'fail') {
       const seen = new Set<string>();
       for (const r of records) {
         const k = bulkKey(kind, r);
-        if (existing.has(k) || seen.has(k)) throw new DuplicateError(kind === 'audit' ? 'audit' : (kind.slice(0, -1) as 'user'), 'id');
+        if (existing.has(k) || seen.has(k))
+          throw new DuplicateError(kind === 'audit' ? 'audit' : (kind.slice(0, -1) as 'user'), 'id');
         seen.add(k);
       }
     }
@@ -438,7 +462,13 @@ class MemoryBulk implements BulkPort {
 
   async counts(): Promise<Record<EntityKind, number>> {
     const d = this.d;
-    return { users: d.users.size, conversations: d.conversations.size, participants: d.participants.size, messages: d.messageIds.size, audit: d.audit.length };
+    return {
+      users: d.users.size,
+      conversations: d.conversations.size,
+      participants: d.participants.size,
+      messages: d.messageIds.size,
+      audit: d.audit.length,
+    };
   }
 }
 

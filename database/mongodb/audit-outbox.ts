@@ -34,7 +34,11 @@ export class AuditOutbox {
   async deliver(holder: OutboxHolder, docId: string, entries: AuditDoc[]): Promise<void> {
     if (entries.length === 0) return;
     await this.insertOnce(entries);
-    await this.collection(holder).updateOne({ _id: docId }, { $pull: { _outbox: { _id: { $in: entries.map((e) => e._id) } } } }, this.ctx.opts());
+    await this.collection(holder).updateOne(
+      { _id: docId },
+      { $pull: { _outbox: { _id: { $in: entries.map((e) => e._id) } } } },
+      this.ctx.opts(),
+    );
   }
 
   /**
@@ -45,7 +49,10 @@ export class AuditOutbox {
     try {
       await this.deliver(holder, docId, [toAuditDoc(entry)]);
     } catch (error) {
-      this.ctx.log.warn({ err: error, collection: holder, id: docId, auditId: entry.id }, 'audit entry waits in its outbox until the next delivery');
+      this.ctx.log.warn(
+        { err: error, collection: holder, id: docId, auditId: entry.id },
+        'audit entry waits in its outbox until the next delivery',
+      );
     }
   }
 
@@ -54,7 +61,8 @@ export class AuditOutbox {
     try {
       await this.ctx.audit.insertMany(entries, { ordered: false, ...this.ctx.opts() });
     } catch (error) {
-      const onlyDuplicates = error instanceof MongoBulkWriteError && [error.writeErrors].flat().every((e) => e.code === MONGO.duplicateKey);
+      const onlyDuplicates =
+        error instanceof MongoBulkWriteError && [error.writeErrors].flat().every((e) => e.code === MONGO.duplicateKey);
       if (!onlyDuplicates) throw error;
     }
   }
@@ -63,7 +71,10 @@ export class AuditOutbox {
   async deliverFor(entity: AuditEntry['entity'], entityId: string): Promise<void> {
     await Promise.all(
       HOLDERS.map(async (holder) => {
-        const waiting = this.collection(holder).find({ '_outbox._id': { $exists: true }, _outbox: { $elemMatch: { entity, entityId } } }, { projection: { _outbox: 1 }, ...this.ctx.opts() });
+        const waiting = this.collection(holder).find(
+          { '_outbox._id': { $exists: true }, _outbox: { $elemMatch: { entity, entityId } } },
+          { projection: { _outbox: 1 }, ...this.ctx.opts() },
+        );
         for await (const doc of waiting) await this.deliver(holder, doc._id, doc._outbox ?? []);
       }),
     );
@@ -72,7 +83,10 @@ export class AuditOutbox {
   /** Delivers every waiting entry (recovery and bulk reads). */
   async deliverAll(): Promise<void> {
     for (const holder of HOLDERS) {
-      const waiting = this.collection(holder).find({ '_outbox._id': { $exists: true } }, { projection: { _outbox: 1 }, ...this.ctx.opts() });
+      const waiting = this.collection(holder).find(
+        { '_outbox._id': { $exists: true } },
+        { projection: { _outbox: 1 }, ...this.ctx.opts() },
+      );
       for await (const doc of waiting) await this.deliver(holder, doc._id, doc._outbox ?? []);
     }
   }

@@ -54,19 +54,31 @@ function users(ctx: MongoContext): KindWriter<User> {
   return {
     entity: 'user',
     key: (u) => u.id,
-    load: async (records, session) => byId(await ctx.users.find({ _id: { $in: ids(records) } }, ctx.opts(session)).toArray()),
+    load: async (records, session) =>
+      byId(await ctx.users.find({ _id: { $in: ids(records) } }, ctx.opts(session)).toArray()),
     async check(written, session) {
       // Last record per id wins; each handle must then belong to one user only.
       const finalById = new Map(written.map((u) => [u.id, u]));
-      duplicatesWithin([...finalById.values()], (u) => u.handle, () => new DuplicateError('user', 'handle'));
-      const holders = await ctx.users.find({ handle: { $in: [...finalById.values()].map((u) => u.handle) } }, { projection: { handle: 1 }, ...ctx.opts(session) }).toArray();
+      duplicatesWithin(
+        [...finalById.values()],
+        (u) => u.handle,
+        () => new DuplicateError('user', 'handle'),
+      );
+      const holders = await ctx.users
+        .find(
+          { handle: { $in: [...finalById.values()].map((u) => u.handle) } },
+          { projection: { handle: 1 }, ...ctx.opts(session) },
+        )
+        .toArray();
       for (const holder of holders) {
         const claimant = [...finalById.values()].find((u) => u.handle === holder.handle);
         // Taken by a stored user the batch does not overwrite (an overwrite's new handle was checked above).
-        if (claimant && claimant.id !== holder._id && !finalById.has(holder._id)) throw new DuplicateError('user', 'handle');
+        if (claimant && claimant.id !== holder._id && !finalById.has(holder._id))
+          throw new DuplicateError('user', 'handle');
       }
     },
-    insert: async (records, session) => void (await ctx.users.insertMany(records.map(toUserDoc), { ordered: true, ...ctx.opts(session) })),
+    insert: async (records, session) =>
+      void (await ctx.users.insertMany(records.map(toUserDoc), { ordered: true, ...ctx.opts(session) })),
     async overwrite(u, session) {
       const { _id, ...fields } = toUserDoc(u);
       await ctx.users.updateOne({ _id }, { $set: fields }, ctx.opts(session));
@@ -80,10 +92,15 @@ function conversations(ctx: MongoContext): KindWriter<Conversation> {
   return {
     entity: 'conversation',
     key: (c) => c.id,
-    load: async (records, session) => byId(await ctx.conversations.find({ _id: { $in: ids(records) } }, ctx.opts(session)).toArray()),
+    load: async (records, session) =>
+      byId(await ctx.conversations.find({ _id: { $in: ids(records) } }, ctx.opts(session)).toArray()),
     async check() {},
     // Participants arrive in their own batches (they come after conversations in ENTITY_KINDS).
-    insert: async (records, session) => void (await ctx.conversations.insertMany(records.map((c) => toConversationDoc(c, [])), { ordered: true, ...ctx.opts(session) })),
+    insert: async (records, session) =>
+      void (await ctx.conversations.insertMany(
+        records.map((c) => toConversationDoc(c, [])),
+        { ordered: true, ...ctx.opts(session) },
+      )),
     async overwrite(c, session) {
       // The conversation's own fields only: its participants and bookkeeping stay.
       await ctx.conversations.updateOne({ _id: c.id }, { $set: conversationFields(c) }, ctx.opts(session));
@@ -101,19 +118,28 @@ function participants(ctx: MongoContext): KindWriter<Participant> {
     entity: 'participant',
     key: participantKey,
     async load(records, session) {
-      const docs = await ctx.conversations.find({ _id: { $in: conversationIds(records) } }, { projection: { participants: 1 }, ...ctx.opts(session) }).toArray();
-      return new Map<string, unknown>(docs.flatMap((d) => d.participants.map((p) => [participantKey({ conversationId: d._id, userId: p.userId }), p] as const)));
+      const docs = await ctx.conversations
+        .find({ _id: { $in: conversationIds(records) } }, { projection: { participants: 1 }, ...ctx.opts(session) })
+        .toArray();
+      return new Map<string, unknown>(
+        docs.flatMap((d) =>
+          d.participants.map((p) => [participantKey({ conversationId: d._id, userId: p.userId }), p] as const),
+        ),
+      );
     },
     async check(written, session) {
       const wanted = conversationIds(written);
-      const live = await ctx.conversations.find({ _id: { $in: wanted }, ...LIVE }, { projection: { _id: 1 }, ...ctx.opts(session) }).toArray();
+      const live = await ctx.conversations
+        .find({ _id: { $in: wanted }, ...LIVE }, { projection: { _id: 1 }, ...ctx.opts(session) })
+        .toArray();
       const found = new Set(live.map((c) => c._id));
       const missing = wanted.find((id) => !found.has(id));
       if (missing !== undefined) throw new NotFoundError('conversation', missing);
     },
     async insert(records, session) {
       const byConversation = new Map<string, Participant[]>();
-      for (const p of records) byConversation.set(p.conversationId, [...(byConversation.get(p.conversationId) ?? []), p]);
+      for (const p of records)
+        byConversation.set(p.conversationId, [...(byConversation.get(p.conversationId) ?? []), p]);
       for (const [conversationId, list] of byConversation) {
         const result = await ctx.conversations.updateOne(
           { _id: conversationId, 'participants.userId': { $nin: list.map((p) => p.userId) } },
@@ -124,30 +150,45 @@ function participants(ctx: MongoContext): KindWriter<Participant> {
       }
     },
     async overwrite(p, session) {
-      await ctx.conversations.updateOne({ _id: p.conversationId }, { $set: { 'participants.$[p]': toParticipantDoc(p) } }, { arrayFilters: [{ 'p.userId': p.userId }], ...ctx.opts(session) });
+      await ctx.conversations.updateOne(
+        { _id: p.conversationId },
+        { $set: { 'participants.$[p]': toParticipantDoc(p) } },
+        { arrayFilters: [{ 'p.userId': p.userId }], ...ctx.opts(session) },
+      );
     },
     async remove(records) {
       for (const conversationId of conversationIds(records)) {
         const userIds = records.filter((p) => p.conversationId === conversationId).map((p) => p.userId);
-        await ctx.conversations.updateOne({ _id: conversationId }, { $pull: { participants: { userId: { $in: userIds } } } });
+        await ctx.conversations.updateOne(
+          { _id: conversationId },
+          { $pull: { participants: { userId: { $in: userIds } } } },
+        );
       }
     },
     async restore(key, stored) {
       const [conversationId, userId] = key.split('\u0000') as [string, string];
-      await ctx.conversations.updateOne({ _id: conversationId }, { $set: { 'participants.$[p]': stored as ParticipantDoc } }, { arrayFilters: [{ 'p.userId': userId }] });
+      await ctx.conversations.updateOne(
+        { _id: conversationId },
+        { $set: { 'participants.$[p]': stored as ParticipantDoc } },
+        { arrayFilters: [{ 'p.userId': userId }] },
+      );
     },
   };
 }
 
 function messages(ctx: MongoContext): KindWriter<Message> {
-  const clientKey = (m: Pick<Message, 'conversationId' | 'clientMessageId'>) => (m.clientMessageId === null ? null : `${m.conversationId}\u0000${m.clientMessageId}`);
+  const clientKey = (m: Pick<Message, 'conversationId' | 'clientMessageId'>) =>
+    m.clientMessageId === null ? null : `${m.conversationId}\u0000${m.clientMessageId}`;
   return {
     entity: 'message',
     key: (m) => m.id,
-    load: async (records, session) => byId(await ctx.messages.find({ _id: { $in: ids(records) } }, ctx.opts(session)).toArray()),
+    load: async (records, session) =>
+      byId(await ctx.messages.find({ _id: { $in: ids(records) } }, ctx.opts(session)).toArray()),
     async check(written, session) {
       const wanted = [...new Set(written.map((m) => m.conversationId))];
-      const live = await ctx.conversations.find({ _id: { $in: wanted }, ...LIVE }, { projection: { _id: 1 }, ...ctx.opts(session) }).toArray();
+      const live = await ctx.conversations
+        .find({ _id: { $in: wanted }, ...LIVE }, { projection: { _id: 1 }, ...ctx.opts(session) })
+        .toArray();
       const found = new Set(live.map((c) => c._id));
       const missing = wanted.find((id) => !found.has(id));
       if (missing !== undefined) throw new NotFoundError('conversation', missing);
@@ -157,14 +198,18 @@ function messages(ctx: MongoContext): KindWriter<Message> {
       const keyed = [...finalById.values()].filter((m) => m.clientMessageId !== null);
       if (keyed.length === 0) return;
       const holders = await ctx.messages
-        .find({ conversationId: { $in: wanted }, clientMessageId: { $in: keyed.map((m) => m.clientMessageId!) } }, { projection: { conversationId: 1, clientMessageId: 1 }, ...ctx.opts(session) })
+        .find(
+          { conversationId: { $in: wanted }, clientMessageId: { $in: keyed.map((m) => m.clientMessageId!) } },
+          { projection: { conversationId: 1, clientMessageId: 1 }, ...ctx.opts(session) },
+        )
         .toArray();
       for (const holder of holders) {
         const claimant = keyed.find((m) => clientKey(m) === clientKey(holder));
         if (claimant && claimant.id !== holder._id && !finalById.has(holder._id)) throw duplicate();
       }
     },
-    insert: async (records, session) => void (await ctx.messages.insertMany(records.map(toMessageDoc), { ordered: true, ...ctx.opts(session) })),
+    insert: async (records, session) =>
+      void (await ctx.messages.insertMany(records.map(toMessageDoc), { ordered: true, ...ctx.opts(session) })),
     async overwrite(m, session) {
       const { _id, ...fields } = toMessageDoc(m);
       await ctx.messages.updateOne({ _id }, { $set: fields }, ctx.opts(session));
@@ -178,9 +223,11 @@ function audit(ctx: MongoContext): KindWriter<AuditEntry> {
   return {
     entity: 'audit',
     key: (a) => a.id,
-    load: async (records, session) => byId(await ctx.audit.find({ _id: { $in: ids(records) } }, ctx.opts(session)).toArray()),
+    load: async (records, session) =>
+      byId(await ctx.audit.find({ _id: { $in: ids(records) } }, ctx.opts(session)).toArray()),
     async check() {},
-    insert: async (records, session) => void (await ctx.audit.insertMany(records.map(toAuditDoc), { ordered: true, ...ctx.opts(session) })),
+    insert: async (records, session) =>
+      void (await ctx.audit.insertMany(records.map(toAuditDoc), { ordered: true, ...ctx.opts(session) })),
     overwrite: async (a, session) => void (await ctx.audit.replaceOne({ _id: a.id }, toAuditDoc(a), ctx.opts(session))),
     remove: async (records) => void (await ctx.audit.deleteMany({ _id: { $in: ids(records) } })),
     restore: async (key, stored) => void (await ctx.audit.replaceOne({ _id: key }, stored as never)),
@@ -190,5 +237,11 @@ function audit(ctx: MongoContext): KindWriter<AuditEntry> {
 export type Writers = { [K in EntityKind]: KindWriter<EntityRecords[K]> };
 
 export function kindWriters(ctx: MongoContext): Writers {
-  return { users: users(ctx), conversations: conversations(ctx), participants: participants(ctx), messages: messages(ctx), audit: audit(ctx) };
+  return {
+    users: users(ctx),
+    conversations: conversations(ctx),
+    participants: participants(ctx),
+    messages: messages(ctx),
+    audit: audit(ctx),
+  };
 }

@@ -1,4 +1,14 @@
-import { activityAt, type AuditEntry, type ContentPart, type Conversation, type JsonValue, type Message, type Metadata, type Participant, type User } from '../../src/domain/models.js';
+import {
+  activityAt,
+  type AuditEntry,
+  type ContentPart,
+  type Conversation,
+  type JsonValue,
+  type Message,
+  type Metadata,
+  type Participant,
+  type User,
+} from '../../src/domain/models.js';
 
 /**
  * Domain objects ⇄ MongoDB documents. Ids stay the domain's strings and become `_id`; timestamps
@@ -143,7 +153,14 @@ export function toUserDoc(u: User): UserDoc {
 }
 
 export function fromUserDoc(d: UserDoc): User {
-  return { id: d._id, handle: d.handle, displayName: d.displayName, createdAt: d.createdAt, updatedAt: d.updatedAt, version: d.version };
+  return {
+    id: d._id,
+    handle: d.handle,
+    displayName: d.displayName,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+    version: d.version,
+  };
 }
 
 // --- Conversations and participants -----------------------------------------------------------
@@ -238,5 +255,13 @@ export function toAuditDoc(a: AuditEntry): AuditDoc {
 }
 
 export function fromAuditDoc(d: AuditDoc): AuditEntry {
-  return { id: d._id, actorId: d.actorId, action: d.action, entity: d.entity, entityId: d.entityId, at: d.at, diff: unescapeJson(d.diff) as { [key: string]: JsonValue } };
+  return {
+    id: d._id,
+    actorId: d.actorId,
+    action: d.action,
+    entity: d.entity,
+    entityId: d.entityId,
+    at: d.at,
+    diff: unescapeJson(d.diff) as { [key: string]: JsonValue },
+  };
 }

@@ -13,6 +13,7 @@ export function text(value: unknown, field: string): string {
 }
 
 export function wholeNumber(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw ValidationError.field(field, 'must be an integer');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value))
+    throw ValidationError.field(field, 'must be an integer');
   return value;
 }

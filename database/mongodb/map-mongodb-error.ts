@@ -131,7 +131,10 @@ export function mapMongoError(error: unknown, entity: EntityName): unknown {
   if (error instanceof MongoServerError && typeof error.code === 'number' && UNAVAILABLE_CODES.has(error.code)) {
     return new UnavailableError(`MongoDB cannot serve the request now (${error.codeName ?? error.code})`, 1, error);
   }
-  if (error instanceof MongoError && (error.hasErrorLabel('RetryableWriteError') || error.hasErrorLabel('TransientTransactionError'))) {
+  if (
+    error instanceof MongoError &&
+    (error.hasErrorLabel('RetryableWriteError') || error.hasErrorLabel('TransientTransactionError'))
+  ) {
     return new UnavailableError(`MongoDB asked to retry (${error.message.split('\n')[0]})`, 1, error);
   }
   return error;

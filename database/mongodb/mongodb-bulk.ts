@@ -40,15 +40,26 @@ export class MongoBulk implements BulkPort {
     return this.ctx.guard('audit', async () => {
       if (after === null) await this.recovery.sweep();
       const from = (id: string | undefined) => (id === undefined ? {} : { _id: { $gt: id } });
-      const afterId = after === null || kind === 'participants' ? undefined : text((after as { id?: unknown }).id, 'after.id');
+      const afterId =
+        after === null || kind === 'participants' ? undefined : text((after as { id?: unknown }).id, 'after.id');
       const page = { sort: { _id: 1 as const }, limit: wholeNumber(limit, 'limit'), ...this.ctx.opts() };
       switch (kind) {
         case 'users':
-          return (await this.ctx.users.find(from(afterId), { projection: USER_FIELDS, ...page }).toArray()).map(fromUserDoc) as EntityRecords[K][];
+          return (await this.ctx.users.find(from(afterId), { projection: USER_FIELDS, ...page }).toArray()).map(
+            fromUserDoc,
+          ) as EntityRecords[K][];
         case 'conversations':
-          return (await this.ctx.conversations.find({ ...from(afterId), ...LIVE }, { projection: CONVERSATION_FIELDS, ...page }).toArray()).map(fromConversationDoc) as EntityRecords[K][];
+          return (
+            await this.ctx.conversations
+              .find({ ...from(afterId), ...LIVE }, { projection: CONVERSATION_FIELDS, ...page })
+              .toArray()
+          ).map(fromConversationDoc) as EntityRecords[K][];
         case 'messages':
-          return (await this.ctx.messages.find({ ...from(afterId), ...VISIBLE_MESSAGES }, { projection: MESSAGE_FIELDS, ...page }).toArray()).map(fromMessageDoc) as EntityRecords[K][];
+          return (
+            await this.ctx.messages
+              .find({ ...from(afterId), ...VISIBLE_MESSAGES }, { projection: MESSAGE_FIELDS, ...page })
+              .toArray()
+          ).map(fromMessageDoc) as EntityRecords[K][];
         case 'audit':
           return (await this.ctx.audit.find(from(afterId), page).toArray()).map(fromAuditDoc) as EntityRecords[K][];
         case 'participants':
@@ -86,12 +97,23 @@ export class MongoBulk implements BulkPort {
    * insertMany plus its overwrites, and if a write still fails (a concurrent writer took a key
    * meanwhile) what the batch wrote is undone before the error is reported.
    */
-  insertBatch<K extends EntityKind>(kind: K, records: EntityRecords[K][], onConflict: ConflictPolicy): Promise<BulkResult> {
+  insertBatch<K extends EntityKind>(
+    kind: K,
+    records: EntityRecords[K][],
+    onConflict: ConflictPolicy,
+  ): Promise<BulkResult> {
     const writer = this.writers[kind] as KindWriter<EntityRecords[K]>;
-    return this.ctx.guard(writer.entity, () => this.ctx.atomically((session) => this.write(writer, records, onConflict, session)));
+    return this.ctx.guard(writer.entity, () =>
+      this.ctx.atomically((session) => this.write(writer, records, onConflict, session)),
+    );
   }
 
-  private async write<R>(writer: KindWriter<R>, records: R[], onConflict: ConflictPolicy, session?: ClientSession): Promise<BulkResult> {
+  private async write<R>(
+    writer: KindWriter<R>,
+    records: R[],
+    onConflict: ConflictPolicy,
+    session?: ClientSession,
+  ): Promise<BulkResult> {
     const result: BulkResult = { inserted: 0, skipped: 0, replaced: 0 };
     if (records.length === 0) return result;
     const stored = await writer.load(records, session);
@@ -129,7 +151,12 @@ export class MongoBulk implements BulkPort {
   }
 
   /** Standalone path only: best-effort removal of what a failed batch wrote. */
-  private async undo<R>(writer: KindWriter<R>, inserted: R[], overwritten: string[], stored: Map<string, unknown>): Promise<void> {
+  private async undo<R>(
+    writer: KindWriter<R>,
+    inserted: R[],
+    overwritten: string[],
+    stored: Map<string, unknown>,
+  ): Promise<void> {
     try {
       await writer.remove(inserted);
       for (const key of overwritten) if (stored.has(key)) await writer.restore(key, stored.get(key));
@@ -145,7 +172,10 @@ export class MongoBulk implements BulkPort {
         this.ctx.users.countDocuments({}, this.ctx.opts()),
         this.ctx.conversations.countDocuments({ ...LIVE }, this.ctx.opts()),
         this.ctx.conversations
-          .aggregate<{ n: number }>([{ $match: { ...LIVE } }, { $group: { _id: null, n: { $sum: { $size: '$participants' } } } }], this.ctx.opts())
+          .aggregate<{ n: number }>(
+            [{ $match: { ...LIVE } }, { $group: { _id: null, n: { $sum: { $size: '$participants' } } } }],
+            this.ctx.opts(),
+          )
           .toArray()
           .then((rows) => rows[0]?.n ?? 0),
         this.ctx.messages.countDocuments({ ...VISIBLE_MESSAGES }, this.ctx.opts()),

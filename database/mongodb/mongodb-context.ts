@@ -54,7 +54,10 @@ export class MongoContext {
     if (!this.transactions) return fn(undefined);
     const session = this.client.startSession();
     try {
-      return await session.withTransaction(() => fn(session), { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' } });
+      return await session.withTransaction(() => fn(session), {
+        readConcern: { level: 'snapshot' },
+        writeConcern: { w: 'majority' },
+      });
     } finally {
       await session.endSession();
     }

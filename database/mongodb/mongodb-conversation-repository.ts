@@ -41,7 +41,8 @@ export class MongoConversationRepository implements ConversationRepository {
       // The users exist: the service checked (see ConversationRepository.create).
       if (new Set(participants.map((p) => p.userId)).size !== participants.length) {
         // As on every backend, a taken conversation id is reported first.
-        if (await this.ctx.conversations.countDocuments({ _id: doc._id }, { limit: 1, ...this.ctx.opts() })) throw new DuplicateError('conversation', 'id');
+        if (await this.ctx.conversations.countDocuments({ _id: doc._id }, { limit: 1, ...this.ctx.opts() }))
+          throw new DuplicateError('conversation', 'id');
         throw new DuplicateError('participant', 'userId');
       }
       await this.ctx.conversations.insertOne({ ...doc, _outbox: [this.outbox.push(audit)._outbox] }, this.ctx.opts());
@@ -53,7 +54,10 @@ export class MongoConversationRepository implements ConversationRepository {
   get(id: string): Promise<Conversation> {
     return this.ctx.guard('conversation', async () => {
       await this.recovery.maybeSweep();
-      const doc = await this.ctx.conversations.findOne({ _id: id, ...LIVE }, { projection: CONVERSATION_FIELDS, ...this.ctx.opts() });
+      const doc = await this.ctx.conversations.findOne(
+        { _id: id, ...LIVE },
+        { projection: CONVERSATION_FIELDS, ...this.ctx.opts() },
+      );
       if (!doc) throw new NotFoundError('conversation', id);
       return fromConversationDoc(doc);
     });
@@ -70,7 +74,10 @@ export class MongoConversationRepository implements ConversationRepository {
         { returnDocument: 'after', projection: CONVERSATION_FIELDS, ...this.ctx.opts() },
       );
       if (!doc) {
-        const current = await this.ctx.conversations.findOne({ _id: id, ...LIVE }, { projection: { version: 1 }, ...this.ctx.opts() });
+        const current = await this.ctx.conversations.findOne(
+          { _id: id, ...LIVE },
+          { projection: { version: 1 }, ...this.ctx.opts() },
+        );
         if (!current || expectedVersion === undefined) throw new NotFoundError('conversation', id);
         throw new VersionConflictError('conversation', id, expectedVersion, current.version);
       }
@@ -96,7 +103,10 @@ export class MongoConversationRepository implements ConversationRepository {
       try {
         await this.recovery.finishDelete(id, marked._outbox ?? []);
       } catch (error) {
-        this.ctx.log.warn({ err: error, conversationId: id }, 'conversation deleted; removing its messages continues in recovery');
+        this.ctx.log.warn(
+          { err: error, conversationId: id },
+          'conversation deleted; removing its messages continues in recovery',
+        );
       }
     });
   }
@@ -109,7 +119,12 @@ export class MongoConversationRepository implements ConversationRepository {
       if (after) filter.$or = [{ activityAt: { $lt: after.at } }, { activityAt: after.at, _id: { $lt: after.id } }];
       const limit = query.limit;
       const docs = await this.ctx.conversations
-        .find(filter, { projection: CONVERSATION_FIELDS, sort: { activityAt: -1, _id: -1 }, limit: limit + 1, ...this.ctx.opts() })
+        .find(filter, {
+          projection: CONVERSATION_FIELDS,
+          sort: { activityAt: -1, _id: -1 },
+          limit: limit + 1,
+          ...this.ctx.opts(),
+        })
         .toArray();
       return { items: docs.slice(0, limit).map(fromConversationDoc), hasMore: docs.length > limit };
     });
@@ -118,7 +133,10 @@ export class MongoConversationRepository implements ConversationRepository {
   /** The embedded participants of a live conversation, or null when there is none. */
   private async participantsOf(conversationId: string): Promise<ParticipantDoc[] | null> {
     await this.recovery.maybeSweep();
-    const doc = await this.ctx.conversations.findOne({ _id: conversationId, ...LIVE }, { projection: { participants: 1 }, ...this.ctx.opts() });
+    const doc = await this.ctx.conversations.findOne(
+      { _id: conversationId, ...LIVE },
+      { projection: { participants: 1 }, ...this.ctx.opts() },
+    );
     return doc ? doc.participants : null;
   }
 
@@ -170,6 +188,11 @@ export class MongoConversationRepository implements ConversationRepository {
   }
 
   private async exists(conversationId: string): Promise<boolean> {
-    return (await this.ctx.conversations.countDocuments({ _id: conversationId, ...LIVE }, { limit: 1, ...this.ctx.opts() })) > 0;
+    return (
+      (await this.ctx.conversations.countDocuments(
+        { _id: conversationId, ...LIVE },
+        { limit: 1, ...this.ctx.opts() },
+      )) > 0
+    );
   }
 }

@@ -10,7 +10,15 @@ import type {
   PostResult,
 } from '../../src/repositories/ports.js';
 import type { AuditOutbox } from './audit-outbox.js';
-import { contentDoc, fromMessageDoc, LIVE, MESSAGE_FIELDS, metadataDoc, toMessageDoc, type MessageDoc } from './document-mapper.js';
+import {
+  contentDoc,
+  fromMessageDoc,
+  LIVE,
+  MESSAGE_FIELDS,
+  metadataDoc,
+  toMessageDoc,
+  type MessageDoc,
+} from './document-mapper.js';
 import { isDuplicateKey } from './map-mongodb-error.js';
 import type { MongoContext } from './mongodb-context.js';
 import { countMessage, markCounted, settlePost, type Recovery } from './recovery.js';
@@ -48,13 +56,20 @@ export class MongoMessageRepository implements MessageRepository {
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;
         // As on every backend, a missing conversation is reported before anything about the message.
-        const live = await this.ctx.conversations.countDocuments({ _id: doc.conversationId, ...LIVE }, { limit: 1, ...this.ctx.opts() });
+        const live = await this.ctx.conversations.countDocuments(
+          { _id: doc.conversationId, ...LIVE },
+          { limit: 1, ...this.ctx.opts() },
+        );
         if (live === 0) throw new NotFoundError('conversation', doc.conversationId);
         if (doc.clientMessageId === null) throw error;
-        const earlier = await this.ctx.messages.findOne({ conversationId: doc.conversationId, clientMessageId: doc.clientMessageId }, this.ctx.opts());
+        const earlier = await this.ctx.messages.findOne(
+          { conversationId: doc.conversationId, clientMessageId: doc.clientMessageId },
+          this.ctx.opts(),
+        );
         if (!earlier) throw error;
         // The earlier post may still be in flight: finish it (idempotently) before returning it.
-        if (earlier._uncountedAt !== undefined && !(await settlePost(this.ctx, earlier))) throw new NotFoundError('conversation', message.conversationId);
+        if (earlier._uncountedAt !== undefined && !(await settlePost(this.ctx, earlier)))
+          throw new NotFoundError('conversation', message.conversationId);
         const { _uncountedAt, _outbox, ...stored } = earlier;
         return { message: fromMessageDoc(stored), created: false };
       }
@@ -76,7 +91,13 @@ export class MongoMessageRepository implements MessageRepository {
   }
 
   /** Optimistic concurrency: the version (when given) is part of the update's filter. */
-  private change(conversationId: string, messageId: string, expectedVersion: number | undefined, set: Partial<MessageDoc>, audit: AuditEntry): Promise<Message> {
+  private change(
+    conversationId: string,
+    messageId: string,
+    expectedVersion: number | undefined,
+    set: Partial<MessageDoc>,
+    audit: AuditEntry,
+  ): Promise<Message> {
     return this.ctx.guard('message', async () => {
       const filter: Filter<MessageDoc> = { _id: messageId, conversationId, deletedAt: null, ...VISIBLE };
       if (expectedVersion !== undefined) filter.version = expectedVersion;
@@ -88,7 +109,8 @@ export class MongoMessageRepository implements MessageRepository {
       if (!doc) {
         const current = await this.find(conversationId, messageId);
         // Tombstones cannot change: to the caller they are not there.
-        if (!current || current.deletedAt !== null || expectedVersion === undefined) throw new NotFoundError('message', messageId);
+        if (!current || current.deletedAt !== null || expectedVersion === undefined)
+          throw new NotFoundError('message', messageId);
         throw new VersionConflictError('message', messageId, expectedVersion, current.version);
       }
       await this.outbox.deliverAfterWrite('messages', messageId, audit);
@@ -118,12 +140,19 @@ export class MongoMessageRepository implements MessageRepository {
       const after = query.after;
       if (after) {
         const { at, id } = after;
-        filter.$or = older ? [{ createdAt: { $lt: at } }, { createdAt: at, _id: { $lt: id } }] : [{ createdAt: { $gt: at } }, { createdAt: at, _id: { $gt: id } }];
+        filter.$or = older
+          ? [{ createdAt: { $lt: at } }, { createdAt: at, _id: { $lt: id } }]
+          : [{ createdAt: { $gt: at } }, { createdAt: at, _id: { $gt: id } }];
       }
       const dir = older ? -1 : 1;
       const limit = query.limit;
       const docs = await this.ctx.messages
-        .find(filter, { projection: MESSAGE_FIELDS, sort: { createdAt: dir, _id: dir }, limit: limit + 1, ...this.ctx.opts() })
+        .find(filter, {
+          projection: MESSAGE_FIELDS,
+          sort: { createdAt: dir, _id: dir },
+          limit: limit + 1,
+          ...this.ctx.opts(),
+        })
         .toArray();
       return { items: docs.slice(0, limit).map(fromMessageDoc), hasMore: docs.length > limit };
     });

@@ -30,10 +30,17 @@ export class MongoMigrator implements Migrator {
 
   private async read(): Promise<MigrationStatus> {
     const known = this.migrations.map((m) => m.name);
-    const applied = (await this.records.find({}, { projection: { _id: 1 }, sort: { _id: 1 } }).toArray()).map((r) => r._id);
+    const applied = (await this.records.find({}, { projection: { _id: 1 }, sort: { _id: 1 } }).toArray()).map(
+      (r) => r._id,
+    );
     const done = new Set(applied);
     const knownSet = new Set(known);
-    return { known, applied, pending: known.filter((n) => !done.has(n)), unknown: applied.filter((n) => !knownSet.has(n)) };
+    return {
+      known,
+      applied,
+      pending: known.filter((n) => !done.has(n)),
+      unknown: applied.filter((n) => !knownSet.has(n)),
+    };
   }
 
   /** Applies what is pending; replicas starting together all succeed (convergeMigrations). */
@@ -53,7 +60,11 @@ export class MongoMigrator implements Migrator {
       this.ctx.log.info({ migration: migration.name }, 'applying MongoDB migration');
       await migration.up(this.ctx.db);
       // Upsert: two processes migrating at once both succeed, and the record is written once.
-      await this.records.updateOne({ _id: migration.name }, { $setOnInsert: { appliedAt: new Date() } }, { upsert: true });
+      await this.records.updateOne(
+        { _id: migration.name },
+        { $setOnInsert: { appliedAt: new Date() } },
+        { upsert: true },
+      );
       ran.push(migration.name);
     }
     return ran;

@@ -64,7 +64,12 @@ export async function openMongoStore(config: ServerOptions, log: StoreLogger): P
     await client.close().catch(() => undefined);
     throw mapMongoError(error, 'conversation');
   }
-  log.info({ database, transactions }, transactions ? 'MongoDB connected (multi-document transactions)' : 'MongoDB connected (standalone: ordered writes with recovery)');
+  log.info(
+    { database, transactions },
+    transactions
+      ? 'MongoDB connected (multi-document transactions)'
+      : 'MongoDB connected (standalone: ordered writes with recovery)',
+  );
 
   const ctx = new MongoContext(client, client.db(database), transactions, config.statementTimeoutMs, log);
   const outbox = new AuditOutbox(ctx);

@@ -14,7 +14,10 @@ export class MongoUserRepository implements UserRepository {
   create(user: User, audit: AuditEntry): Promise<User> {
     return this.ctx.guard('user', async () => {
       // The unique _id and handle indexes decide duplicates (DuplicateError with field id/handle).
-      await this.ctx.users.insertOne({ ...toUserDoc(user), _outbox: [this.outbox.push(audit)._outbox] }, this.ctx.opts());
+      await this.ctx.users.insertOne(
+        { ...toUserDoc(user), _outbox: [this.outbox.push(audit)._outbox] },
+        this.ctx.opts(),
+      );
       await this.outbox.deliverAfterWrite('users', user.id, audit);
       return fromUserDoc(toUserDoc(user));
     });

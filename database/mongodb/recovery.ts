@@ -23,7 +23,11 @@ export const SWEEP_INTERVAL_MS = 10_000;
  * this idempotent: a post and a recovery sweep racing on one message count it once.
  * Returns false when the conversation is gone (missing, or a delete has begun).
  */
-export async function countMessage(ctx: MongoContext, message: Pick<MessageDoc, '_id' | 'conversationId' | 'createdAt'>, session?: ClientSession): Promise<boolean> {
+export async function countMessage(
+  ctx: MongoContext,
+  message: Pick<MessageDoc, '_id' | 'conversationId' | 'createdAt'>,
+  session?: ClientSession,
+): Promise<boolean> {
   const at = { $literal: message.createdAt };
   const result = await ctx.conversations.updateOne(
     { _id: message.conversationId, ...LIVE, _recentPosts: { $ne: message._id } },
@@ -33,14 +37,22 @@ export async function countMessage(ctx: MongoContext, message: Pick<MessageDoc, 
           messageCount: { $add: ['$messageCount', 1] },
           lastMessageAt: { $max: ['$lastMessageAt', at] },
           activityAt: { $max: ['$lastMessageAt', at] },
-          _recentPosts: { $slice: [{ $concatArrays: [{ $ifNull: ['$_recentPosts', []] }, [{ $literal: message._id }]] }, -RECENT_POSTS_KEPT] },
+          _recentPosts: {
+            $slice: [
+              { $concatArrays: [{ $ifNull: ['$_recentPosts', []] }, [{ $literal: message._id }]] },
+              -RECENT_POSTS_KEPT,
+            ],
+          },
         },
       },
     ],
     ctx.opts(session),
   );
   if (result.matchedCount === 1) return true;
-  const conversation = await ctx.conversations.findOne({ _id: message.conversationId }, { projection: { _deletingAt: 1 }, ...ctx.opts(session) });
+  const conversation = await ctx.conversations.findOne(
+    { _id: message.conversationId },
+    { projection: { _deletingAt: 1 }, ...ctx.opts(session) },
+  );
   // Alive, yet not matched: the id was in _recentPosts, so a racing post or recovery counted it already.
   return conversation !== null && conversation._deletingAt === undefined;
 }
@@ -55,7 +67,11 @@ export async function markCounted(ctx: MongoContext, messageId: string, session?
  * that a retry is waiting for): counts it and makes it visible, or removes it when its
  * conversation is gone. Returns whether the message stays.
  */
-export async function settlePost(ctx: MongoContext, message: Pick<MessageDoc, '_id' | 'conversationId' | 'createdAt'>, session?: ClientSession): Promise<boolean> {
+export async function settlePost(
+  ctx: MongoContext,
+  message: Pick<MessageDoc, '_id' | 'conversationId' | 'createdAt'>,
+  session?: ClientSession,
+): Promise<boolean> {
   if (await countMessage(ctx, message, session)) {
     await markCounted(ctx, message._id, session);
     return true;
@@ -97,7 +113,9 @@ export class Recovery {
    */
   sweep(): Promise<void> {
     this.running ??= this.repair()
-      .catch((error: unknown) => this.ctx.log.warn({ err: error }, 'MongoDB recovery sweep failed; it runs again later'))
+      .catch((error: unknown) =>
+        this.ctx.log.warn({ err: error }, 'MongoDB recovery sweep failed; it runs again later'),
+      )
       .finally(() => {
         this.lastSweep = Date.now();
         this.running = undefined;
@@ -107,14 +125,23 @@ export class Recovery {
 
   private async repair(): Promise<void> {
     await this.outbox.deliverAll();
-    for await (const c of this.ctx.conversations.find({ _deletingAt: { $exists: true } }, { projection: { _outbox: 1 }, ...this.ctx.opts() })) {
+    for await (const c of this.ctx.conversations.find(
+      { _deletingAt: { $exists: true } },
+      { projection: { _outbox: 1 }, ...this.ctx.opts() },
+    )) {
       this.ctx.log.warn({ conversationId: c._id }, 'finishing an interrupted conversation delete');
       await this.finishDelete(c._id, c._outbox ?? []);
     }
     const cutoff = new Date(Date.now() - INTERRUPTED_POST_MS);
-    const stalled = this.ctx.messages.find({ _uncountedAt: { $exists: true, $lt: cutoff } }, { projection: { conversationId: 1, createdAt: 1 }, ...this.ctx.opts() });
+    const stalled = this.ctx.messages.find(
+      { _uncountedAt: { $exists: true, $lt: cutoff } },
+      { projection: { conversationId: 1, createdAt: 1 }, ...this.ctx.opts() },
+    );
     for await (const m of stalled) {
-      this.ctx.log.warn({ messageId: m._id, conversationId: m.conversationId }, 'finishing an interrupted message post');
+      this.ctx.log.warn(
+        { messageId: m._id, conversationId: m.conversationId },
+        'finishing an interrupted message post',
+      );
       await settlePost(this.ctx, m);
     }
   }

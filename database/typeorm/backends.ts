@@ -7,7 +7,8 @@ import type { SqliteOptions, TypeormConfig } from './config.js';
  * dialects/ hold what differs between them.
  */
 
-const open = async (config: TypeormConfig, log: StoreLogger) => (await import('./typeorm-store.js')).openTypeormStore(config, log);
+const open = async (config: TypeormConfig, log: StoreLogger) =>
+  (await import('./typeorm-store.js')).openTypeormStore(config, log);
 const kit = async () => (await import('./testing.js')).typeormTestKit;
 
 /** Where SQLite keeps its file when DATABASE_URL is not set (created on first start). */
@@ -36,7 +37,12 @@ export const postgresBackend = defineBackend<'postgres', ServerOptions>({
   migrations: 'migrations/postgres',
   options: serverOptions,
   open,
-  testing: { needs: 'server', server: 'postgres', image: 'postgres:16-alpine', kit: async () => (await kit()).postgres },
+  testing: {
+    needs: 'server',
+    server: 'postgres',
+    image: 'postgres:16-alpine',
+    kit: async () => (await kit()).postgres,
+  },
 });
 
 export const mysqlBackend = defineBackend<'mysql', ServerOptions>({

@@ -70,7 +70,8 @@ export class Db {
       // TypeORM releases a runner itself when its connection fails while we hold it (PostgreSQL:
       // the server ended the session between two statements of a transaction); the next
       // statement, COMMIT included, then throws this. The session and its transaction are gone.
-      if (error instanceof QueryRunnerAlreadyReleasedError) throw new UnavailableError(`the ${this.dialect.kind} connection was lost`, 2, error);
+      if (error instanceof QueryRunnerAlreadyReleasedError)
+        throw new UnavailableError(`the ${this.dialect.kind} connection was lost`, 2, error);
       throw error;
     } finally {
       await runner.release();
@@ -94,7 +95,10 @@ export class Db {
     });
     try {
       if ((await Promise.race([connecting, deadline])) === 'late') {
-        connecting.then(() => runner.release(), () => undefined);
+        connecting.then(
+          () => runner.release(),
+          () => undefined,
+        );
         throw new UnavailableError(`no ${this.dialect.kind} connection became free within ${limit} ms`, 2);
       }
     } finally {
@@ -129,12 +133,12 @@ export class Db {
     return result;
   }
 
-
   private sql(runner: QueryRunner): Sql {
     const run = async (text: string, params: readonly unknown[]) =>
       (await runner.query(this.dialect.placeholders(text), [...params], true)) as QueryResult;
     return {
-      rows: async <R extends Row>(text: string, params: readonly unknown[] = []) => ((await run(text, params)).records ?? []) as R[],
+      rows: async <R extends Row>(text: string, params: readonly unknown[] = []) =>
+        ((await run(text, params)).records ?? []) as R[],
       exec: async (text: string, params: readonly unknown[] = []) => (await run(text, params)).affected ?? 0,
     };
   }
@@ -144,5 +148,7 @@ export class Db {
 export function asUnavailable(dialect: Dialect, error: unknown, message: string): UnavailableError {
   if (error instanceof UnavailableError) return error;
   const translated = dialect.translate(error).error;
-  return translated instanceof UnavailableError ? translated : new UnavailableError(`${message}: ${translated.message}`, 2, error);
+  return translated instanceof UnavailableError
+    ? translated
+    : new UnavailableError(`${message}: ${translated.message}`, 2, error);
 }

@@ -23,8 +23,10 @@ export const LENGTHS = { id: 128, handle: 64, displayName: 128, title: 256, role
 
 export function buildEntitySchemas(types: ColumnTypes): EntitySchema[] {
   const col = columnsOf(types);
-  const key = (name: string, options: Partial<EntitySchemaColumnOptions> = {}) => col('key', name, { length: LENGTHS.id, ...options });
-  const text = (name: string, length: number, options: Partial<EntitySchemaColumnOptions> = {}) => col('text', name, { length, ...options });
+  const key = (name: string, options: Partial<EntitySchemaColumnOptions> = {}) =>
+    col('key', name, { length: LENGTHS.id, ...options });
+  const text = (name: string, length: number, options: Partial<EntitySchemaColumnOptions> = {}) =>
+    col('text', name, { length, ...options });
   const lengthless = types.text.type === 'text'; // SQLite: TEXT has no length
   const sized = (c: EntitySchemaColumnOptions) => (lengthless ? { ...c, length: undefined } : c);
 
@@ -70,7 +72,15 @@ export function buildEntitySchemas(types: ColumnTypes): EntitySchema[] {
       joinedAt: col('time', 'joined_at'),
     },
     indices: [{ name: 'ix_participants_user', columns: ['userId', 'conversationId'] }],
-    foreignKeys: [{ name: 'fk_participants_conversation', target: 'conversations', columnNames: ['conversationId'], referencedColumnNames: ['id'], onDelete: 'CASCADE' }],
+    foreignKeys: [
+      {
+        name: 'fk_participants_conversation',
+        target: 'conversations',
+        columnNames: ['conversationId'],
+        referencedColumnNames: ['id'],
+        onDelete: 'CASCADE',
+      },
+    ],
   });
 
   const messages = new EntitySchema<Record<string, unknown>>({
@@ -93,7 +103,15 @@ export function buildEntitySchemas(types: ColumnTypes): EntitySchema[] {
       { name: 'ix_messages_conversation_created', columns: ['conversationId', 'createdAt', 'id'] },
       { name: 'uq_messages_client_message', columns: ['conversationId', 'clientMessageId'], unique: true },
     ],
-    foreignKeys: [{ name: 'fk_messages_conversation', target: 'conversations', columnNames: ['conversationId'], referencedColumnNames: ['id'], onDelete: 'CASCADE' }],
+    foreignKeys: [
+      {
+        name: 'fk_messages_conversation',
+        target: 'conversations',
+        columnNames: ['conversationId'],
+        referencedColumnNames: ['id'],
+        onDelete: 'CASCADE',
+      },
+    ],
   });
 
   const audit = new EntitySchema<Record<string, unknown>>({

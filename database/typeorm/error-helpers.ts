@@ -168,8 +168,11 @@ export function tableOfStatement(sql: unknown): string | undefined {
 /** The driver's own error inside TypeORM's QueryFailedError (or the error itself). */
 export function driverErrorOf(error: unknown): Record<string, unknown> & { message?: string } {
   const e = error as { driverError?: unknown } | null;
-  const inner = e && typeof e === 'object' && e.driverError && typeof e.driverError === 'object' ? e.driverError : error;
-  return (inner && typeof inner === 'object' ? inner : { message: String(inner) }) as Record<string, unknown> & { message?: string };
+  const inner =
+    e && typeof e === 'object' && e.driverError && typeof e.driverError === 'object' ? e.driverError : error;
+  return (inner && typeof inner === 'object' ? inner : { message: String(inner) }) as Record<string, unknown> & {
+    message?: string;
+  };
 }
 
 /** The SQL of the failed statement: TypeORM's QueryFailedError has it as `query`, mysql2's own error as `sql`. */
@@ -207,11 +210,14 @@ export class DatabaseFailure extends Error {
 /** Keeps the driver's code and first message line; the driver error itself stays only as `cause`, for logs. */
 export function unexpected(dialect: string, code: unknown, error: unknown): Error {
   const message = (driverErrorOf(error).message ?? String(error)).split('\n')[0];
-  return new DatabaseFailure(`${dialect} query failed${code === undefined ? '' : ` (${String(code)})`}: ${message}`, { cause: error });
+  return new DatabaseFailure(`${dialect} query failed${code === undefined ? '' : ` (${String(code)})`}: ${message}`, {
+    cause: error,
+  });
 }
 
 /** Errors that are already ours pass through a mapper unchanged. */
-export const alreadyTranslated = (error: unknown): error is Error => error instanceof DomainError || error instanceof DatabaseFailure;
+export const alreadyTranslated = (error: unknown): error is Error =>
+  error instanceof DomainError || error instanceof DatabaseFailure;
 
 /** Node's socket errors: the database host cannot be reached or dropped the connection. */
 export const SOCKET_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE'] as const;

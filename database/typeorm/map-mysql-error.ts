@@ -84,7 +84,8 @@ const UNREACHABLE_CODES = new Set<string>([
  * mysql2 reports a command issued on a connection that has just died with no code at all
  * ("Can't add new command when connection is in closed state"); the message is all there is.
  */
-const closedConnection = (message: unknown) => typeof message === 'string' && /connection is in closed state/i.test(message);
+const closedConnection = (message: unknown) =>
+  typeof message === 'string' && /connection is in closed state/i.test(message);
 
 /**
  * The last 'quoted' token of a message. The server's messages follow `lc_messages`, but the

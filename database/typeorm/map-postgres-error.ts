@@ -46,7 +46,8 @@ const UNREACHABLE = new Set<string>([
 ]);
 
 /** node-postgres reports a lost or timed-out connection without a code. */
-const UNREACHABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i;
+const UNREACHABLE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/i;
 
 export function mapPostgresError(error: unknown): TranslatedError {
   if (alreadyTranslated(error)) return { error, retryable: false };
@@ -70,10 +71,19 @@ export function mapPostgresError(error: unknown): TranslatedError {
     }
     case PG.serializationFailure:
     case PG.deadlockDetected:
-      return { error: new UnavailableError('PostgreSQL aborted the transaction (serialization failure or deadlock)', 1, error), retryable: true };
+      return {
+        error: new UnavailableError('PostgreSQL aborted the transaction (serialization failure or deadlock)', 1, error),
+        retryable: true,
+      };
   }
-  if ((code !== undefined && (UNREACHABLE.has(code) || code.startsWith('08'))) || UNREACHABLE_MESSAGE.test(e.message ?? '')) {
-    return { error: new UnavailableError(`PostgreSQL is unavailable (${code ?? (e.message ?? '').split('\n')[0]})`, 2, error), retryable: false };
+  if (
+    (code !== undefined && (UNREACHABLE.has(code) || code.startsWith('08'))) ||
+    UNREACHABLE_MESSAGE.test(e.message ?? '')
+  ) {
+    return {
+      error: new UnavailableError(`PostgreSQL is unavailable (${code ?? (e.message ?? '').split('\n')[0]})`, 2, error),
+      retryable: false,
+    };
   }
   return { error: unexpected('postgres', code, error), retryable: false };
 }

@@ -58,17 +58,23 @@ export function mapSqliteError(error: unknown): TranslatedError {
     case SQLITE.SQLITE_BUSY_SNAPSHOT:
     case SQLITE.SQLITE_LOCKED:
       // Another process holds the file past busy_timeout; our own connection is serialized.
-      return { error: new UnavailableError('the SQLite database is locked by another process', 1, error), retryable: true };
+      return {
+        error: new UnavailableError('the SQLite database is locked by another process', 1, error),
+        retryable: true,
+      };
     case SQLITE.SQLITE_CANTOPEN:
     case SQLITE.SQLITE_FULL:
     case SQLITE.SQLITE_READONLY:
-      return { error: new UnavailableError(`the SQLite database cannot be written (${code})`, 5, error), retryable: false };
+      return {
+        error: new UnavailableError(`the SQLite database cannot be written (${code})`, 5, error),
+        retryable: false,
+      };
   }
   // better-sqlite3 throws a plain TypeError once the store is closed.
-  if (/database connection is not open/i.test(e.message ?? '')) return { error: new UnavailableError('the SQLite database is closed', 2, error), retryable: false };
+  if (/database connection is not open/i.test(e.message ?? ''))
+    return { error: new UnavailableError('the SQLite database is closed', 2, error), retryable: false };
   return { error: unexpected('sqlite', code, error), retryable: false };
 }
 
 /** What follows "… constraint failed: " in SQLite's message. */
-const failed = (message: string | undefined): string | undefined =>
-  /constraint failed: (.+)$/.exec(message ?? '')?.[1];
+const failed = (message: string | undefined): string | undefined => /constraint failed: (.+)$/.exec(message ?? '')?.[1];

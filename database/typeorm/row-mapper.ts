@@ -1,4 +1,11 @@
-import { activityAt, type AuditEntry, type Conversation, type Message, type Participant, type User } from '../../src/domain/models.js';
+import {
+  activityAt,
+  type AuditEntry,
+  type Conversation,
+  type Message,
+  type Participant,
+  type User,
+} from '../../src/domain/models.js';
 import type { EntityKind, EntityRecords } from '../../src/repositories/ports.js';
 import type { Dialect } from './dialects/dialect.js';
 
@@ -75,7 +82,18 @@ export function buildCodecs(dialect: Pick<Dialect, 'time'>): Codecs {
   const conversations = codec<Conversation>({
     table: 'conversations',
     // activity_at is derived (lastMessageAt ?? createdAt) and stored only to index the listing.
-    columns: ['id', 'title', 'metadata', 'created_by', 'created_at', 'updated_at', 'last_message_at', 'activity_at', 'message_count', 'version'],
+    columns: [
+      'id',
+      'title',
+      'metadata',
+      'created_by',
+      'created_at',
+      'updated_at',
+      'last_message_at',
+      'activity_at',
+      'message_count',
+      'version',
+    ],
     key: ['id'],
     keyOf: (c) => [c.id],
     toParams: (c) => [
@@ -119,7 +137,19 @@ export function buildCodecs(dialect: Pick<Dialect, 'time'>): Codecs {
 
   const messages = codec<Message>({
     table: 'messages',
-    columns: ['id', 'conversation_id', 'author_id', 'role', 'content', 'metadata', 'client_message_id', 'created_at', 'edited_at', 'deleted_at', 'version'],
+    columns: [
+      'id',
+      'conversation_id',
+      'author_id',
+      'role',
+      'content',
+      'metadata',
+      'client_message_id',
+      'created_at',
+      'edited_at',
+      'deleted_at',
+      'version',
+    ],
     key: ['id'],
     keyOf: (m) => [m.id],
     toParams: (m) => [

@@ -18,7 +18,10 @@ export class TypeormAuditRepository implements AuditRepository {
     const a = this.codecs.audit;
     // Index (entity, entity_id, at, id): id orders entries of the same millisecond (uuidv7, so by creation).
     const rows = await this.db.read((sql) =>
-      sql.rows(`SELECT ${a.select()} FROM audit_entries WHERE entity = ? AND entity_id = ? ORDER BY at, id`, [entity, entityId]),
+      sql.rows(`SELECT ${a.select()} FROM audit_entries WHERE entity = ? AND entity_id = ? ORDER BY at, id`, [
+        entity,
+        entityId,
+      ]),
     );
     return rows.map(a.fromRow);
   }

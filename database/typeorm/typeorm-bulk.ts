@@ -24,7 +24,11 @@ export class TypeormBulk implements BulkPort {
     private readonly codecs: Codecs,
   ) {}
 
-  async scan<K extends EntityKind>(kind: K, after: EntityRecords[K] | null, limit: number): Promise<EntityRecords[K][]> {
+  async scan<K extends EntityKind>(
+    kind: K,
+    after: EntityRecords[K] | null,
+    limit: number,
+  ): Promise<EntityRecords[K][]> {
     const c = this.codecs[kind] as RecordCodec<EntityRecords[K]>;
     const [where, params] = after === null ? ['', []] : afterKey(c, c.keyOf(after));
     const rows = await this.db.read((sql) =>
@@ -33,7 +37,11 @@ export class TypeormBulk implements BulkPort {
     return rows.map(c.fromRow);
   }
 
-  insertBatch<K extends EntityKind>(kind: K, records: EntityRecords[K][], onConflict: ConflictPolicy): Promise<BulkResult> {
+  insertBatch<K extends EntityKind>(
+    kind: K,
+    records: EntityRecords[K][],
+    onConflict: ConflictPolicy,
+  ): Promise<BulkResult> {
     const c = this.codecs[kind] as RecordCodec<EntityRecords[K]>;
     const keyOf = (r: EntityRecords[K]) => c.keyOf(r).join('\u0000');
     return this.db.tx(async (sql) => {
@@ -49,7 +57,10 @@ export class TypeormBulk implements BulkPort {
         }
       }
       if (kind === 'participants' || kind === 'messages') {
-        await requireConversations(sql, (records as { conversationId: string }[]).map((r) => r.conversationId));
+        await requireConversations(
+          sql,
+          (records as { conversationId: string }[]).map((r) => r.conversationId),
+        );
       }
       // Later records with the same key win, as if written one after another.
       const inserts = new Map<string, EntityRecords[K]>();
@@ -114,7 +125,10 @@ async function existingKeys<T>(sql: Sql, c: RecordCodec<T>, records: T[]): Promi
 
 async function insertMany<T>(sql: Sql, c: RecordCodec<T>, records: T[]): Promise<void> {
   for (const chunk of chunks(records, Math.max(1, Math.floor(MAX_PARAMS / c.columns.length)))) {
-    await sql.exec(insertSql(c, chunk.length), chunk.flatMap((r) => c.toParams(r)));
+    await sql.exec(
+      insertSql(c, chunk.length),
+      chunk.flatMap((r) => c.toParams(r)),
+    );
   }
 }
 
@@ -123,10 +137,10 @@ async function replaceOne<T>(sql: Sql, c: RecordCodec<T>, record: T): Promise<vo
   const values = c.toParams(record);
   const set = c.columns.filter((col) => !c.key.includes(col));
   const byColumn = new Map(c.columns.map((col, i) => [col, values[i]]));
-  await sql.exec(`UPDATE ${c.table} SET ${set.map((col) => `${col} = ?`).join(', ')} WHERE ${c.key.map((k) => `${k} = ?`).join(' AND ')}`, [
-    ...set.map((col) => byColumn.get(col)),
-    ...c.keyOf(record),
-  ]);
+  await sql.exec(
+    `UPDATE ${c.table} SET ${set.map((col) => `${col} = ?`).join(', ')} WHERE ${c.key.map((k) => `${k} = ?`).join(' AND ')}`,
+    [...set.map((col) => byColumn.get(col)), ...c.keyOf(record)],
+  );
 }
 
 async function requireConversations(sql: Sql, ids: string[]): Promise<void> {

@@ -26,7 +26,10 @@ export class TypeormConversationRepository implements ConversationRepository {
       // The users exist: the service checked (see ConversationRepository.create).
       await sql.exec(insertSql(this.codecs.conversations), this.codecs.conversations.toParams(conversation));
       if (participants.length > 0) {
-        await sql.exec(insertSql(this.codecs.participants, participants.length), participants.flatMap(this.codecs.participants.toParams));
+        await sql.exec(
+          insertSql(this.codecs.participants, participants.length),
+          participants.flatMap(this.codecs.participants.toParams),
+        );
       }
       await writeAudit(sql, this.codecs, audit);
     });
@@ -64,7 +67,8 @@ export class TypeormConversationRepository implements ConversationRepository {
     await this.db.tx(async (sql) => {
       // Messages and participants go by ON DELETE CASCADE, declared in every dialect's migration;
       // SQLite enforces it because the dialect turns `foreign_keys` on for every connection.
-      if ((await sql.exec('DELETE FROM conversations WHERE id = ?', [id])) === 0) throw new NotFoundError('conversation', id);
+      if ((await sql.exec('DELETE FROM conversations WHERE id = ?', [id])) === 0)
+        throw new NotFoundError('conversation', id);
       await writeAudit(sql, this.codecs, audit);
     });
   }
@@ -89,7 +93,10 @@ export class TypeormConversationRepository implements ConversationRepository {
   async findParticipant(conversationId: string, userId: string): Promise<Participant | null> {
     const p = this.codecs.participants;
     const [row] = await this.db.read((sql) =>
-      sql.rows(`SELECT ${p.select()} FROM participants WHERE conversation_id = ? AND user_id = ?`, [conversationId, userId]),
+      sql.rows(`SELECT ${p.select()} FROM participants WHERE conversation_id = ? AND user_id = ?`, [
+        conversationId,
+        userId,
+      ]),
     );
     return row ? p.fromRow(row) : null;
   }
@@ -98,14 +105,17 @@ export class TypeormConversationRepository implements ConversationRepository {
     const p = this.codecs.participants;
     const rows = await this.db.read(async (sql) => {
       if (!(await this.exists(sql, conversationId))) throw new NotFoundError('conversation', conversationId);
-      return sql.rows(`SELECT ${p.select()} FROM participants WHERE conversation_id = ? ORDER BY joined_at, user_id`, [conversationId]);
+      return sql.rows(`SELECT ${p.select()} FROM participants WHERE conversation_id = ? ORDER BY joined_at, user_id`, [
+        conversationId,
+      ]);
     });
     return rows.map(p.fromRow);
   }
 
   async addParticipant(participant: Participant, audit: AuditEntry): Promise<Participant> {
     await this.db.tx(async (sql) => {
-      if (!(await this.exists(sql, participant.conversationId))) throw new NotFoundError('conversation', participant.conversationId);
+      if (!(await this.exists(sql, participant.conversationId)))
+        throw new NotFoundError('conversation', participant.conversationId);
       // A second row for the same user fails the primary key → DuplicateError('participant', 'userId').
       await sql.exec(insertSql(this.codecs.participants), this.codecs.participants.toParams(participant));
       await writeAudit(sql, this.codecs, audit);
@@ -115,7 +125,10 @@ export class TypeormConversationRepository implements ConversationRepository {
 
   async removeParticipant(conversationId: string, userId: string, audit: AuditEntry): Promise<void> {
     await this.db.tx(async (sql) => {
-      const removed = await sql.exec('DELETE FROM participants WHERE conversation_id = ? AND user_id = ?', [conversationId, userId]);
+      const removed = await sql.exec('DELETE FROM participants WHERE conversation_id = ? AND user_id = ?', [
+        conversationId,
+        userId,
+      ]);
       if (removed === 0) throw new NotFoundError('participant', `${conversationId}/${userId}`);
       await writeAudit(sql, this.codecs, audit);
     });

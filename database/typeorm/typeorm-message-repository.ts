@@ -41,7 +41,9 @@ export class TypeormMessageRepository implements MessageRepository {
 
   async get(conversationId: string, messageId: string): Promise<Message> {
     const m = this.codecs.messages;
-    const [row] = await this.db.read((sql) => sql.rows(`SELECT ${m.select()} FROM messages WHERE id = ? AND conversation_id = ?`, [messageId, conversationId]));
+    const [row] = await this.db.read((sql) =>
+      sql.rows(`SELECT ${m.select()} FROM messages WHERE id = ? AND conversation_id = ?`, [messageId, conversationId]),
+    );
     if (!row) throw new NotFoundError('message', messageId);
     return m.fromRow(row);
   }
@@ -102,19 +104,33 @@ export class TypeormMessageRepository implements MessageRepository {
   private async byClientId(sql: Sql, message: Message): Promise<Message | null> {
     if (message.clientMessageId === null) return null;
     const m = this.codecs.messages;
-    const [row] = await sql.rows(`SELECT ${m.select()} FROM messages WHERE conversation_id = ? AND client_message_id = ?`, [
-      message.conversationId,
-      message.clientMessageId,
-    ]);
+    const [row] = await sql.rows(
+      `SELECT ${m.select()} FROM messages WHERE conversation_id = ? AND client_message_id = ?`,
+      [message.conversationId, message.clientMessageId],
+    );
     return row ? m.fromRow(row) : null;
   }
 
   /** Edit or tombstone: a versioned update of a live message, its audit entry, and the stored result. */
-  private change(conversationId: string, messageId: string, expectedVersion: number | undefined, audit: AuditEntry, set: VersionedUpdate['set']): Promise<Message> {
+  private change(
+    conversationId: string,
+    messageId: string,
+    expectedVersion: number | undefined,
+    audit: AuditEntry,
+    set: VersionedUpdate['set'],
+  ): Promise<Message> {
     const m = this.codecs.messages;
     const where = ['id = ? AND conversation_id = ?', [messageId, conversationId]] as const;
     return this.db.tx(async (sql) => {
-      await versionedUpdate(sql, { table: 'messages', entity: 'message', id: messageId, where, expectedVersion, set, live: 'deleted_at IS NULL' });
+      await versionedUpdate(sql, {
+        table: 'messages',
+        entity: 'message',
+        id: messageId,
+        where,
+        expectedVersion,
+        set,
+        live: 'deleted_at IS NULL',
+      });
       await writeAudit(sql, this.codecs, audit);
       const [row] = await sql.rows(`SELECT ${m.select()} FROM messages WHERE ${where[0]}`, where[1]);
       if (!row) throw new NotFoundError('message', messageId);

@@ -21,10 +21,18 @@ export interface VersionedUpdate {
  */
 export async function versionedUpdate(sql: Sql, u: VersionedUpdate): Promise<void> {
   const [whereSql, whereParams] = u.where;
-  const conditions = [whereSql, ...(u.live ? [u.live] : []), ...(u.expectedVersion !== undefined ? ['version = ?'] : [])];
+  const conditions = [
+    whereSql,
+    ...(u.live ? [u.live] : []),
+    ...(u.expectedVersion !== undefined ? ['version = ?'] : []),
+  ];
   const changed = await sql.exec(
     `UPDATE ${u.table} SET ${[...u.set.map(([column]) => `${column} = ?`), 'version = version + 1'].join(', ')} WHERE ${conditions.join(' AND ')}`,
-    [...u.set.map(([, value]) => value), ...whereParams, ...(u.expectedVersion !== undefined ? [u.expectedVersion] : [])],
+    [
+      ...u.set.map(([, value]) => value),
+      ...whereParams,
+      ...(u.expectedVersion !== undefined ? [u.expectedVersion] : []),
+    ],
   );
   if (changed > 0) return;
   const live = u.live ? `CASE WHEN ${u.live} THEN 1 ELSE 0 END` : '1';

@@ -10,7 +10,10 @@ import type { MongoMigration } from './migration.js';
 export const indexes: MongoMigration = {
   name: '0002-indexes',
   async up(db) {
-    const outbox = { key: { '_outbox.entity': 1, '_outbox.entityId': 1 }, partialFilterExpression: { '_outbox._id': { $exists: true } } };
+    const outbox = {
+      key: { '_outbox.entity': 1, '_outbox.entityId': 1 },
+      partialFilterExpression: { '_outbox._id': { $exists: true } },
+    };
     await db.collection('users').createIndexes([
       { key: { handle: 1 }, name: 'users_handle_unique', unique: true },
       { ...outbox, name: 'users_outbox' },
@@ -18,7 +21,11 @@ export const indexes: MongoMigration = {
     await db.collection('conversations').createIndexes([
       // listForUser: a user's conversations by (activityAt, _id) descending, via the multikey participants.userId.
       { key: { 'participants.userId': 1, activityAt: -1, _id: -1 }, name: 'conversations_participant_activity' },
-      { key: { _deletingAt: 1 }, name: 'conversations_deleting', partialFilterExpression: { _deletingAt: { $exists: true } } },
+      {
+        key: { _deletingAt: 1 },
+        name: 'conversations_deleting',
+        partialFilterExpression: { _deletingAt: { $exists: true } },
+      },
       { ...outbox, name: 'conversations_outbox' },
     ]);
     await db.collection('messages').createIndexes([
@@ -31,7 +38,11 @@ export const indexes: MongoMigration = {
         unique: true,
         partialFilterExpression: { clientMessageId: { $type: 'string' } },
       },
-      { key: { _uncountedAt: 1 }, name: 'messages_uncounted', partialFilterExpression: { _uncountedAt: { $exists: true } } },
+      {
+        key: { _uncountedAt: 1 },
+        name: 'messages_uncounted',
+        partialFilterExpression: { _uncountedAt: { $exists: true } },
+      },
       { ...outbox, name: 'messages_outbox' },
     ]);
     await db.collection('audit').createIndexes([{ key: { entity: 1, entityId: 1, at: 1 }, name: 'audit_entity_at' }]);

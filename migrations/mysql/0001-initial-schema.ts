@@ -84,6 +84,7 @@ export class InitialSchema1763769600000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['audit_entries', 'messages', 'participants', 'conversations', 'users']) await q.query(`DROP TABLE ${table}`);
+    for (const table of ['audit_entries', 'messages', 'participants', 'conversations', 'users'])
+      await q.query(`DROP TABLE ${table}`);
   }
 }

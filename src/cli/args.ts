@@ -22,7 +22,10 @@ export const flagOf = (setting: string) => `--${setting.toLowerCase().replaceAll
  * be given as a flag when `settings` is true; each command declares its own options. Positional
  * arguments and unknown flags are usage errors.
  */
-export function parseArgs(argv: string[], spec: { options?: Record<string, OptionKind>; settings?: boolean }): ParsedArgs {
+export function parseArgs(
+  argv: string[],
+  spec: { options?: Record<string, OptionKind>; settings?: boolean },
+): ParsedArgs {
   const own = spec.options ?? {};
   const result: ParsedArgs = { settings: {}, options: {} };
   for (let i = 0; i < argv.length; i++) {

@@ -9,4 +9,5 @@ export interface Command {
   run(argv: string[]): Promise<number | undefined>;
 }
 
-export const SETTINGS_HINT = 'Every setting (see .env.example) may also be given as a flag: DATABASE_URL as --database-url, PORT as --port, ...; flags win over the environment and .env.';
+export const SETTINGS_HINT =
+  'Every setting (see .env.example) may also be given as a flag: DATABASE_URL as --database-url, PORT as --port, ...; flags win over the environment and .env.';

@@ -50,10 +50,17 @@ async function main(argv: string[]): Promise<number | undefined> {
     return await command.run(rest);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`polystore: ${error.message}\nRun "polystore help${command && command !== help ? ` ${command.name}` : ''}" for usage.\n`);
+      process.stderr.write(
+        `polystore: ${error.message}\nRun "polystore help${command && command !== help ? ` ${command.name}` : ''}" for usage.\n`,
+      );
       return 2;
     }
-    if (error instanceof ConfigError || error instanceof SchemaMismatchError || error instanceof UnavailableError || error instanceof TransferError) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof SchemaMismatchError ||
+      error instanceof UnavailableError ||
+      error instanceof TransferError
+    ) {
       process.stderr.write(`polystore: ${error.message}\n`);
       return 1;
     }
@@ -66,7 +73,9 @@ main(process.argv.slice(2)).then(
     if (code !== undefined) process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`polystore: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `polystore: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

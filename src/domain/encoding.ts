@@ -10,7 +10,14 @@ import type { AuditEntry, Conversation, Message, Participant, User } from './mod
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d === null ? null : d.toISOString());
 
-export const userJson = (u: User) => ({ id: u.id, handle: u.handle, displayName: u.displayName, createdAt: iso(u.createdAt), updatedAt: iso(u.updatedAt), version: u.version });
+export const userJson = (u: User) => ({
+  id: u.id,
+  handle: u.handle,
+  displayName: u.displayName,
+  createdAt: iso(u.createdAt),
+  updatedAt: iso(u.updatedAt),
+  version: u.version,
+});
 
 export const conversationJson = (c: Conversation) => ({
   id: c.id,
@@ -24,7 +31,12 @@ export const conversationJson = (c: Conversation) => ({
   version: c.version,
 });
 
-export const participantJson = (p: Participant) => ({ conversationId: p.conversationId, userId: p.userId, role: p.role, joinedAt: iso(p.joinedAt) });
+export const participantJson = (p: Participant) => ({
+  conversationId: p.conversationId,
+  userId: p.userId,
+  role: p.role,
+  joinedAt: iso(p.joinedAt),
+});
 
 export const messageJson = (m: Message) => ({
   id: m.id,
@@ -40,4 +52,12 @@ export const messageJson = (m: Message) => ({
   version: m.version,
 });
 
-export const auditJson = (a: AuditEntry) => ({ id: a.id, actorId: a.actorId, action: a.action, entity: a.entity, entityId: a.entityId, at: iso(a.at), diff: a.diff });
+export const auditJson = (a: AuditEntry) => ({
+  id: a.id,
+  actorId: a.actorId,
+  action: a.action,
+  entity: a.entity,
+  entityId: a.entityId,
+  at: iso(a.at),
+  diff: a.diff,
+});

@@ -43,7 +43,10 @@ export type EntityName = 'user' | 'conversation' | 'participant' | 'message' | '
 
 export class NotFoundError extends DomainError {
   readonly code = 'not_found';
-  constructor(readonly entity: EntityName, readonly id: string) {
+  constructor(
+    readonly entity: EntityName,
+    readonly id: string,
+  ) {
     super(`${entity} ${id} was not found`, { entity, id });
   }
 }
@@ -51,7 +54,11 @@ export class NotFoundError extends DomainError {
 /** A unique key is already taken (handle, clientMessageId, participant, id). */
 export class DuplicateError extends DomainError {
   readonly code = 'conflict';
-  constructor(readonly entity: EntityName, readonly field: string, message?: string) {
+  constructor(
+    readonly entity: EntityName,
+    readonly field: string,
+    message?: string,
+  ) {
     super(message ?? `${entity} with this ${field} already exists`, { entity, field });
   }
 }
@@ -65,12 +72,15 @@ export class VersionConflictError extends DomainError {
     readonly expectedVersion: number,
     readonly actualVersion?: number,
   ) {
-    super(`${entity} ${id} is not at version ${expectedVersion}${actualVersion === undefined ? '' : ` (it is at ${actualVersion})`}`, {
-      entity,
-      id,
-      expectedVersion,
-      ...(actualVersion === undefined ? {} : { actualVersion }),
-    });
+    super(
+      `${entity} ${id} is not at version ${expectedVersion}${actualVersion === undefined ? '' : ` (it is at ${actualVersion})`}`,
+      {
+        entity,
+        id,
+        expectedVersion,
+        ...(actualVersion === undefined ? {} : { actualVersion }),
+      },
+    );
   }
 }
 
@@ -101,7 +111,11 @@ export class UnauthorizedError extends DomainError {
 /** The database cannot be reached or is overloaded; the request may be retried. */
 export class UnavailableError extends DomainError {
   readonly code = 'unavailable';
-  constructor(message: string, readonly retryAfterSeconds = 2, override readonly cause?: unknown) {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 2,
+    override readonly cause?: unknown,
+  ) {
     super(message);
   }
 }

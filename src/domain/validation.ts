@@ -30,10 +30,20 @@ class Issues {
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.getPrototypeOf(value) === Object.prototype
+  );
 }
 
-function checkString(issues: Issues, field: string, value: unknown, opts: { min?: number; max: number; pattern?: RegExp; patternText?: string }): value is string {
+function checkString(
+  issues: Issues,
+  field: string,
+  value: unknown,
+  opts: { min?: number; max: number; pattern?: RegExp; patternText?: string },
+): value is string {
   if (typeof value !== 'string') {
     issues.add(field, 'must be a string');
     return false;
@@ -41,7 +51,8 @@ function checkString(issues: Issues, field: string, value: unknown, opts: { min?
   const min = opts.min ?? 1;
   if (value.includes('\u0000')) issues.add(field, NUL_MESSAGE);
   else if (!value.isWellFormed()) issues.add(field, SURROGATE_MESSAGE);
-  else if (value.length < min) issues.add(field, min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
+  else if (value.length < min)
+    issues.add(field, min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
   else if (value.length > opts.max) issues.add(field, `must be at most ${opts.max} characters`);
   else if (opts.pattern && !opts.pattern.test(value)) issues.add(field, opts.patternText ?? 'has an invalid format');
   else return true;
@@ -50,26 +61,36 @@ function checkString(issues: Issues, field: string, value: unknown, opts: { min?
 
 export function checkUserId(value: unknown, field = 'id'): string {
   const issues = new Issues();
-  checkString(issues, field, value, { max: LIMITS.userIdMax, pattern: USER_ID_PATTERN, patternText: 'may contain only letters, digits and ._:@|-' });
+  checkString(issues, field, value, {
+    max: LIMITS.userIdMax,
+    pattern: USER_ID_PATTERN,
+    patternText: 'may contain only letters, digits and ._:@|-',
+  });
   issues.throwIfAny();
   return value as string;
 }
 
 export function checkUuid(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !UUID_PATTERN.test(value)) throw ValidationError.field(field, 'must be a lower-case UUID');
+  if (typeof value !== 'string' || !UUID_PATTERN.test(value))
+    throw ValidationError.field(field, 'must be a lower-case UUID');
   return value;
 }
 
 export function checkHandle(value: unknown, field = 'handle'): string {
   const issues = new Issues();
-  checkString(issues, field, value, { max: LIMITS.handleMax, pattern: HANDLE_PATTERN, patternText: 'must be lower-case letters, digits and _.- (not starting with . or -)' });
+  checkString(issues, field, value, {
+    max: LIMITS.handleMax,
+    pattern: HANDLE_PATTERN,
+    patternText: 'must be lower-case letters, digits and _.- (not starting with . or -)',
+  });
   issues.throwIfAny();
   return value as string;
 }
 
 export function checkDisplayName(value: unknown, field = 'displayName'): string {
   const issues = new Issues();
-  if (checkString(issues, field, value, { max: LIMITS.displayNameMax }) && value.trim() === '') issues.add(field, 'must not be blank');
+  if (checkString(issues, field, value, { max: LIMITS.displayNameMax }) && value.trim() === '')
+    issues.add(field, 'must not be blank');
   issues.throwIfAny();
   return value as string;
 }
@@ -91,12 +112,16 @@ function collectMetadata(issues: Issues, field: string, value: unknown): void {
   if (keys.length > LIMITS.metadataKeys) issues.add(field, `may have at most ${LIMITS.metadataKeys} keys`);
   for (const key of keys) {
     if (!METADATA_KEY_PATTERN.test(key)) {
-      issues.add(`${field}.${key}`, `key must be 1–${LIMITS.metadataKeyMax} of letters, digits and _.:- and not start with . : or -`);
+      issues.add(
+        `${field}.${key}`,
+        `key must be 1–${LIMITS.metadataKeyMax} of letters, digits and _.:- and not start with . : or -`,
+      );
       continue;
     }
     const v = value[key];
     if (typeof v !== 'string') issues.add(`${field}.${key}`, 'must be a string');
-    else if (v.length > LIMITS.metadataValueMax) issues.add(`${field}.${key}`, `must be at most ${LIMITS.metadataValueMax} characters`);
+    else if (v.length > LIMITS.metadataValueMax)
+      issues.add(`${field}.${key}`, `must be at most ${LIMITS.metadataValueMax} characters`);
   }
 }
 
@@ -137,7 +162,8 @@ function collectPart(issues: Issues, field: string, part: unknown): void {
   }
   const shape = PART_KEYS[type as ContentPart['type']];
   for (const key of Object.keys(part)) {
-    if (key !== 'type' && !shape.required.includes(key) && !shape.optional.includes(key)) issues.add(`${field}.${key}`, `is not a field of a ${type} part`);
+    if (key !== 'type' && !shape.required.includes(key) && !shape.optional.includes(key))
+      issues.add(`${field}.${key}`, `is not a field of a ${type} part`);
   }
   for (const key of shape.required) if (!(key in part)) issues.add(`${field}.${key}`, 'is required');
   switch (type) {
@@ -147,14 +173,27 @@ function collectPart(issues: Issues, field: string, part: unknown): void {
     case 'tool_call':
       if ('callId' in part) checkString(issues, `${field}.callId`, part.callId, { max: LIMITS.identifierMax });
       if ('name' in part) checkString(issues, `${field}.name`, part.name, { max: LIMITS.identifierMax });
-      if ('arguments' in part && !isJsonValue(part.arguments)) issues.add(`${field}.arguments`, 'must be JSON (at most 32 levels deep, with valid Unicode and no NUL characters)');
+      if ('arguments' in part && !isJsonValue(part.arguments))
+        issues.add(
+          `${field}.arguments`,
+          'must be JSON (at most 32 levels deep, with valid Unicode and no NUL characters)',
+        );
       break;
     case 'tool_result':
       if ('callId' in part) checkString(issues, `${field}.callId`, part.callId, { max: LIMITS.identifierMax });
-      if ('output' in part && !isJsonValue(part.output)) issues.add(`${field}.output`, 'must be JSON (at most 32 levels deep, with valid Unicode and no NUL characters)');
+      if ('output' in part && !isJsonValue(part.output))
+        issues.add(
+          `${field}.output`,
+          'must be JSON (at most 32 levels deep, with valid Unicode and no NUL characters)',
+        );
       break;
     case 'file': {
-      if ('mimeType' in part) checkString(issues, `${field}.mimeType`, part.mimeType, { max: LIMITS.mimeTypeMax, pattern: /^[\w.+-]+\/[\w.+-]+$/, patternText: 'must look like type/subtype' });
+      if ('mimeType' in part)
+        checkString(issues, `${field}.mimeType`, part.mimeType, {
+          max: LIMITS.mimeTypeMax,
+          pattern: /^[\w.+-]+\/[\w.+-]+$/,
+          patternText: 'must look like type/subtype',
+        });
       const hasUrl = part.url !== undefined;
       const hasFileId = part.fileId !== undefined;
       if (hasUrl === hasFileId) issues.add(field, 'a file part needs exactly one of url or fileId');
@@ -179,13 +218,18 @@ export function checkContent(value: unknown, field = 'content'): ContentPart[] {
 }
 
 export function checkMessageRole(value: unknown, field = 'role'): MessageRole {
-  if (typeof value !== 'string' || !MESSAGE_ROLES.includes(value as MessageRole)) throw ValidationError.field(field, `must be one of ${MESSAGE_ROLES.join(', ')}`);
+  if (typeof value !== 'string' || !MESSAGE_ROLES.includes(value as MessageRole))
+    throw ValidationError.field(field, `must be one of ${MESSAGE_ROLES.join(', ')}`);
   return value as MessageRole;
 }
 
 export function checkClientMessageId(value: unknown, field = 'clientMessageId'): string {
   const issues = new Issues();
-  checkString(issues, field, value, { max: LIMITS.clientMessageIdMax, pattern: CLIENT_MESSAGE_ID_PATTERN, patternText: 'may contain only letters, digits and ._:-' });
+  checkString(issues, field, value, {
+    max: LIMITS.clientMessageIdMax,
+    pattern: CLIENT_MESSAGE_ID_PATTERN,
+    patternText: 'may contain only letters, digits and ._:-',
+  });
   issues.throwIfAny();
   return value as string;
 }
@@ -194,11 +238,13 @@ export function checkClientMessageId(value: unknown, field = 'clientMessageId'):
 export function checkLimit(value: unknown, field = 'limit'): number {
   if (value === undefined) return LIMITS.pageDefault;
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > LIMITS.pageMax) throw ValidationError.field(field, `must be an integer from 1 to ${LIMITS.pageMax}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > LIMITS.pageMax)
+    throw ValidationError.field(field, `must be an integer from 1 to ${LIMITS.pageMax}`);
   return n;
 }
 
 export function checkVersion(value: unknown, field = 'version'): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw ValidationError.field(field, 'must be a positive integer');
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    throw ValidationError.field(field, 'must be a positive integer');
   return value;
 }

@@ -25,7 +25,10 @@ export const REALM = 'polystore';
 function wwwAuthenticate(error: DomainError): string {
   const invalid = error.details?.invalidToken === true;
   // Header values must be visible ASCII; messages may hold other characters.
-  const description = error.message.replace(/[^\x20-\x7e]/g, '-').replaceAll('"', "'").replaceAll('\\', '/');
+  const description = error.message
+    .replace(/[^\x20-\x7e]/g, '-')
+    .replaceAll('"', "'")
+    .replaceAll('\\', '/');
   return invalid
     ? `Bearer realm="${REALM}", error="invalid_token", error_description="${description}"`
     : `Bearer realm="${REALM}"`;
@@ -113,21 +116,42 @@ export function toHttpFailure(error: unknown): HttpFailure {
   const fe = error as Partial<FastifyError>;
   if (fe && Array.isArray(fe.validation)) {
     const issues: FieldIssue[] = ajvIssues(fe.validation as Parameters<typeof ajvIssues>[0], fe.validationContext);
-    return { status: 400, code: 'validation_failed', message: issues.map((i) => `${i.field}: ${i.message}`).join('; '), details: { fields: issues } };
+    return {
+      status: 400,
+      code: 'validation_failed',
+      message: issues.map((i) => `${i.field}: ${i.message}`).join('; '),
+      details: { fields: issues },
+    };
   }
   switch (fe?.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { status: 400, code: 'invalid_json', message: 'the request body is not valid JSON', details: null };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { status: 400, code: 'invalid_json', message: "the request body is empty but Content-Type is 'application/json'", details: null };
+      return {
+        status: 400,
+        code: 'invalid_json',
+        message: "the request body is empty but Content-Type is 'application/json'",
+        details: null,
+      };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, code: 'payload_too_large', message: 'the request body is larger than this server accepts', details: null };
+      return {
+        status: 413,
+        code: 'payload_too_large',
+        message: 'the request body is larger than this server accepts',
+        details: null,
+      };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 415, code: 'unsupported_media_type', message: 'send the request body as application/json', details: null };
+      return {
+        status: 415,
+        code: 'unsupported_media_type',
+        message: 'send the request body as application/json',
+        details: null,
+      };
   }
   // Other client errors raised by Fastify itself (bad URL, bad content length, ...) carry safe messages.
   const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500;
-  if (status >= 400 && status < 500) return { status, code: STATUS_CODES[status] ?? 'bad_request', message: fe.message ?? 'bad request', details: null };
+  if (status >= 400 && status < 500)
+    return { status, code: STATUS_CODES[status] ?? 'bad_request', message: fe.message ?? 'bad request', details: null };
   return internal();
 }
 
@@ -148,5 +172,13 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply.status(404).send(errorBody({ code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`, details: null }));
+  return reply
+    .status(404)
+    .send(
+      errorBody({
+        code: 'not_found',
+        message: `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`,
+        details: null,
+      }),
+    );
 }

@@ -62,7 +62,10 @@ export async function withPreconditions<T>(
   } catch (error) {
     if (error instanceof VersionConflictError && version === undefined && guard.accept !== undefined) {
       const { entity, id } = error;
-      throw new PreconditionFailedError(`If-Match does not match: ${entity} ${id} changed while the request ran`, { entity, id });
+      throw new PreconditionFailedError(`If-Match does not match: ${entity} ${id} changed while the request ran`, {
+        entity,
+        id,
+      });
     }
     throw error;
   }

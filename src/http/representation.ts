@@ -4,5 +4,10 @@ import type { Paged } from '../services/pagination.js';
 export { conversationJson, messageJson, participantJson, userJson } from '../domain/encoding.js';
 
 export function pageJson<T, J>(page: Paged<T>, toJson: (item: T) => J) {
-  return { data: page.items.map(toJson), nextCursor: page.nextCursor, prevCursor: page.prevCursor, hasMore: page.hasMore };
+  return {
+    data: page.items.map(toJson),
+    nextCursor: page.nextCursor,
+    prevCursor: page.prevCursor,
+    hasMore: page.hasMore,
+  };
 }

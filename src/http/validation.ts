@@ -14,9 +14,16 @@ import type { FieldIssue } from '../domain/errors.js';
  */
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives as the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
-const common = { removeAdditional: false, allErrors: false, allowUnionTypes: true, discriminator: true, useDefaults: false } as const;
+const common = {
+  removeAdditional: false,
+  allErrors: false,
+  allowUnionTypes: true,
+  discriminator: true,
+  useDefaults: false,
+} as const;
 
 export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
   const body = addFormats(new Ajv({ ...common, coerceTypes: false }));
@@ -35,7 +42,8 @@ function appendPath(path: string, key: string): string {
 /** `/content/0/text` → `content[0].text`. */
 export function pointerToField(pointer: string): string {
   let field = '';
-  for (const raw of pointer.split('/').slice(1)) field = appendPath(field, raw.replaceAll('~1', '/').replaceAll('~0', '~'));
+  for (const raw of pointer.split('/').slice(1))
+    field = appendPath(field, raw.replaceAll('~1', '/').replaceAll('~0', '~'));
   return field;
 }
 
@@ -56,7 +64,10 @@ export function ajvIssue(error: ErrorObject, context: string | undefined): Field
       break;
     case 'discriminator':
       field = appendPath(base, String(params.tag));
-      message = params.error === 'tag' && params.tagValue === undefined ? 'is required' : 'must be one of text, tool_call, tool_result, file';
+      message =
+        params.error === 'tag' && params.tagValue === undefined
+          ? 'is required'
+          : 'must be one of text, tool_call, tool_result, file';
       break;
     case 'type': {
       const types = Array.isArray(params.type) ? params.type : String(params.type).split(',');

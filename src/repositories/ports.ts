@@ -219,7 +219,11 @@ export interface BulkPort {
    * Writes records in one transaction. On a key that exists: `fail` raises DuplicateError and
    * writes nothing, `skip` leaves the stored record, `replace` overwrites it.
    */
-  insertBatch<K extends EntityKind>(kind: K, records: EntityRecords[K][], onConflict: ConflictPolicy): Promise<BulkResult>;
+  insertBatch<K extends EntityKind>(
+    kind: K,
+    records: EntityRecords[K][],
+    onConflict: ConflictPolicy,
+  ): Promise<BulkResult>;
   /** How many records of each kind are stored. */
   counts(): Promise<Record<EntityKind, number>>;
 }

@@ -11,7 +11,8 @@ import type { AuditAction, AuditEntity, AuditEntry, JsonValue } from '../domain/
 /** Converts a plain value to JSON: dates become ISO strings, undefined fields are dropped. */
 export function toJson(value: unknown): JsonValue {
   if (value instanceof Date) return value.toISOString();
-  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+    return value;
   if (Array.isArray(value)) return value.map(toJson);
   if (typeof value === 'object') {
     const out: { [key: string]: JsonValue } = {};
@@ -29,7 +30,15 @@ export function auditEntry(
   at: Date,
   diff: Record<string, unknown> = {},
 ): AuditEntry {
-  return { id: uuidv7(at.getTime()), actorId, action, entity, entityId, at, diff: toJson(diff) as { [key: string]: JsonValue } };
+  return {
+    id: uuidv7(at.getTime()),
+    actorId,
+    action,
+    entity,
+    entityId,
+    at,
+    diff: toJson(diff) as { [key: string]: JsonValue },
+  };
 }
 
 /** The entity id of a participant in audit entries. */

@@ -48,7 +48,9 @@ export class ConversationService {
     };
     const participants: Participant[] = [
       { conversationId: conversation.id, userId: actorId, role: 'owner', joinedAt: now },
-      ...memberIds.map((userId): Participant => ({ conversationId: conversation.id, userId, role: 'member', joinedAt: now })),
+      ...memberIds.map(
+        (userId): Participant => ({ conversationId: conversation.id, userId, role: 'member', joinedAt: now }),
+      ),
     ];
     const audit = auditEntry(actorId, 'create', 'conversation', conversation.id, now, {
       title,
@@ -107,11 +109,17 @@ export class ConversationService {
   }
 
   /** Any participant may change the title and metadata. */
-  async update(actorId: string, id: string, input: ConversationUpdateInput, guard: VersionGuard = {}): Promise<Conversation> {
+  async update(
+    actorId: string,
+    id: string,
+    input: ConversationUpdateInput,
+    guard: VersionGuard = {},
+  ): Promise<Conversation> {
     const patch: ConversationPatch = {};
     if (input.title !== undefined) patch.title = checkTitle(input.title);
     if (input.metadata !== undefined) patch.metadata = checkMetadata(input.metadata);
-    if (Object.keys(patch).length === 0) throw ValidationError.field('body', 'must change at least one of title, metadata');
+    if (Object.keys(patch).length === 0)
+      throw ValidationError.field('body', 'must change at least one of title, metadata');
     await requireParticipant(this.store, id, actorId);
     return applyGuarded(
       'conversation',
@@ -133,6 +141,9 @@ export class ConversationService {
     const me = await requireParticipant(this.store, id, actorId);
     if (me.role !== 'owner') throw new ForbiddenError('only the owner of a conversation may delete it');
     const now = new Date();
-    await this.store.conversations.delete(id, auditEntry(actorId, 'delete', 'conversation', id, now, { deletedAt: now }));
+    await this.store.conversations.delete(
+      id,
+      auditEntry(actorId, 'delete', 'conversation', id, now, { deletedAt: now }),
+    );
   }
 }

@@ -71,7 +71,8 @@ export class MessageService {
 
   async list(actorId: string, conversationId: string, request: MessageListRequest): Promise<Paged<Message>> {
     const direction = request.direction ?? 'older';
-    if (direction !== 'older' && direction !== 'newer') throw ValidationError.field('direction', 'must be older or newer');
+    if (direction !== 'older' && direction !== 'newer')
+      throw ValidationError.field('direction', 'must be older or newer');
     const { after, limit } = readPageRequest(request);
     await requireParticipant(this.store, conversationId, actorId);
     const page = await this.store.messages.list({ conversationId, direction, limit, ...(after ? { after } : {}) });
@@ -79,11 +80,18 @@ export class MessageService {
   }
 
   /** Only the author edits; a deleted message cannot be edited. */
-  async update(actorId: string, conversationId: string, messageId: string, input: MessageUpdateInput, guard: VersionGuard = {}): Promise<Message> {
+  async update(
+    actorId: string,
+    conversationId: string,
+    messageId: string,
+    input: MessageUpdateInput,
+    guard: VersionGuard = {},
+  ): Promise<Message> {
     const patch: MessagePatch = {};
     if (input.content !== undefined) patch.content = checkContent(input.content);
     if (input.metadata !== undefined) patch.metadata = checkMetadata(input.metadata);
-    if (Object.keys(patch).length === 0) throw ValidationError.field('body', 'must change at least one of content, metadata');
+    if (Object.keys(patch).length === 0)
+      throw ValidationError.field('body', 'must change at least one of content, metadata');
     return applyGuarded(
       'message',
       messageId,
@@ -114,7 +122,12 @@ export class MessageService {
     );
   }
 
-  private async requireAuthor(actorId: string, conversationId: string, messageId: string, verb: string): Promise<Message> {
+  private async requireAuthor(
+    actorId: string,
+    conversationId: string,
+    messageId: string,
+    verb: string,
+  ): Promise<Message> {
     checkUuid(messageId, 'messageId');
     await requireParticipant(this.store, conversationId, actorId);
     const message = await this.store.messages.get(conversationId, messageId);

@@ -26,7 +26,8 @@ export class ParticipantService {
   /** Only the owner adds participants. */
   async add(actorId: string, conversationId: string, input: ParticipantAddInput): Promise<Participant> {
     const userId = checkUserId(input.userId, 'userId');
-    if (input.role !== undefined && input.role !== 'member') throw ValidationError.field('role', 'must be member (a conversation has one owner)');
+    if (input.role !== undefined && input.role !== 'member')
+      throw ValidationError.field('role', 'must be member (a conversation has one owner)');
     const me = await requireParticipant(this.store, conversationId, actorId);
     if (me.role !== 'owner') throw new ForbiddenError('only the owner of a conversation may add participants');
     if (!(await this.users.existing([userId])).has(userId)) {
@@ -34,7 +35,10 @@ export class ParticipantService {
     }
     const now = new Date();
     const participant: Participant = { conversationId, userId, role: 'member', joinedAt: now };
-    const audit = auditEntry(actorId, 'create', 'participant', participantEntityId(conversationId, userId), now, { role: 'member', joinedAt: now });
+    const audit = auditEntry(actorId, 'create', 'participant', participantEntityId(conversationId, userId), now, {
+      role: 'member',
+      joinedAt: now,
+    });
     return this.store.conversations.addParticipant(participant, audit);
   }
 
@@ -46,13 +50,21 @@ export class ParticipantService {
     checkUserId(userId, 'userId');
     const me = await requireParticipant(this.store, conversationId, actorId);
     if (userId === actorId) {
-      if (me.role === 'owner') throw new RuleViolationError('the owner cannot leave their own conversation; delete the conversation instead');
+      if (me.role === 'owner')
+        throw new RuleViolationError('the owner cannot leave their own conversation; delete the conversation instead');
     } else {
-      if (me.role !== 'owner') throw new ForbiddenError('only the owner of a conversation may remove other participants');
+      if (me.role !== 'owner')
+        throw new ForbiddenError('only the owner of a conversation may remove other participants');
       const target = await this.store.conversations.findParticipant(conversationId, userId);
       if (!target) throw new NotFoundError('participant', participantEntityId(conversationId, userId));
     }
     const now = new Date();
-    await this.store.conversations.removeParticipant(conversationId, userId, auditEntry(actorId, 'delete', 'participant', participantEntityId(conversationId, userId), now, { removedAt: now }));
+    await this.store.conversations.removeParticipant(
+      conversationId,
+      userId,
+      auditEntry(actorId, 'delete', 'participant', participantEntityId(conversationId, userId), now, {
+        removedAt: now,
+      }),
+    );
   }
 }

@@ -51,10 +51,14 @@ export class UserService {
           'update the user to change the handle or display name',
       );
     }
-    if (await this.store.users.findByHandle(handle)) throw new DuplicateError('user', 'handle', `the handle ${handle} is taken`);
+    if (await this.store.users.findByHandle(handle))
+      throw new DuplicateError('user', 'handle', `the handle ${handle} is taken`);
     const now = new Date();
     const user: User = { id, handle, displayName, createdAt: now, updatedAt: now, version: 1 };
-    const created = await this.store.users.create(user, auditEntry(id, 'create', 'user', id, now, { handle, displayName, createdAt: now }));
+    const created = await this.store.users.create(
+      user,
+      auditEntry(id, 'create', 'user', id, now, { handle, displayName, createdAt: now }),
+    );
     this.remember(id);
     return created;
   }
@@ -68,7 +72,8 @@ export class UserService {
     const patch: UserPatch = {};
     if (input.handle !== undefined) patch.handle = checkHandle(input.handle);
     if (input.displayName !== undefined) patch.displayName = checkDisplayName(input.displayName);
-    if (Object.keys(patch).length === 0) throw ValidationError.field('body', 'must change at least one of handle, displayName');
+    if (Object.keys(patch).length === 0)
+      throw ValidationError.field('body', 'must change at least one of handle, displayName');
     try {
       return await applyGuarded(
         'user',
@@ -84,7 +89,8 @@ export class UserService {
         },
       );
     } catch (error) {
-      if (error instanceof DuplicateError && error.field === 'handle') throw new DuplicateError('user', 'handle', `the handle ${patch.handle} is taken`);
+      if (error instanceof DuplicateError && error.field === 'handle')
+        throw new DuplicateError('user', 'handle', `the handle ${patch.handle} is taken`);
       throw error;
     }
   }
@@ -110,7 +116,10 @@ export class UserService {
       const displayName = displayNameFrom(identity.name) ?? handle;
       const user: User = { id, handle, displayName, createdAt: now, updatedAt: now, version: 1 };
       try {
-        const created = await this.store.users.create(user, auditEntry(id, 'create', 'user', id, now, { handle, displayName, createdAt: now }));
+        const created = await this.store.users.create(
+          user,
+          auditEntry(id, 'create', 'user', id, now, { handle, displayName, createdAt: now }),
+        );
         this.remember(id);
         return created;
       } catch (error) {

@@ -3,7 +3,15 @@ import { ValidationError } from '../domain/errors.js';
 import { isUserId, isUuid } from '../domain/ids.js';
 import { auditJson, conversationJson, messageJson, participantJson, userJson } from '../domain/encoding.js';
 import type { AuditEntry, Participant } from '../domain/models.js';
-import { checkClientMessageId, checkContent, checkDisplayName, checkHandle, checkMessageRole, checkMetadata, checkTitle } from '../domain/validation.js';
+import {
+  checkClientMessageId,
+  checkContent,
+  checkDisplayName,
+  checkHandle,
+  checkMessageRole,
+  checkMetadata,
+  checkTitle,
+} from '../domain/validation.js';
 import type { EntityKind, EntityRecords } from '../repositories/ports.js';
 
 /**
@@ -33,7 +41,11 @@ export function recordLine<K extends EntityKind>(kind: K, record: EntityRecords[
 
 /** sha256 of a record's canonical encoding; the unit of every checksum. */
 export function recordDigest<K extends EntityKind>(kind: K, record: EntityRecords[K]): Buffer {
-  return createHash('sha256').update(kind).update('\n').update(JSON.stringify(encodeRecord(kind, record))).digest();
+  return createHash('sha256')
+    .update(kind)
+    .update('\n')
+    .update(JSON.stringify(encodeRecord(kind, record)))
+    .digest();
 }
 
 /** An order-independent checksum: the sum of record digests modulo 2^256. */
@@ -51,7 +63,11 @@ export class SetChecksum {
 // ---- decoding -----------------------------------------------------------------------------
 
 class Reader {
-  constructor(private readonly kind: EntityKind, private readonly obj: Record<string, unknown>, readonly fields: readonly string[]) {
+  constructor(
+    private readonly kind: EntityKind,
+    private readonly obj: Record<string, unknown>,
+    readonly fields: readonly string[],
+  ) {
     const extra = Object.keys(obj).filter((k) => !fields.includes(k));
     if (extra.length > 0) throw ValidationError.field(`${kind}.${extra[0]}`, 'is not a field of this record');
   }
@@ -75,7 +91,8 @@ class Reader {
   }
   date(field: string): Date {
     const v = this.raw(field);
-    if (typeof v !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(v) || Number.isNaN(Date.parse(v))) this.fail(field, 'must be an ISO-8601 UTC timestamp with milliseconds');
+    if (typeof v !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(v) || Number.isNaN(Date.parse(v)))
+      this.fail(field, 'must be an ISO-8601 UTC timestamp with milliseconds');
     return new Date(v);
   }
   nullableDate(field: string): Date | null {
@@ -83,7 +100,8 @@ class Reader {
   }
   int(field: string, min: number): number {
     const v = this.raw(field);
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) this.fail(field, `must be an integer of at least ${min}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+      this.fail(field, `must be an integer of at least ${min}`);
     return v;
   }
   oneOf<T extends string>(field: string, values: readonly T[]): T {
@@ -100,10 +118,27 @@ class Reader {
 const decoders: { [K in EntityKind]: (o: Record<string, unknown>) => EntityRecords[K] } = {
   users: (o) => {
     const r = new Reader('users', o, ['id', 'handle', 'displayName', 'createdAt', 'updatedAt', 'version']);
-    return { id: r.string('id', isUserId), handle: r.domain('handle', checkHandle), displayName: r.domain('displayName', checkDisplayName), createdAt: r.date('createdAt'), updatedAt: r.date('updatedAt'), version: r.int('version', 1) };
+    return {
+      id: r.string('id', isUserId),
+      handle: r.domain('handle', checkHandle),
+      displayName: r.domain('displayName', checkDisplayName),
+      createdAt: r.date('createdAt'),
+      updatedAt: r.date('updatedAt'),
+      version: r.int('version', 1),
+    };
   },
   conversations: (o) => {
-    const r = new Reader('conversations', o, ['id', 'title', 'metadata', 'createdBy', 'createdAt', 'updatedAt', 'lastMessageAt', 'messageCount', 'version']);
+    const r = new Reader('conversations', o, [
+      'id',
+      'title',
+      'metadata',
+      'createdBy',
+      'createdAt',
+      'updatedAt',
+      'lastMessageAt',
+      'messageCount',
+      'version',
+    ]);
     return {
       id: r.string('id', isUuid),
       title: r.domain('title', checkTitle),
@@ -118,13 +153,31 @@ const decoders: { [K in EntityKind]: (o: Record<string, unknown>) => EntityRecor
   },
   participants: (o) => {
     const r = new Reader('participants', o, ['conversationId', 'userId', 'role', 'joinedAt']);
-    return { conversationId: r.string('conversationId', isUuid), userId: r.string('userId', isUserId), role: r.oneOf('role', ['owner', 'member'] as const), joinedAt: r.date('joinedAt') };
+    return {
+      conversationId: r.string('conversationId', isUuid),
+      userId: r.string('userId', isUserId),
+      role: r.oneOf('role', ['owner', 'member'] as const),
+      joinedAt: r.date('joinedAt'),
+    };
   },
   messages: (o) => {
-    const r = new Reader('messages', o, ['id', 'conversationId', 'authorId', 'role', 'content', 'metadata', 'clientMessageId', 'createdAt', 'editedAt', 'deletedAt', 'version']);
+    const r = new Reader('messages', o, [
+      'id',
+      'conversationId',
+      'authorId',
+      'role',
+      'content',
+      'metadata',
+      'clientMessageId',
+      'createdAt',
+      'editedAt',
+      'deletedAt',
+      'version',
+    ]);
     const deletedAt = r.nullableDate('deletedAt');
     // A tombstone has no content; anything else needs at least one valid part.
-    const content = deletedAt !== null && Array.isArray(o.content) && o.content.length === 0 ? [] : r.domain('content', checkContent);
+    const content =
+      deletedAt !== null && Array.isArray(o.content) && o.content.length === 0 ? [] : r.domain('content', checkContent);
     const clientMessageId = r.nullableString('clientMessageId');
     return {
       id: r.string('id', isUuid),
@@ -133,7 +186,8 @@ const decoders: { [K in EntityKind]: (o: Record<string, unknown>) => EntityRecor
       role: r.domain('role', checkMessageRole),
       content,
       metadata: r.domain('metadata', checkMetadata),
-      clientMessageId: clientMessageId === null ? null : checkClientMessageId(clientMessageId, 'messages.clientMessageId'),
+      clientMessageId:
+        clientMessageId === null ? null : checkClientMessageId(clientMessageId, 'messages.clientMessageId'),
       createdAt: r.date('createdAt'),
       editedAt: r.nullableDate('editedAt'),
       deletedAt,
@@ -143,7 +197,8 @@ const decoders: { [K in EntityKind]: (o: Record<string, unknown>) => EntityRecor
   audit: (o) => {
     const r = new Reader('audit', o, ['id', 'actorId', 'action', 'entity', 'entityId', 'at', 'diff']);
     const diff = r.raw('diff');
-    if (typeof diff !== 'object' || diff === null || Array.isArray(diff)) throw ValidationError.field('audit.diff', 'must be an object');
+    if (typeof diff !== 'object' || diff === null || Array.isArray(diff))
+      throw ValidationError.field('audit.diff', 'must be an object');
     return {
       id: r.string('id', isUuid),
       actorId: r.string('actorId', (v) => v.length > 0 && v.length <= 128),
@@ -158,7 +213,8 @@ const decoders: { [K in EntityKind]: (o: Record<string, unknown>) => EntityRecor
 
 /** Checks an encoded record against the domain's rules and returns the domain object. */
 export function decodeRecord<K extends EntityKind>(kind: K, data: unknown): EntityRecords[K] {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw ValidationError.field(kind, 'record must be an object');
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw ValidationError.field(kind, 'record must be an object');
   return decoders[kind](data as Record<string, unknown>);
 }
 

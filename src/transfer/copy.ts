@@ -42,12 +42,18 @@ export async function copyStores(source: Store, target: Store, options: CopyOpti
     if (options.merge) policy = options.onConflict ?? 'skip';
     else {
       const extra = await firstRecordNotIn(storeRecords(target, batchSize), storeRecords(source, batchSize));
-      if (extra !== undefined) throw new CopyTargetError(`the target is not empty and is not part of the source (${extra}); use --merge to copy into it anyway`);
+      if (extra !== undefined)
+        throw new CopyTargetError(
+          `the target is not empty and is not part of the source (${extra}); use --merge to copy into it anyway`,
+        );
       resumed = true;
       policy = 'skip';
     }
   }
-  const results = Object.fromEntries(ENTITY_KINDS.map((k) => [k, { inserted: 0, skipped: 0, replaced: 0 }])) as Record<EntityKind, BulkResult>;
+  const results = Object.fromEntries(ENTITY_KINDS.map((k) => [k, { inserted: 0, skipped: 0, replaced: 0 }])) as Record<
+    EntityKind,
+    BulkResult
+  >;
   for await (const batch of storeRecords(source, batchSize)) {
     const kind = batch[0]!.kind;
     const r = await target.bulk.insertBatch(kind, batch.map((x) => x.record) as never[], policy);

@@ -15,7 +15,11 @@ export interface ExportResult {
  * batches. The store is read kind by kind; writes that land during the export may or may not be
  * included, so export a quiet store (or use `copy` + `verify`) when it must be exact.
  */
-export async function exportStore(store: Store, out: string, options: { batchSize?: number; progress?: Progress; now?: Date } = {}): Promise<ExportResult> {
+export async function exportStore(
+  store: Store,
+  out: string,
+  options: { batchSize?: number; progress?: Progress; now?: Date } = {},
+): Promise<ExportResult> {
   const writer = new LineWriter(out);
   try {
     const header: Header = {
@@ -40,7 +44,12 @@ export async function exportStore(store: Store, out: string, options: { batchSiz
       }
       options.progress?.advance(batch.length, batch[0]!.kind);
     }
-    const trailer: Trailer = { trailer: true, counts, checksum: `sha256:${hash.digest('hex')}`, contentChecksum: content.hex() };
+    const trailer: Trailer = {
+      trailer: true,
+      counts,
+      checksum: `sha256:${hash.digest('hex')}`,
+      contentChecksum: content.hex(),
+    };
     await writer.write(JSON.stringify(trailer));
     options.progress?.finish();
     return { counts, checksum: trailer.checksum };

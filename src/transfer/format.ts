@@ -37,7 +37,10 @@ export const zeroCounts = (): Counts => ({ users: 0, conversations: 0, participa
 
 /** A problem with an import file, at a line. */
 export class ImportFileError extends Error {
-  constructor(readonly line: number, readonly reason: string) {
+  constructor(
+    readonly line: number,
+    readonly reason: string,
+  ) {
     super(`line ${line}: ${reason}`);
     this.name = 'ImportFileError';
   }

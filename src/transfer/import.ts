@@ -7,7 +7,16 @@ import { pipeline } from 'node:stream/promises';
 import { DomainError } from '../domain/errors.js';
 import { ENTITY_KINDS, type BulkResult, type EntityKind, type Store } from '../repositories/ports.js';
 import { decodeRecord, recordDigest, recordKey, SetChecksum } from './codec.js';
-import { FORMAT_NAME, FORMAT_VERSION, ImportFileError, SCHEMA_VERSION, zeroCounts, type Counts, type Header, type Trailer } from './format.js';
+import {
+  FORMAT_NAME,
+  FORMAT_VERSION,
+  ImportFileError,
+  SCHEMA_VERSION,
+  zeroCounts,
+  type Counts,
+  type Header,
+  type Trailer,
+} from './format.js';
 import type { Progress } from './progress.js';
 import { DEFAULT_BATCH, readLines, storeRecords, type AnyRecord } from './records.js';
 import { compareStreams, type VerifyReport } from './verify.js';
@@ -39,9 +48,21 @@ function parseJson(line: string, number: number): unknown {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function checkHeader(value: unknown, number: number): Header {
-  if (!isObject(value) || value.format !== FORMAT_NAME) throw new ImportFileError(number, `not a polystore export (the first line must be a header with "format": "${FORMAT_NAME}")`);
-  if (value.formatVersion !== FORMAT_VERSION) throw new ImportFileError(number, `unsupported format version ${JSON.stringify(value.formatVersion)}; this build reads version ${FORMAT_VERSION}`);
-  if (value.schemaVersion !== SCHEMA_VERSION) throw new ImportFileError(number, `unsupported schema version ${JSON.stringify(value.schemaVersion)}; this build reads version ${SCHEMA_VERSION}`);
+  if (!isObject(value) || value.format !== FORMAT_NAME)
+    throw new ImportFileError(
+      number,
+      `not a polystore export (the first line must be a header with "format": "${FORMAT_NAME}")`,
+    );
+  if (value.formatVersion !== FORMAT_VERSION)
+    throw new ImportFileError(
+      number,
+      `unsupported format version ${JSON.stringify(value.formatVersion)}; this build reads version ${FORMAT_VERSION}`,
+    );
+  if (value.schemaVersion !== SCHEMA_VERSION)
+    throw new ImportFileError(
+      number,
+      `unsupported schema version ${JSON.stringify(value.schemaVersion)}; this build reads version ${SCHEMA_VERSION}`,
+    );
   return value as unknown as Header;
 }
 
@@ -51,7 +72,10 @@ function checkHeader(value: unknown, number: number): Header {
  * conversations (unless `references` is false), and at the end the trailer's counts and checksum.
  * Any problem throws ImportFileError with the line number.
  */
-export async function* readExportFile(path: string, options: { batchSize?: number; references?: boolean; onHeader?: (h: Header) => void } = {}): AsyncGenerator<AnyRecord[]> {
+export async function* readExportFile(
+  path: string,
+  options: { batchSize?: number; references?: boolean; onHeader?: (h: Header) => void } = {},
+): AsyncGenerator<AnyRecord[]> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const checkRefs = options.references ?? true;
   const users = new Set<string>();
@@ -84,11 +108,17 @@ export async function* readExportFile(path: string, options: { batchSize?: numbe
       trailer = value as unknown as Trailer;
       continue;
     }
-    if (!isObject(value) || typeof value.kind !== 'string' || !('data' in value)) throw new ImportFileError(number, 'not a record line ({"kind": …, "data": {…}})');
+    if (!isObject(value) || typeof value.kind !== 'string' || !('data' in value))
+      throw new ImportFileError(number, 'not a record line ({"kind": …, "data": {…}})');
     const kind = value.kind as EntityKind;
     const index = ENTITY_KINDS.indexOf(kind);
-    if (index < 0) throw new ImportFileError(number, `unknown record kind ${JSON.stringify(value.kind)}; expected one of ${ENTITY_KINDS.join(', ')}`);
-    if (index < kindIndex) throw new ImportFileError(number, `${kind} records must come before ${ENTITY_KINDS[kindIndex]} records`);
+    if (index < 0)
+      throw new ImportFileError(
+        number,
+        `unknown record kind ${JSON.stringify(value.kind)}; expected one of ${ENTITY_KINDS.join(', ')}`,
+      );
+    if (index < kindIndex)
+      throw new ImportFileError(number, `${kind} records must come before ${ENTITY_KINDS[kindIndex]} records`);
     if (index > kindIndex) {
       kindIndex = index;
       lastKey = undefined;
@@ -101,7 +131,11 @@ export async function* readExportFile(path: string, options: { batchSize?: numbe
       throw error;
     }
     const key = recordKey(kind, record);
-    if (lastKey !== undefined && key <= lastKey) throw new ImportFileError(number, `${kind} records must be in ascending key order without repeats (as polystore export writes them)`);
+    if (lastKey !== undefined && key <= lastKey)
+      throw new ImportFileError(
+        number,
+        `${kind} records must be in ascending key order without repeats (as polystore export writes them)`,
+      );
     lastKey = key;
     if (checkRefs) {
       const r = record as unknown as Record<string, unknown>;
@@ -133,10 +167,18 @@ export async function* readExportFile(path: string, options: { batchSize?: numbe
   if (!header) throw new ImportFileError(1, 'the file is empty');
   if (!trailer) throw new ImportFileError(lastLine, 'the file ends without a trailer line: it is truncated');
   for (const kind of ENTITY_KINDS) {
-    if (trailer.counts?.[kind] !== counts[kind]) throw new ImportFileError(lastLine, `the trailer counts ${trailer.counts?.[kind]} ${kind} but the file holds ${counts[kind]}`);
+    if (trailer.counts?.[kind] !== counts[kind])
+      throw new ImportFileError(
+        lastLine,
+        `the trailer counts ${trailer.counts?.[kind]} ${kind} but the file holds ${counts[kind]}`,
+      );
   }
   const checksum = `sha256:${hash.digest('hex')}`;
-  if (trailer.checksum !== checksum) throw new ImportFileError(lastLine, `checksum mismatch: the trailer says ${trailer.checksum}, the records give ${checksum}`);
+  if (trailer.checksum !== checksum)
+    throw new ImportFileError(
+      lastLine,
+      `checksum mismatch: the trailer says ${trailer.checksum}, the records give ${checksum}`,
+    );
   if (batch.length > 0) yield batch;
 }
 
@@ -162,14 +204,23 @@ export async function importFile(store: Store, path: string, options: ImportOpti
       const existing = await store.bulk.counts();
       const nonEmpty = ENTITY_KINDS.filter((k) => existing[k] > 0);
       if (nonEmpty.length > 0) {
-        throw new ImportTargetError(`the target ${store.kind} database is not empty (${nonEmpty.map((k) => `${existing[k]} ${k}`).join(', ')}); use --merge to add to it`);
+        throw new ImportTargetError(
+          `the target ${store.kind} database is not empty (${nonEmpty.map((k) => `${existing[k]} ${k}`).join(', ')}); use --merge to add to it`,
+        );
       }
     }
     let header: Header | undefined;
     // Pass 1: check everything before writing anything.
-    for await (const _ of readExportFile(file, { batchSize: options.batchSize, references: !merge, onHeader: (h) => (header = h) })) void _;
+    for await (const _ of readExportFile(file, {
+      batchSize: options.batchSize,
+      references: !merge,
+      onHeader: (h) => (header = h),
+    }))
+      void _;
     // Pass 2: write.
-    const results = Object.fromEntries(ENTITY_KINDS.map((k) => [k, { inserted: 0, skipped: 0, replaced: 0 }])) as Record<EntityKind, BulkResult>;
+    const results = Object.fromEntries(
+      ENTITY_KINDS.map((k) => [k, { inserted: 0, skipped: 0, replaced: 0 }]),
+    ) as Record<EntityKind, BulkResult>;
     const counts = zeroCounts();
     for await (const batch of readExportFile(file, { batchSize: options.batchSize, references: false })) {
       const kind = batch[0]!.kind;
@@ -182,7 +233,11 @@ export async function importFile(store: Store, path: string, options: ImportOpti
     }
     options.progress?.finish();
     const report: ImportReport = { header: header!, counts, results };
-    if (!merge) report.verify = await compareStreams(readExportFile(file, { batchSize: options.batchSize, references: false }), storeRecords(store, options.batchSize));
+    if (!merge)
+      report.verify = await compareStreams(
+        readExportFile(file, { batchSize: options.batchSize, references: false }),
+        storeRecords(store, options.batchSize),
+      );
     return report;
   } finally {
     await stdin?.cleanup();

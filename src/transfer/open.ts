@@ -44,7 +44,11 @@ export function locationHint(): string {
 }
 
 /** Opens a store and brings its schema up to date (`migrate`) or checks it is current. */
-export async function openLocation(config: DatabaseConfig, log: StoreLogger, options: { migrate: boolean }): Promise<Store> {
+export async function openLocation(
+  config: DatabaseConfig,
+  log: StoreLogger,
+  options: { migrate: boolean },
+): Promise<Store> {
   const store = await openStore(config, log);
   try {
     await store.ping();

@@ -20,13 +20,19 @@ export interface VerifyReport {
 
 class Tally {
   readonly counts = zeroCounts();
-  private readonly sums = Object.fromEntries(ENTITY_KINDS.map((k) => [k, new SetChecksum()])) as Record<keyof Counts, SetChecksum>;
+  private readonly sums = Object.fromEntries(ENTITY_KINDS.map((k) => [k, new SetChecksum()])) as Record<
+    keyof Counts,
+    SetChecksum
+  >;
   add(r: AnyRecord): void {
     this.counts[r.kind] += 1;
     this.sums[r.kind].add(recordDigest(r.kind, r.record));
   }
   side(): Side {
-    return { counts: { ...this.counts }, checksums: Object.fromEntries(ENTITY_KINDS.map((k) => [k, this.sums[k].hex()])) as Side['checksums'] };
+    return {
+      counts: { ...this.counts },
+      checksums: Object.fromEntries(ENTITY_KINDS.map((k) => [k, this.sums[k].hex()])) as Side['checksums'],
+    };
   }
 }
 
@@ -35,13 +41,18 @@ async function* flatten(batches: AsyncIterable<AnyRecord[]>): AsyncGenerator<Any
   for await (const batch of batches) yield* batch;
 }
 
-const sameContent = (a: AnyRecord, b: AnyRecord) => JSON.stringify(encodeRecord(a.kind, a.record)) === JSON.stringify(encodeRecord(b.kind, b.record));
+const sameContent = (a: AnyRecord, b: AnyRecord) =>
+  JSON.stringify(encodeRecord(a.kind, a.record)) === JSON.stringify(encodeRecord(b.kind, b.record));
 
 /**
  * Compares two record streams, both in (kind, key) order, in one pass: per-kind counts and
  * order-independent checksums, and the first record that is missing on one side or differs.
  */
-export async function compareStreams(left: AsyncIterable<AnyRecord[]>, right: AsyncIterable<AnyRecord[]>, progress?: Progress): Promise<VerifyReport> {
+export async function compareStreams(
+  left: AsyncIterable<AnyRecord[]>,
+  right: AsyncIterable<AnyRecord[]>,
+  progress?: Progress,
+): Promise<VerifyReport> {
   const a = flatten(left);
   const b = flatten(right);
   const ta = new Tally();
@@ -60,7 +71,8 @@ export async function compareStreams(left: AsyncIterable<AnyRecord[]>, right: As
       tb.add(y.value!);
       y = await b.next();
     } else {
-      if (!sameContent(x.value!, y.value!)) firstDifference ??= `${describeRecord(x.value!)} differs: source ${JSON.stringify(encodeRecord(x.value!.kind, x.value!.record))} target ${JSON.stringify(encodeRecord(y.value!.kind, y.value!.record))}`;
+      if (!sameContent(x.value!, y.value!))
+        firstDifference ??= `${describeRecord(x.value!)} differs: source ${JSON.stringify(encodeRecord(x.value!.kind, x.value!.record))} target ${JSON.stringify(encodeRecord(y.value!.kind, y.value!.record))}`;
       ta.add(x.value!);
       tb.add(y.value!);
       progress?.advance(1, x.value!.kind);
@@ -71,7 +83,9 @@ export async function compareStreams(left: AsyncIterable<AnyRecord[]>, right: As
   progress?.finish();
   const source = ta.side();
   const target = tb.side();
-  const equal = firstDifference === undefined && ENTITY_KINDS.every((k) => source.counts[k] === target.counts[k] && source.checksums[k] === target.checksums[k]);
+  const equal =
+    firstDifference === undefined &&
+    ENTITY_KINDS.every((k) => source.counts[k] === target.counts[k] && source.checksums[k] === target.checksums[k]);
   return { equal, source, target, ...(firstDifference === undefined ? {} : { firstDifference }) };
 }
 
@@ -79,7 +93,10 @@ export async function compareStreams(left: AsyncIterable<AnyRecord[]>, right: As
  * Merge-walks `part` against `whole` (both in (kind, key) order) and describes the first record of
  * `part` that `whole` lacks or holds differently; undefined when `part` is contained in `whole`.
  */
-export async function firstRecordNotIn(part: AsyncIterable<AnyRecord[]>, whole: AsyncIterable<AnyRecord[]>): Promise<string | undefined> {
+export async function firstRecordNotIn(
+  part: AsyncIterable<AnyRecord[]>,
+  whole: AsyncIterable<AnyRecord[]>,
+): Promise<string | undefined> {
   const a = flatten(part);
   const b = flatten(whole);
   let y = await b.next();
@@ -91,8 +108,16 @@ export async function firstRecordNotIn(part: AsyncIterable<AnyRecord[]>, whole: 
   return undefined;
 }
 
-export function verifyStores(source: Store, target: Store, options: { batchSize?: number; progress?: Progress } = {}): Promise<VerifyReport> {
-  return compareStreams(storeRecords(source, options.batchSize), storeRecords(target, options.batchSize), options.progress);
+export function verifyStores(
+  source: Store,
+  target: Store,
+  options: { batchSize?: number; progress?: Progress } = {},
+): Promise<VerifyReport> {
+  return compareStreams(
+    storeRecords(source, options.batchSize),
+    storeRecords(target, options.batchSize),
+    options.progress,
+  );
 }
 
 /** A short human summary: one line per kind, then the first difference. */

@@ -9,14 +9,28 @@ const unique = () => `${Date.now().toString(36)}${(seq++).toString(36)}${Math.ra
 
 export const at = (iso: string) => new Date(iso);
 
-export function audit(actorId: string, entity: AuditEntry['entity'], entityId: string, action: AuditEntry['action'] = 'create', diff: AuditEntry['diff'] = {}): AuditEntry {
+export function audit(
+  actorId: string,
+  entity: AuditEntry['entity'],
+  entityId: string,
+  action: AuditEntry['action'] = 'create',
+  diff: AuditEntry['diff'] = {},
+): AuditEntry {
   return { id: uuidv7(), actorId, action, entity, entityId, at: new Date(), diff };
 }
 
 export function newUser(overrides: Partial<User> = {}): User {
   const n = unique();
   const now = new Date();
-  return { id: `user|${n}`, handle: `h_${n}`, displayName: `User ${n}`, createdAt: now, updatedAt: now, version: 1, ...overrides };
+  return {
+    id: `user|${n}`,
+    handle: `h_${n}`,
+    displayName: `User ${n}`,
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+    ...overrides,
+  };
 }
 
 export async function createUser(store: Store, overrides: Partial<User> = {}): Promise<User> {
@@ -26,11 +40,27 @@ export async function createUser(store: Store, overrides: Partial<User> = {}): P
 
 export function newConversation(createdBy: string, overrides: Partial<Conversation> = {}): Conversation {
   const now = overrides.createdAt ?? new Date();
-  return { id: uuidv7(), title: 'A conversation', metadata: {}, createdBy, createdAt: now, updatedAt: now, lastMessageAt: null, messageCount: 0, version: 1, ...overrides };
+  return {
+    id: uuidv7(),
+    title: 'A conversation',
+    metadata: {},
+    createdBy,
+    createdAt: now,
+    updatedAt: now,
+    lastMessageAt: null,
+    messageCount: 0,
+    version: 1,
+    ...overrides,
+  };
 }
 
 /** Creates a conversation owned by `owner` with `members` as members. */
-export async function createConversation(store: Store, owner: User, members: User[] = [], overrides: Partial<Conversation> = {}): Promise<Conversation> {
+export async function createConversation(
+  store: Store,
+  owner: User,
+  members: User[] = [],
+  overrides: Partial<Conversation> = {},
+): Promise<Conversation> {
   const c = newConversation(owner.id, overrides);
   const participants: Participant[] = [
     { conversationId: c.id, userId: owner.id, role: 'owner', joinedAt: c.createdAt },
@@ -61,13 +91,24 @@ export const text = (s: string): ContentPart[] => [{ type: 'text', text: s }];
 
 /** Content that trips up JSON columns: key order, unicode, emoji, nesting, empties, numbers. */
 export const AWKWARD_CONTENT: ContentPart[] = [
-  { type: 'text', text: 'Grüße, 世界! 👋🏽 — "quotes" \\ back\\slash \n new line \t tab, RTL: שלום, zero-width:\u200b.' },
+  {
+    type: 'text',
+    text: 'Grüße, 世界! 👋🏽 — "quotes" \\ back\\slash \n new line \t tab, RTL: שלום, zero-width:\u200b.',
+  },
   { type: 'text', text: '' },
   {
     type: 'tool_call',
     callId: 'call_1',
     name: 'search',
-    arguments: { zeta: 1, alpha: { nested: [1, 2.5, -3e-7, { deep: [[], {}] }], empty: {} }, list: [], flag: false, none: null, big: 9007199254740991, emoji: '🚀' },
+    arguments: {
+      zeta: 1,
+      alpha: { nested: [1, 2.5, -3e-7, { deep: [[], {}] }], empty: {} },
+      list: [],
+      flag: false,
+      none: null,
+      big: 9007199254740991,
+      emoji: '🚀',
+    },
   },
   { type: 'tool_result', callId: 'call_1', output: [{ b: 'second key first', a: 'first' }, 'plain', 0, true] },
   { type: 'tool_result', callId: 'call_2', output: 'just a string' },
@@ -75,4 +116,10 @@ export const AWKWARD_CONTENT: ContentPart[] = [
   { type: 'file', fileId: 'file-123', mimeType: 'application/pdf' },
 ];
 
-export const AWKWARD_METADATA = { zKey: 'last key first', 'app.version': '1.2.3', emoji: '🎉✨', empty: '', unicode: 'naïve café 日本' };
+export const AWKWARD_METADATA = {
+  zKey: 'last key first',
+  'app.version': '1.2.3',
+  emoji: '🎉✨',
+  empty: '',
+  unicode: 'naïve café 日本',
+};

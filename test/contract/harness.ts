@@ -19,7 +19,8 @@ export function describeBackend(title: string, init: StoreInitializer, body: (te
       const result = await init.beforeAll();
       if ('skip' in result) {
         const backend = init.backend;
-        if (requiredBackends().has(backend)) throw new Error(`TEST_REQUIRE names ${backend}, but it cannot run: ${result.skip}`);
+        if (requiredBackends().has(backend))
+          throw new Error(`TEST_REQUIRE names ${backend}, but it cannot run: ${result.skip}`);
         skipReason = result.skip;
         console.warn(`[polystore tests] ${title} on ${init.name} SKIPPED: ${result.skip}`);
       }

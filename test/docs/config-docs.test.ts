@@ -21,11 +21,17 @@ describe('configuration documentation', () => {
 });
 
 describe('configuration loading', () => {
-  const load = (env: Record<string, string>, flags?: Record<string, string>) => loadConfig({ env, flags, dotenvPath: false });
+  const load = (env: Record<string, string>, flags?: Record<string, string>) =>
+    loadConfig({ env, flags, dotenvPath: false });
 
   it('gives defaults that serve SQLite on a fresh clone', () => {
     const config = load({});
-    expect(config.database).toEqual({ type: 'sqlite', file: './data/polystore.db', busyTimeoutMs: 5000, synchronous: 'FULL' });
+    expect(config.database).toEqual({
+      type: 'sqlite',
+      file: './data/polystore.db',
+      busyTimeoutMs: 5000,
+      synchronous: 'FULL',
+    });
     expect(config.migrateOnStart).toBe(true);
     expect(config.port).toBe(3000);
     expect(config.auth).toMatchObject({ mode: 'jwt', usingDevSecret: true });
@@ -53,15 +59,26 @@ describe('configuration loading', () => {
 
   it('refuses production without a secret, and dev auth in production', () => {
     expect(() => load({ NODE_ENV: 'production' })).toThrow(/AUTH_JWT_SECRET is required when NODE_ENV=production/);
-    expect(() => load({ NODE_ENV: 'production', AUTH_MODE: 'dev', AUTH_JWT_SECRET: 'x'.repeat(32) })).toThrow(/AUTH_MODE=dev is refused/);
+    expect(() => load({ NODE_ENV: 'production', AUTH_MODE: 'dev', AUTH_JWT_SECRET: 'x'.repeat(32) })).toThrow(
+      /AUTH_MODE=dev is refused/,
+    );
     expect(load({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32) }).auth.usingDevSecret).toBe(false);
   });
 
   it('requires a URL of the right scheme for server databases', () => {
     expect(() => load({ DATABASE_TYPE: 'postgres' })).toThrow(/DATABASE_URL is required when DATABASE_TYPE=postgres/);
-    expect(() => load({ DATABASE_TYPE: 'postgres', DATABASE_URL: 'mysql://x@y/z' })).toThrow(/must be a URL starting with postgres:\/\/ or postgresql:\/\//);
-    expect(load({ DATABASE_TYPE: 'mariadb', DATABASE_URL: 'mysql://root@127.0.0.1:3306/db' }).migrateOnStart).toBe(false);
-    expect(load({ DATABASE_TYPE: 'sqlite', DATABASE_URL: 'sqlite:./x.db' }).database).toEqual({ type: 'sqlite', file: './x.db', busyTimeoutMs: 5000, synchronous: 'FULL' });
+    expect(() => load({ DATABASE_TYPE: 'postgres', DATABASE_URL: 'mysql://x@y/z' })).toThrow(
+      /must be a URL starting with postgres:\/\/ or postgresql:\/\//,
+    );
+    expect(load({ DATABASE_TYPE: 'mariadb', DATABASE_URL: 'mysql://root@127.0.0.1:3306/db' }).migrateOnStart).toBe(
+      false,
+    );
+    expect(load({ DATABASE_TYPE: 'sqlite', DATABASE_URL: 'sqlite:./x.db' }).database).toEqual({
+      type: 'sqlite',
+      file: './x.db',
+      busyTimeoutMs: 5000,
+      synchronous: 'FULL',
+    });
   });
 
   it('rejects unknown flags', () => {

@@ -147,12 +147,18 @@ describe('HTTP mapping keyed on the domain error code', () => {
   });
 
   it.each([
-    ['a code outside the union (only a cast makes one)', new (class extends DomainError {
-      readonly code = 'teapot' as DomainErrorCode;
-    })('x')],
-    ['a code named like an Object member', new (class extends DomainError {
-      readonly code = 'constructor' as DomainErrorCode;
-    })('x')],
+    [
+      'a code outside the union (only a cast makes one)',
+      new (class extends DomainError {
+        readonly code = 'teapot' as DomainErrorCode;
+      })('x'),
+    ],
+    [
+      'a code named like an Object member',
+      new (class extends DomainError {
+        readonly code = 'constructor' as DomainErrorCode;
+      })('x'),
+    ],
     ['a DatabaseFailure', new DatabaseFailure('mysql query failed (1064): syntax')],
     ['a driver error', Object.assign(new Error('duplicate key'), { code: '23505' })],
   ])('%s is a 500 that shows nothing', (_name, error) => {

@@ -360,7 +360,7 @@ const rows: Row[] = [
   },
   // Anything else is a bug: a 500 with the number and a name only where the name is right.
   {
-    name: '1064 ER_PARSE_ERROR keeps mysql2\'s name (shared numbers are below 1900)',
+    name: "1064 ER_PARSE_ERROR keeps mysql2's name (shared numbers are below 1900)",
     error: typeorm(serverError(1064, 'ER_PARSE_ERROR', '42000', SYNTAX)),
     expected: failure({ message: `mysql query failed (1064 ER_PARSE_ERROR): ${SYNTAX}` }),
   },

@@ -50,7 +50,9 @@ async function setUp(type: 'postgres' | 'mariadb'): Promise<Fixture> {
     return { query: (sql: string) => connection.query(sql), end: () => connection.end() };
   };
   const setup = await admin();
-  await setup.query(type === 'postgres' ? 'CREATE DATABASE faults' : 'CREATE DATABASE faults CHARACTER SET utf8mb4 COLLATE utf8mb4_bin');
+  await setup.query(
+    type === 'postgres' ? 'CREATE DATABASE faults' : 'CREATE DATABASE faults CHARACTER SET utf8mb4 COLLATE utf8mb4_bin',
+  );
   await setup.end();
   url.pathname = '/faults';
   const config = testConfig({
@@ -65,7 +67,12 @@ async function setUp(type: 'postgres' | 'mariadb'): Promise<Fixture> {
   const app = buildApp({ config, store, ownsStore: false });
   await app.ready();
   const token = await mintToken(config.auth, { sub: 'alice' });
-  const created = await app.inject({ method: 'POST', url: '/v1/conversations', headers: { authorization: `Bearer ${token}` }, payload: { title: 'faults' } });
+  const created = await app.inject({
+    method: 'POST',
+    url: '/v1/conversations',
+    headers: { authorization: `Bearer ${token}` },
+    payload: { title: 'faults' },
+  });
   expect(created.statusCode).toBe(201);
   const adminUrl = new URL(url);
   return {
@@ -95,7 +102,12 @@ async function burst(f: Fixture, n: number) {
     Array.from({ length: n }, async (_, i) => {
       const started = Date.now();
       const response = await post(f, `burst ${i}`);
-      return { status: response.statusCode, retryAfter: response.headers['retry-after'], code: response.json<{ error?: { code: string } }>().error?.code, ms: Date.now() - started };
+      return {
+        status: response.statusCode,
+        retryAfter: response.headers['retry-after'],
+        code: response.json<{ error?: { code: string } }>().error?.code,
+        ms: Date.now() - started,
+      };
     }),
   );
 }
@@ -149,7 +161,9 @@ describe.each(['postgres', 'mariadb'] as const)('%s: waits end within the config
       const started = Date.now();
       [results, ready] = await Promise.all([
         burst(f, REQUESTS),
-        f.app.inject({ method: 'GET', url: '/ready' }).then((r) => ({ status: r.statusCode, ms: Date.now() - started })),
+        f.app
+          .inject({ method: 'GET', url: '/ready' })
+          .then((r) => ({ status: r.statusCode, ms: Date.now() - started })),
       ]);
     } finally {
       f.server.thaw();

@@ -20,7 +20,9 @@ const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url
 const REPLICAS = 4;
 
 /** A fresh, unmigrated place of the backend, or why it cannot run here. */
-async function freshPlace(type: string): Promise<{ scratch: Scratch<DatabaseConfig>; skip?: undefined } | { skip: string }> {
+async function freshPlace(
+  type: string,
+): Promise<{ scratch: Scratch<DatabaseConfig>; skip?: undefined } | { skip: string }> {
   const backend = BACKENDS.find((b) => b.type === type)!;
   const testing = backend.testing;
   const info = testing.needs === 'server' ? serverFor(testing.server) : undefined;

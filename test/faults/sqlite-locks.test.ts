@@ -53,7 +53,7 @@ async function holdWriteLock(file: string, ms: number): Promise<{ released: Prom
 }
 
 describe('sqlite: writers wait for another process', () => {
-  it('posts during another process\'s 1.5 s write lock all succeed once it commits', async () => {
+  it("posts during another process's 1.5 s write lock all succeed once it commits", async () => {
     const file = join(dir, 'busy.db');
     const store: Store = await openMigrated(config(file));
     try {
@@ -65,7 +65,9 @@ describe('sqlite: writers wait for another process', () => {
         // With a clientMessageId a post reads before it writes: the case where a deferred
         // transaction cannot wait for the lock (SQLite does not call the busy handler on upgrade).
         Array.from({ length: 20 }, (_, i) =>
-          store.messages.post(newMessage(conversation.id, owner.id, { content: text(`m${i}`), clientMessageId: `c${i}` })),
+          store.messages.post(
+            newMessage(conversation.id, owner.id, { content: text(`m${i}`), clientMessageId: `c${i}` }),
+          ),
         ),
       );
       const waited = Date.now() - started;
@@ -88,7 +90,9 @@ describe('sqlite: writers wait for another process', () => {
       const conversation = await createConversation(store, owner);
       // Longer than the busy timeout and the retries the adapter makes for a busy database.
       const holder = await holdWriteLock(file, 5000);
-      await expect(store.messages.post(newMessage(conversation.id, owner.id))).rejects.toMatchObject({ code: 'unavailable' });
+      await expect(store.messages.post(newMessage(conversation.id, owner.id))).rejects.toMatchObject({
+        code: 'unavailable',
+      });
       await holder.released;
       expect((await store.conversations.get(conversation.id)).messageCount).toBe(0);
     } finally {
@@ -97,7 +101,9 @@ describe('sqlite: writers wait for another process', () => {
   }, 30_000);
 
   it.each(['FULL', 'NORMAL'] as const)('SQLITE_SYNCHRONOUS=%s reaches every connection', async (synchronous) => {
-    const options = await sqliteDialect(config(join(dir, `sync-${synchronous}.db`), { synchronous })).dataSourceOptions(testLogger);
+    const options = await sqliteDialect(config(join(dir, `sync-${synchronous}.db`), { synchronous })).dataSourceOptions(
+      testLogger,
+    );
     const db = new Database(join(dir, `sync-${synchronous}.db`));
     try {
       (options as { prepareDatabase(db: Database.Database): void }).prepareDatabase(db);

@@ -13,26 +13,44 @@ describe('logging', () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk, _encoding, done) {
-        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+        for (const line of String(chunk).split('\n').filter(Boolean))
+          lines.push(JSON.parse(line) as Record<string, unknown>);
         done();
       },
     });
     const config = testConfig({ LOG_LEVEL: 'info' });
-    const app = buildApp({ config, store: openMemoryStore(), logger: createLogger({ ...config, logLevel: 'info' }, { stream: sink }) });
+    const app = buildApp({
+      config,
+      store: openMemoryStore(),
+      logger: createLogger({ ...config, logLevel: 'info' }, { stream: sink }),
+    });
     try {
       const token = await mintToken(config.auth, { sub: 'logger-user' });
-      const res = await app.inject({ method: 'GET', url: '/v1/users/me', headers: { authorization: `Bearer ${token}`, 'x-request-id': 'trace-123', cookie: 'session=secret' } });
+      const res = await app.inject({
+        method: 'GET',
+        url: '/v1/users/me',
+        headers: { authorization: `Bearer ${token}`, 'x-request-id': 'trace-123', cookie: 'session=secret' },
+      });
       expect(res.statusCode).toBe(200);
       expect(res.headers['x-request-id']).toBe('trace-123');
       const text = JSON.stringify(lines);
       expect(text).not.toContain(token);
       expect(text).not.toContain('session=secret');
-      expect(lines.find((l) => l.msg === 'incoming request')).toMatchObject({ reqId: 'trace-123', req: { method: 'GET', url: '/v1/users/me' } });
+      expect(lines.find((l) => l.msg === 'incoming request')).toMatchObject({
+        reqId: 'trace-123',
+        req: { method: 'GET', url: '/v1/users/me' },
+      });
       // Should anything log the headers (an error log with its request, say), they are censored.
       app.log.warn({ headers: { authorization: `Bearer ${token}`, cookie: 'session=secret' } }, 'headers');
-      expect(lines.at(-1)).toMatchObject({ msg: 'headers', headers: { authorization: '[redacted]', cookie: '[redacted]' } });
+      expect(lines.at(-1)).toMatchObject({
+        msg: 'headers',
+        headers: { authorization: '[redacted]', cookie: '[redacted]' },
+      });
       expect(JSON.stringify(lines)).not.toContain(token);
-      expect(lines.find((l) => l.msg === 'request completed')).toMatchObject({ reqId: 'trace-123', res: { statusCode: 200 } });
+      expect(lines.find((l) => l.msg === 'request completed')).toMatchObject({
+        reqId: 'trace-123',
+        res: { statusCode: 200 },
+      });
     } finally {
       await app.close();
     }
@@ -40,7 +58,9 @@ describe('logging', () => {
 
   it('hides passwords and secrets in database URLs', () => {
     expect(redactUrl('postgres://app:s3cret@db.internal:5432/chat')).toBe('postgres://app:***@db.internal:5432/chat');
-    expect(redactUrl('mongodb://u:p%40ss@h:27017/db?authSource=admin&tlsCertificateKeyFilePassword=x')).toBe('mongodb://u:***@h:27017/db?authSource=admin&tlsCertificateKeyFilePassword=***');
+    expect(redactUrl('mongodb://u:p%40ss@h:27017/db?authSource=admin&tlsCertificateKeyFilePassword=x')).toBe(
+      'mongodb://u:***@h:27017/db?authSource=admin&tlsCertificateKeyFilePassword=***',
+    );
     expect(redactUrl('./data/polystore.db')).toBe('./data/polystore.db');
   });
 });

@@ -32,12 +32,18 @@ interface Run {
 }
 
 function start(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(TSX, ['src/cli/main.ts', ...args], { cwd: ROOT, env: { ...BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(TSX, ['src/cli/main.ts', ...args], {
+    cwd: ROOT,
+    env: { ...BASE_ENV, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<Run>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = new Promise<Run>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return { child, done, out: () => stdout };
 }
 
@@ -105,7 +111,17 @@ describe('the polystore process', () => {
   }, 30_000);
 
   it('token prints only a token the server accepts', async () => {
-    const result = await run(['token', '--sub', 'alice', '--name', 'Alice A', '--username', 'alice.a', '--expires-in', '2h']);
+    const result = await run([
+      'token',
+      '--sub',
+      'alice',
+      '--name',
+      'Alice A',
+      '--username',
+      'alice.a',
+      '--expires-in',
+      '2h',
+    ]);
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n').filter(Boolean);
     expect(lines).toHaveLength(1);

@@ -24,7 +24,11 @@ let url: string;
 const open: Store[] = [];
 /** Warnings the stores logged in this test (recovery announces what it repairs). */
 let warnings: string[] = [];
-const collectingLogger: StoreLogger = { info() {}, warn: (_obj, msg) => void warnings.push(msg), error: (_obj, msg) => void warnings.push(msg) };
+const collectingLogger: StoreLogger = {
+  info() {},
+  warn: (_obj, msg) => void warnings.push(msg),
+  error: (_obj, msg) => void warnings.push(msg),
+};
 
 async function openStore(): Promise<Store> {
   const store = await openMongoStore(mongoTestConfig(url), collectingLogger);
@@ -127,7 +131,12 @@ describe('mongodb adapter: recovery of the standalone path', () => {
     const entry = audit(owner.id, 'conversation', c.id, 'delete');
     await writer.conversations.get(c.id); // its sweep ran; the next is SWEEP_INTERVAL_MS away
     // The process died right after the marking update (which carries the audit entry).
-    await db.collection('conversations').updateOne({ _id: c.id as never }, { $set: { _deletingAt: new Date() }, $push: { _outbox: toAuditDoc(entry) } as never });
+    await db
+      .collection('conversations')
+      .updateOne(
+        { _id: c.id as never },
+        { $set: { _deletingAt: new Date() }, $push: { _outbox: toAuditDoc(entry) } as never },
+      );
     await expect(writer.conversations.get(c.id)).rejects.toBeInstanceOf(NotFoundError);
     expect((await writer.conversations.listForUser({ userId: owner.id, limit: 10 })).items).toEqual([]);
     expect(await writer.conversations.findParticipant(c.id, owner.id)).toBeNull();
@@ -150,7 +159,12 @@ describe('mongodb adapter: recovery of the standalone path', () => {
     const user = await createUser(store);
     const entry = audit(user.id, 'user', user.id, 'update', { displayName: 'Renamed' });
     // The change and its entry were written in one update; copying the entry to `audit` never happened.
-    await db.collection('users').updateOne({ _id: user.id as never }, { $set: { displayName: 'Renamed' }, $inc: { version: 1 }, $push: { _outbox: toAuditDoc(entry) } as never });
+    await db
+      .collection('users')
+      .updateOne(
+        { _id: user.id as never },
+        { $set: { displayName: 'Renamed' }, $inc: { version: 1 }, $push: { _outbox: toAuditDoc(entry) } as never },
+      );
     expect(await db.collection('audit').countDocuments({ _id: entry.id as never })).toBe(0);
     expect((await store.audit.listForEntity('user', user.id)).map((a) => a.id).at(-1)).toBe(entry.id);
     expect((await db.collection('users').findOne({ _id: user.id as never }))?._outbox).toEqual([]);
@@ -202,11 +216,19 @@ describe('mongodb adapter: migrations', () => {
     expect(await store.migrator.up()).toEqual([]);
     expect(await store.migrator.status()).toEqual({ known: names, applied: names, pending: [], unknown: [] });
     expect((await db.collection('messages').listIndexes().toArray()).map((i) => i.name).sort()).toEqual(
-      ['_id_', 'messages_client_message_unique', 'messages_conversation_created', 'messages_outbox', 'messages_uncounted'].sort(),
+      [
+        '_id_',
+        'messages_client_message_unique',
+        'messages_conversation_created',
+        'messages_outbox',
+        'messages_uncounted',
+      ].sort(),
     );
     // Every migration is safe to run again (MongoDB has no transactional DDL).
     for (const m of MONGODB_MIGRATIONS) await m.up(db);
-    await db.collection('polystore_migrations').insertOne({ _id: '9999-from-the-future' as never, appliedAt: new Date() });
+    await db
+      .collection('polystore_migrations')
+      .insertOne({ _id: '9999-from-the-future' as never, appliedAt: new Date() });
     expect((await store.migrator.status()).unknown).toEqual(['9999-from-the-future']);
     await expect(store.migrator.up()).rejects.toBeInstanceOf(SchemaMismatchError);
   });
@@ -214,7 +236,18 @@ describe('mongodb adapter: migrations', () => {
   it('validates documents with the $jsonSchema validators it created', async () => {
     const store = await openStore();
     await store.migrator.up();
-    await expect(db.collection('users').insertOne({ _id: 'x' as never, handle: 'h', displayName: 'd', createdAt: 'yesterday', updatedAt: new Date(), version: 1 })).rejects.toMatchObject({ code: 121 });
+    await expect(
+      db
+        .collection('users')
+        .insertOne({
+          _id: 'x' as never,
+          handle: 'h',
+          displayName: 'd',
+          createdAt: 'yesterday',
+          updatedAt: new Date(),
+          version: 1,
+        }),
+    ).rejects.toMatchObject({ code: 121 });
   });
 });
 
@@ -224,16 +257,22 @@ describe('mongodb adapter: errors at the edge', () => {
     await store.migrator.up();
     const a = await createUser(store);
     const b = await createUser(store);
-    await expect(store.users.update({
-      id: b.id,
-      expectedVersion: 1,
-      patch: { handle: a.handle },
-      updatedAt: new Date(),
-      audit: audit(b.id, 'user', b.id, 'update'),
-    })).rejects.toMatchObject({ constructor: DuplicateError, entity: 'user', field: 'handle' });
+    await expect(
+      store.users.update({
+        id: b.id,
+        expectedVersion: 1,
+        patch: { handle: a.handle },
+        updatedAt: new Date(),
+        audit: audit(b.id, 'user', b.id, 'update'),
+      }),
+    ).rejects.toMatchObject({ constructor: DuplicateError, entity: 'user', field: 'handle' });
     const m = newMessage((await createConversation(store, a)).id, a.id);
     await store.messages.post(m);
-    await expect(store.messages.post({ ...m })).rejects.toMatchObject({ constructor: DuplicateError, entity: 'message', field: 'id' });
+    await expect(store.messages.post({ ...m })).rejects.toMatchObject({
+      constructor: DuplicateError,
+      entity: 'message',
+      field: 'id',
+    });
   });
 
   it('fails fast with UnavailableError when the server cannot be reached', async () => {
@@ -248,6 +287,8 @@ describe('mongodb adapter: errors at the edge', () => {
     await expect(store.users.get('someone')).rejects.toBeInstanceOf(UnavailableError);
     expect(Date.now() - started).toBeLessThan(5000);
     await store.close();
-    await expect(openMongoStore({ ...mongoTestConfig(goneUrl), connectTimeoutMs: 300 }, testLogger)).rejects.toBeInstanceOf(UnavailableError);
+    await expect(
+      openMongoStore({ ...mongoTestConfig(goneUrl), connectTimeoutMs: 300 }, testLogger),
+    ).rejects.toBeInstanceOf(UnavailableError);
   });
 });

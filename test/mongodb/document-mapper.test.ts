@@ -15,7 +15,21 @@ describe('mongodb document mapper: free-form JSON keys', () => {
   };
 
   it('escapes reversibly, leaving no $, dot or NUL in a stored key', () => {
-    const keys = ['$gt', 'a.b', '%24gt', '%', '%%2E', '_bsontype', '%5Fbsontype', '__proto__', '', '$', '.', 'plain', ...Array.from({ length: 2000 }, (_, i) => randomKey(i))];
+    const keys = [
+      '$gt',
+      'a.b',
+      '%24gt',
+      '%',
+      '%%2E',
+      '_bsontype',
+      '%5Fbsontype',
+      '__proto__',
+      '',
+      '$',
+      '.',
+      'plain',
+      ...Array.from({ length: 2000 }, (_, i) => randomKey(i)),
+    ];
     for (const key of keys) {
       const stored = escapeKey(key);
       expect(unescapeKey(stored)).toBe(key);

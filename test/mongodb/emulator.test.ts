@@ -68,7 +68,14 @@ function header(length: number, opCode: number): Buffer {
 describe('MongoDB wire-protocol emulator (test support; not MongoDB)', () => {
   it('completes the driver handshake and reports itself as a standalone server of wire version 21', async () => {
     const hello = await client.db('admin').command({ hello: 1 });
-    expect(hello).toMatchObject({ isWritablePrimary: true, helloOk: true, minWireVersion: 0, maxWireVersion: 21, logicalSessionTimeoutMinutes: 30, ok: 1 });
+    expect(hello).toMatchObject({
+      isWritablePrimary: true,
+      helloOk: true,
+      minWireVersion: 0,
+      maxWireVersion: 21,
+      logicalSessionTimeoutMinutes: 30,
+      ok: 1,
+    });
     expect(hello.setName).toBeUndefined();
     const build = await client.db('admin').command({ buildInfo: 1 });
     expect(build.gitVersion).toContain('not MongoDB');
@@ -90,30 +97,53 @@ describe('MongoDB wire-protocol emulator (test support; not MongoDB)', () => {
   it('merges OP_MSG document sequences (kind 1 sections) into the command', async () => {
     const target = `emulator_raw_${Date.now()}`;
     const body = Buffer.from(serialize({ insert: 'things', $db: target }));
-    const docs = [{ _id: 1, a: 'x' }, { _id: 2, a: 'y' }].map((d) => Buffer.from(serialize(d)));
+    const docs = [
+      { _id: 1, a: 'x' },
+      { _id: 2, a: 'y' },
+    ].map((d) => Buffer.from(serialize(d)));
     const identifier = Buffer.from('documents\0');
     const sequenceSize = Buffer.alloc(4);
     sequenceSize.writeInt32LE(4 + identifier.length + docs.reduce((n, d) => n + d.length, 0));
-    const payload = Buffer.concat([Buffer.alloc(4), Buffer.from([0]), body, Buffer.from([1]), sequenceSize, identifier, ...docs]);
+    const payload = Buffer.concat([
+      Buffer.alloc(4),
+      Buffer.from([0]),
+      body,
+      Buffer.from([1]),
+      sequenceSize,
+      identifier,
+      ...docs,
+    ]);
     const reply = await roundTrip(emulator.port, Buffer.concat([header(16 + payload.length, OP_MSG), payload]));
     expect(reply.readInt32LE(12)).toBe(OP_MSG);
     expect(deserialize(reply.subarray(21))).toMatchObject({ n: 2, ok: 1 });
-    expect(await client.db(target).collection('things').find().sort({ _id: 1 }).toArray()).toEqual([{ _id: 1, a: 'x' }, { _id: 2, a: 'y' }]);
+    expect(await client.db(target).collection('things').find().sort({ _id: 1 }).toArray()).toEqual([
+      { _id: 1, a: 'x' },
+      { _id: 2, a: 'y' },
+    ]);
   });
 
   it('receives the driver’s insertMany batches as document sequences', async () => {
-    const events = await recorded(() => freshDb().collection('seq').insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]));
+    const events = await recorded(() =>
+      freshDb()
+        .collection('seq')
+        .insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]),
+    );
     const insert = events.find((e) => e.name === 'insert')!;
     expect(insert.wire).toEqual({ opCode: OP_MSG, sequences: ['documents'] });
     expect(insert.command.documents).toHaveLength(3);
   });
 
   it('refuses an unknown command with CommandNotFound, as a server does', async () => {
-    const error = await client.db('admin').command({ frobnicate: 1 }).catch((e: unknown) => e);
+    const error = await client
+      .db('admin')
+      .command({ frobnicate: 1 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MongoServerError);
     expect(error).toMatchObject({ code: 59, codeName: 'CommandNotFound', errmsg: "no such command: 'frobnicate'" });
     // Real commands the adapter never sends are not faked either.
-    await expect(client.db('admin').command({ distinct: 'x', key: 'a' })).rejects.toMatchObject({ codeName: 'CommandNotFound' });
+    await expect(client.db('admin').command({ distinct: 'x', key: 'a' })).rejects.toMatchObject({
+      codeName: 'CommandNotFound',
+    });
   });
 
   it('enforces unique indexes with MongoDB’s duplicate-key error shape', async () => {
@@ -130,13 +160,29 @@ describe('MongoDB wire-protocol emulator (test support; not MongoDB)', () => {
       keyPattern: { handle: 1 },
       keyValue: { handle: 'x' },
     });
-    await expect(users.insertOne({ _id: 'a', handle: 'y' })).rejects.toMatchObject({ code: 11000, keyPattern: { _id: 1 }, keyValue: { _id: 'a' } });
+    await expect(users.insertOne({ _id: 'a', handle: 'y' })).rejects.toMatchObject({
+      code: 11000,
+      keyPattern: { _id: 1 },
+      keyValue: { _id: 'a' },
+    });
     // An update that would take the key fails the same way and changes nothing.
     await users.insertOne({ _id: 'c', handle: 'z' });
-    await expect(users.updateOne({ _id: 'c' }, { $set: { handle: 'x' } })).rejects.toMatchObject({ code: 11000, keyValue: { handle: 'x' } });
+    await expect(users.updateOne({ _id: 'c' }, { $set: { handle: 'x' } })).rejects.toMatchObject({
+      code: 11000,
+      keyValue: { handle: 'x' },
+    });
     expect(await users.findOne({ _id: 'c' })).toEqual({ _id: 'c', handle: 'z' });
     // Unordered batches report each failure in writeErrors, with its index, and write the rest.
-    const bulk = await users.insertMany([{ _id: 'd', handle: 'x' }, { _id: 'e', handle: 'e' }, { _id: 'a', handle: 'f' }], { ordered: false }).catch((e: unknown) => e);
+    const bulk = await users
+      .insertMany(
+        [
+          { _id: 'd', handle: 'x' },
+          { _id: 'e', handle: 'e' },
+          { _id: 'a', handle: 'f' },
+        ],
+        { ordered: false },
+      )
+      .catch((e: unknown) => e);
     expect(bulk).toBeInstanceOf(MongoBulkWriteError);
     expect((bulk as MongoBulkWriteError).writeErrors).toHaveLength(2);
     expect([(bulk as MongoBulkWriteError).writeErrors].flat().map((w) => [w.index, w.code])).toEqual([
@@ -155,7 +201,10 @@ describe('MongoDB wire-protocol emulator (test support; not MongoDB)', () => {
       { _id: 3, c: 'a', k: 'x' },
       { _id: 4, c: 'b', k: 'x' },
     ]);
-    await expect(messages.insertOne({ _id: 5, c: 'a', k: 'x' })).rejects.toMatchObject({ code: 11000, keyValue: { c: 'a', k: 'x' } });
+    await expect(messages.insertOne({ _id: 5, c: 'a', k: 'x' })).rejects.toMatchObject({
+      code: 11000,
+      keyValue: { c: 'a', k: 'x' },
+    });
   });
 
   it('hands out large results in batches through getMore, and kills abandoned cursors', async () => {
@@ -189,30 +238,53 @@ describe('MongoDB wire-protocol emulator (test support; not MongoDB)', () => {
     ]);
     const byWord = await words.find({}, { sort: { w: 1 } }).toArray();
     expect(byWord.map((d) => d.w)).toEqual(['B', 'a', 'é', '～', '😀']);
-    const page = await words.find({}, { sort: { n: -1, w: -1 }, skip: 1, limit: 3, projection: { _id: 0, w: 1 } }).toArray();
+    const page = await words
+      .find({}, { sort: { n: -1, w: -1 }, skip: 1, limit: 3, projection: { _id: 0, w: 1 } })
+      .toArray();
     expect(page).toEqual([{ w: 'B' }, { w: '😀' }, { w: '～' }]);
   });
 
   it('runs findAndModify, upserts and update pipelines', async () => {
     const c = freshDb().collection<{ _id: string; n?: number; at?: Date | null; tags?: string[] }>('c');
-    expect(await c.findOneAndUpdate({ _id: 'a' }, { $setOnInsert: { tags: [] }, $inc: { n: 1 } }, { upsert: true, returnDocument: 'after' })).toEqual({ _id: 'a', n: 1, tags: [] });
-    expect(await c.findOneAndUpdate({ _id: 'a' }, { $inc: { n: 1 }, $push: { tags: 't' } }, { returnDocument: 'before', projection: { n: 1 } })).toEqual({ _id: 'a', n: 1 });
-    await c.updateOne({ _id: 'a' }, [{ $set: { n: { $add: ['$n', 10] }, at: { $max: [null, { $literal: new Date(5) }] } } }]);
+    expect(
+      await c.findOneAndUpdate(
+        { _id: 'a' },
+        { $setOnInsert: { tags: [] }, $inc: { n: 1 } },
+        { upsert: true, returnDocument: 'after' },
+      ),
+    ).toEqual({ _id: 'a', n: 1, tags: [] });
+    expect(
+      await c.findOneAndUpdate(
+        { _id: 'a' },
+        { $inc: { n: 1 }, $push: { tags: 't' } },
+        { returnDocument: 'before', projection: { n: 1 } },
+      ),
+    ).toEqual({ _id: 'a', n: 1 });
+    await c.updateOne({ _id: 'a' }, [
+      { $set: { n: { $add: ['$n', 10] }, at: { $max: [null, { $literal: new Date(5) }] } } },
+    ]);
     expect(await c.findOne({ _id: 'a' })).toEqual({ _id: 'a', n: 12, tags: ['t'], at: new Date(5) });
     await c.updateOne({ _id: 'a' }, { $pull: { tags: 't' } });
     expect((await c.findOne({ _id: 'a' }))!.tags).toEqual([]);
     expect(await c.findOneAndDelete({ _id: 'a' })).toMatchObject({ _id: 'a' });
     expect(await c.countDocuments()).toBe(0);
-    await expect(c.updateOne({ _id: 'a' }, { $set: { n: 1 }, $inc: { n: 1 } }, { upsert: true })).rejects.toMatchObject({ codeName: 'ConflictingUpdateOperators' });
+    await expect(c.updateOne({ _id: 'a' }, { $set: { n: 1 }, $inc: { n: 1 } }, { upsert: true })).rejects.toMatchObject(
+      { codeName: 'ConflictingUpdateOperators' },
+    );
     await expect(c.updateOne({}, { $frob: { n: 1 } } as never)).rejects.toMatchObject({ codeName: 'FailedToParse' });
   });
 
   it('enforces $jsonSchema validators and refuses server-side scripts', async () => {
     const d = freshDb();
-    await d.createCollection('strict', { validator: { $jsonSchema: { bsonType: 'object', required: ['at'], properties: { at: { bsonType: 'date' } } } } });
+    await d.createCollection('strict', {
+      validator: { $jsonSchema: { bsonType: 'object', required: ['at'], properties: { at: { bsonType: 'date' } } } },
+    });
     const strict = d.collection('strict');
     await strict.insertOne({ at: new Date() });
-    await expect(strict.insertOne({ at: 'yesterday' })).rejects.toMatchObject({ code: 121, codeName: 'DocumentValidationFailure' });
+    await expect(strict.insertOne({ at: 'yesterday' })).rejects.toMatchObject({
+      code: 121,
+      codeName: 'DocumentValidationFailure',
+    });
     await expect(strict.insertOne({})).rejects.toMatchObject({ code: 121 });
     await expect(d.createCollection('strict')).rejects.toMatchObject({ code: 48, codeName: 'NamespaceExists' });
     await expect(strict.find({ $where: 'true' }).toArray()).rejects.toMatchObject({ code: 2 });
@@ -223,7 +295,9 @@ describe('MongoDB wire-protocol emulator (test support; not MongoDB)', () => {
   });
 
   it('starts from the command line and says it is not MongoDB', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/mongo-emulator/main.ts', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/mongo-emulator/main.ts', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -233,8 +307,12 @@ describe('MongoDB wire-protocol emulator (test support; not MongoDB)', () => {
         });
         child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
       });
-      expect(line).toMatch(/^MongoDB wire-protocol emulator \(not MongoDB\) listening on mongodb:\/\/127\.0\.0\.1:\d+$/);
-      const cli = new MongoClient(`${line.split(' ').at(-1)}/?directConnection=true`, { serverSelectionTimeoutMS: 2000 });
+      expect(line).toMatch(
+        /^MongoDB wire-protocol emulator \(not MongoDB\) listening on mongodb:\/\/127\.0\.0\.1:\d+$/,
+      );
+      const cli = new MongoClient(`${line.split(' ').at(-1)}/?directConnection=true`, {
+        serverSelectionTimeoutMS: 2000,
+      });
       try {
         expect(await cli.db('x').command({ ping: 1 })).toEqual({ ok: 1 });
       } finally {
@@ -262,7 +340,11 @@ describe('MongoDB wire-protocol emulator as a single-node replica set (transacti
   });
 
   it('presents itself as the primary of its set', async () => {
-    expect(await rsClient.db('admin').command({ hello: 1 })).toMatchObject({ setName: 'rs0', isWritablePrimary: true, hosts: [`127.0.0.1:${rs.port}`] });
+    expect(await rsClient.db('admin').command({ hello: 1 })).toMatchObject({
+      setName: 'rs0',
+      isWritablePrimary: true,
+      hosts: [`127.0.0.1:${rs.port}`],
+    });
   });
 
   it('keeps a transaction’s writes invisible until commit, and drops them on abort', async () => {
@@ -294,7 +376,9 @@ describe('MongoDB wire-protocol emulator as a single-node replica set (transacti
       first.startTransaction();
       await c.updateOne({ _id: 'x' }, { $inc: { n: 1 } }, { session: first });
       second.startTransaction();
-      const conflict = await c.updateOne({ _id: 'x' }, { $inc: { n: 1 } }, { session: second }).catch((e: unknown) => e);
+      const conflict = await c
+        .updateOne({ _id: 'x' }, { $inc: { n: 1 } }, { session: second })
+        .catch((e: unknown) => e);
       expect(conflict).toMatchObject({ code: 112, codeName: 'WriteConflict' });
       expect((conflict as MongoServerError).hasErrorLabel('TransientTransactionError')).toBe(true);
       await second.abortTransaction();
@@ -303,7 +387,13 @@ describe('MongoDB wire-protocol emulator as a single-node replica set (transacti
       await first.commitTransaction();
       await waiting;
       expect((await c.findOne({ _id: 'x' }))!.n).toBe(11);
-      await Promise.all(Array.from({ length: 5 }, () => rsClient.withSession((s) => s.withTransaction(() => c.updateOne({ _id: 'x' }, { $inc: { n: 1 } }, { session: s })))));
+      await Promise.all(
+        Array.from({ length: 5 }, () =>
+          rsClient.withSession((s) =>
+            s.withTransaction(() => c.updateOne({ _id: 'x' }, { $inc: { n: 1 } }, { session: s })),
+          ),
+        ),
+      );
       expect((await c.findOne({ _id: 'x' }))!.n).toBe(16);
     } finally {
       await first.endSession();
@@ -316,8 +406,15 @@ describe('MongoDB wire-protocol emulator as a single-node replica set (transacti
     try {
       session.startTransaction();
       // The driver wraps the server's IllegalOperation in its own advice, exactly as against a standalone mongod.
-      const error = await client.db('tx').collection('c').insertOne({ a: 1 }, { session }).catch((e: unknown) => e);
-      expect(error).toMatchObject({ message: expect.stringMatching(/does not support retryable writes/), originalError: { code: 20, codeName: 'IllegalOperation' } });
+      const error = await client
+        .db('tx')
+        .collection('c')
+        .insertOne({ a: 1 }, { session })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        message: expect.stringMatching(/does not support retryable writes/),
+        originalError: { code: 20, codeName: 'IllegalOperation' },
+      });
     } finally {
       await session.abortTransaction().catch(() => undefined);
       await session.endSession();

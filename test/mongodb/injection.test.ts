@@ -8,7 +8,13 @@ import { createServices } from '../../src/services/index.js';
 import { describeBackend } from '../contract/harness.js';
 import { audit, createConversation, createUser, newMessage } from '../contract/fixtures.js';
 import { apiTests, conversationOf, expectError, postText } from '../http/support.js';
-import { mongodbInitializer, mongoTestConfig, testLogger, uniqueDatabaseName, withDatabase } from '../support/initializers/mongodb.js';
+import {
+  mongodbInitializer,
+  mongoTestConfig,
+  testLogger,
+  uniqueDatabaseName,
+  withDatabase,
+} from '../support/initializers/mongodb.js';
 import type { CommandEvent } from '../support/mongo-emulator/engine.js';
 import { startMongoEmulator, type RunningEmulator } from '../support/mongo-emulator/server.js';
 import '../support/provided-context.js';
@@ -33,7 +39,14 @@ const HOSTILE_ARGUMENTS = {
   $gt: '',
   'a.b': 1,
   $where: 'x',
-  nested: { $ref: 'users', $id: 1, _bsontype: 'Code', '%24gt': 'looks escaped already', 'nul\u0000key': true, __proto__x: [{ '$in': ['$$ROOT'] }] },
+  nested: {
+    $ref: 'users',
+    $id: 1,
+    _bsontype: 'Code',
+    '%24gt': 'looks escaped already',
+    'nul\u0000key': true,
+    __proto__x: [{ $in: ['$$ROOT'] }],
+  },
   z: { '': 'empty key', '.': 'dot', $: 'dollar' },
 };
 const HOSTILE_CONTENT: ContentPart[] = [
@@ -89,7 +102,10 @@ async function attack(store: Store) {
       ['messages.post metadata', () => services.messages.post(owner.id, c.id, { ...say, metadata: { k: bad } })],
       ['messages.get id', () => services.messages.get(owner.id, c.id, bad)],
       ['messages.get cid', () => services.messages.get(owner.id, bad, message.id)],
-      ['messages.update version', () => services.messages.update(owner.id, c.id, mid, noop, { expectedVersion: badNumber })],
+      [
+        'messages.update version',
+        () => services.messages.update(owner.id, c.id, mid, noop, { expectedVersion: badNumber }),
+      ],
       ['messages.update id', () => services.messages.update(owner.id, c.id, bad, { metadata: {} })],
       ['messages.softDelete id', () => services.messages.delete(owner.id, c.id, bad)],
       ['messages.list', () => services.messages.list(owner.id, bad, {})],
@@ -124,7 +140,11 @@ async function attack(store: Store) {
   expect(await store.messages.get(c.id, message.id)).toEqual(message);
 
   // $-prefixed and dotted keys inside free-form JSON are data: stored and returned exactly, key order included.
-  const posted = newMessage(c.id, owner.id, { content: HOSTILE_CONTENT, metadata: HOSTILE_METADATA, clientMessageId: 'k2' });
+  const posted = newMessage(c.id, owner.id, {
+    content: HOSTILE_CONTENT,
+    metadata: HOSTILE_METADATA,
+    clientMessageId: 'k2',
+  });
   expect((await store.messages.post(posted)).message).toEqual(posted);
   const loaded = await store.messages.get(c.id, posted.id);
   expect(loaded).toEqual(posted);
@@ -140,12 +160,16 @@ async function attack(store: Store) {
     audit: audit(owner.id, 'message', posted.id, 'update', diff),
   });
   expect(edited.version).toBe(2);
-  expect(JSON.stringify((await store.messages.get(c.id, posted.id)).content)).toBe(JSON.stringify(HOSTILE_CONTENT.slice().reverse()));
+  expect(JSON.stringify((await store.messages.get(c.id, posted.id)).content)).toBe(
+    JSON.stringify(HOSTILE_CONTENT.slice().reverse()),
+  );
   const trail = await store.audit.listForEntity('message', posted.id);
   expect(JSON.stringify(trail.at(-1)!.diff)).toBe(JSON.stringify(diff));
   // A `__proto__` key (as JSON.parse makes it: an own property) is data too, and pollutes nothing.
   const prototypeArgs = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as Record<string, unknown>;
-  const proto = newMessage(c.id, owner.id, { content: [{ type: 'tool_call', callId: 'p', name: 'p', arguments: prototypeArgs as never }] });
+  const proto = newMessage(c.id, owner.id, {
+    content: [{ type: 'tool_call', callId: 'p', name: 'p', arguments: prototypeArgs as never }],
+  });
   await store.messages.post(proto);
   const protoBack = await store.messages.get(c.id, proto.id);
   expect(JSON.stringify(protoBack.content)).toBe(JSON.stringify(proto.content));
@@ -167,41 +191,53 @@ async function attack(store: Store) {
 
 const shared = serverFor('mongodb');
 
-describe.skipIf('skip' in shared)(`operator injection through the adapter: mongodb (${'source' in shared ? shared.source : ''})`, () => {
-  let raw: MongoClient;
-  let database: string;
-  let store: Store;
+describe.skipIf('skip' in shared)(
+  `operator injection through the adapter: mongodb (${'source' in shared ? shared.source : ''})`,
+  () => {
+    let raw: MongoClient;
+    let database: string;
+    let store: Store;
 
-  beforeAll(async () => {
-    raw = new MongoClient((shared as { url: string }).url, { serverSelectionTimeoutMS: 5000 });
-    await raw.connect();
-  });
-  afterAll(async () => raw?.close());
-  beforeEach(async () => {
-    database = uniqueDatabaseName();
-    store = await openMongoStore(mongoTestConfig(withDatabase((shared as { url: string }).url, database)), testLogger);
-    await store.migrator.up();
-  });
-  afterEach(async () => {
-    await raw.db(database).dropDatabase();
-    await store.close();
-  });
+    beforeAll(async () => {
+      raw = new MongoClient((shared as { url: string }).url, { serverSelectionTimeoutMS: 5000 });
+      await raw.connect();
+    });
+    afterAll(async () => raw?.close());
+    beforeEach(async () => {
+      database = uniqueDatabaseName();
+      store = await openMongoStore(
+        mongoTestConfig(withDatabase((shared as { url: string }).url, database)),
+        testLogger,
+      );
+      await store.migrator.up();
+    });
+    afterEach(async () => {
+      await raw.db(database).dropDatabase();
+      await store.close();
+    });
 
-  it('refuses operator objects in every argument, misses on operator-like strings, stores $-keys literally', async () => {
-    const { messageId } = await attack(store);
-    // On disk the special keys are escaped field names: nothing a server could read as an operator, path or DBRef.
-    const doc = await raw.db(database).collection('messages').findOne({ _id: messageId as never });
-    const keys: string[] = [];
-    const collect = (v: unknown): void => {
-      if (Array.isArray(v)) v.forEach(collect);
-      else if (v !== null && typeof v === 'object' && !(v instanceof Date)) for (const [k, x] of Object.entries(v)) (keys.push(k), collect(x));
-    };
-    collect(doc);
-    expect(keys).toContain('%24where');
-    expect(keys).toContain('a%2Eb');
-    expect(keys.filter((k) => k.startsWith('$') || k.includes('.') || k.includes('\u0000') || k === '_bsontype')).toEqual([]);
-  });
-});
+    it('refuses operator objects in every argument, misses on operator-like strings, stores $-keys literally', async () => {
+      const { messageId } = await attack(store);
+      // On disk the special keys are escaped field names: nothing a server could read as an operator, path or DBRef.
+      const doc = await raw
+        .db(database)
+        .collection('messages')
+        .findOne({ _id: messageId as never });
+      const keys: string[] = [];
+      const collect = (v: unknown): void => {
+        if (Array.isArray(v)) v.forEach(collect);
+        else if (v !== null && typeof v === 'object' && !(v instanceof Date))
+          for (const [k, x] of Object.entries(v)) keys.push(k), collect(x);
+      };
+      collect(doc);
+      expect(keys).toContain('%24where');
+      expect(keys).toContain('a%2Eb');
+      expect(
+        keys.filter((k) => k.startsWith('$') || k.includes('.') || k.includes('\u0000') || k === '_bsontype'),
+      ).toEqual([]);
+    });
+  },
+);
 
 describeBackend('operator injection through the HTTP API', mongodbInitializer, (test) => {
   const api = apiTests(test);
@@ -227,17 +263,44 @@ describeBackend('operator injection through the HTTP API', mongodbInitializer, (
     expectError(await owner.post('/v1/conversations', { title: { $gt: '' } }), 400, 'validation_failed');
     expectError(await owner.post('/v1/conversations', { participantIds: [{ $ne: null }] }), 400, 'validation_failed');
     expectError(await owner.post('/v1/conversations', { metadata: { $where: 'x' } }), 400, 'validation_failed');
-    expectError(await owner.patch(`/v1/conversations/${c.id}`, { title: 'x', version: { $gt: 0 } }), 400, 'validation_failed');
-    expectError(await owner.post(`/v1/conversations/${c.id}/participants`, { userId: { $ne: null } }), 400, 'validation_failed');
+    expectError(
+      await owner.patch(`/v1/conversations/${c.id}`, { title: 'x', version: { $gt: 0 } }),
+      400,
+      'validation_failed',
+    );
+    expectError(
+      await owner.post(`/v1/conversations/${c.id}/participants`, { userId: { $ne: null } }),
+      400,
+      'validation_failed',
+    );
     expectError(await owner.patch('/v1/users/me', { handle: { $regex: '.*' } }), 400, 'validation_failed');
-    expectError(await owner.post(`/v1/conversations/${c.id}/messages`, { role: 'user', content: [{ type: 'text', text: 'x' }], clientMessageId: { $ne: null } }), 400, 'validation_failed');
-    expectError(await owner.patch(`/v1/conversations/${c.id}/messages/${m.id}`, { metadata: { 'a.b': 'x' }, version: { $gt: 0 } }), 400, 'validation_failed');
+    expectError(
+      await owner.post(`/v1/conversations/${c.id}/messages`, {
+        role: 'user',
+        content: [{ type: 'text', text: 'x' }],
+        clientMessageId: { $ne: null },
+      }),
+      400,
+      'validation_failed',
+    );
+    expectError(
+      await owner.patch(`/v1/conversations/${c.id}/messages/${m.id}`, {
+        metadata: { 'a.b': 'x' },
+        version: { $gt: 0 },
+      }),
+      400,
+      'validation_failed',
+    );
     // Tool JSON is free-form: stored and returned exactly.
     const content = [
       { type: 'tool_call', callId: 'c1', name: 'q', arguments: { $gt: '', 'a.b': 1, $where: 'x' } },
       { type: 'tool_result', callId: 'c1', output: { $set: { admin: true } } },
     ];
-    const posted = await owner.post(`/v1/conversations/${c.id}/messages`, { role: 'tool', content, metadata: { 'app.version': '1' } });
+    const posted = await owner.post(`/v1/conversations/${c.id}/messages`, {
+      role: 'tool',
+      content,
+      metadata: { 'app.version': '1' },
+    });
     expect(posted.statusCode).toBe(201);
     const got = await owner.get(`/v1/conversations/${c.id}/messages/${posted.json().id}`);
     expect(got.json().content).toEqual(content);
@@ -245,19 +308,66 @@ describeBackend('operator injection through the HTTP API', mongodbInitializer, (
     // The attempts changed nothing else.
     const list = (await owner.get(`/v1/conversations/${c.id}/messages`, { query: { direction: 'newer' } })).json();
     expect(list.data.map((x: { id: string }) => x.id)).toEqual([m.id, posted.json().id]);
-    expect((await owner.get(`/v1/conversations/${c.id}`)).json()).toMatchObject({ title: c.title, messageCount: 2, version: 1 });
+    expect((await owner.get(`/v1/conversations/${c.id}`)).json()).toMatchObject({
+      title: c.title,
+      messageCount: 2,
+      version: 1,
+    });
   });
 });
 
 /** Operators and dotted paths the adapter itself writes; anything else in operator position is an injection. */
 const ADAPTER_OPERATORS = new Set([
-  '$gt', '$gte', '$lt', '$lte', '$ne', '$in', '$nin', '$or', '$exists', '$elemMatch', '$type',
-  '$set', '$unset', '$inc', '$push', '$pull', '$each', '$setOnInsert',
-  '$add', '$max', '$slice', '$concatArrays', '$ifNull', '$literal', '$match', '$group', '$sum', '$size', '$jsonSchema',
+  '$gt',
+  '$gte',
+  '$lt',
+  '$lte',
+  '$ne',
+  '$in',
+  '$nin',
+  '$or',
+  '$exists',
+  '$elemMatch',
+  '$type',
+  '$set',
+  '$unset',
+  '$inc',
+  '$push',
+  '$pull',
+  '$each',
+  '$setOnInsert',
+  '$add',
+  '$max',
+  '$slice',
+  '$concatArrays',
+  '$ifNull',
+  '$literal',
+  '$match',
+  '$group',
+  '$sum',
+  '$size',
+  '$jsonSchema',
 ]);
-const ADAPTER_PATHS = new Set(['participants.userId', 'participants.$[p]', 'p.userId', '_outbox._id', '_outbox.entity', '_outbox.entityId']);
+const ADAPTER_PATHS = new Set([
+  'participants.userId',
+  'participants.$[p]',
+  'p.userId',
+  '_outbox._id',
+  '_outbox.entity',
+  '_outbox.entityId',
+]);
 /** Fields the driver adds to every command. */
-const COMMAND_ENVELOPE = new Set(['$db', '$readPreference', '$clusterTime', 'lsid', 'txnNumber', 'autocommit', 'startTransaction', 'readConcern', 'writeConcern']);
+const COMMAND_ENVELOPE = new Set([
+  '$db',
+  '$readPreference',
+  '$clusterTime',
+  'lsid',
+  'txnNumber',
+  'autocommit',
+  'startTransaction',
+  'readConcern',
+  'writeConcern',
+]);
 
 describe('operator injection: what reaches the wire', () => {
   let emulator: RunningEmulator;
@@ -277,7 +387,9 @@ describe('operator injection: what reaches the wire', () => {
       stop();
       await store.close();
     }
-    const crud = events.filter((e) => ['find', 'insert', 'update', 'delete', 'findAndModify', 'aggregate', 'count'].includes(e.name));
+    const crud = events.filter((e) =>
+      ['find', 'insert', 'update', 'delete', 'findAndModify', 'aggregate', 'count'].includes(e.name),
+    );
     expect(crud.length).toBeGreaterThan(50);
     const offending: string[] = [];
     const walk = (value: unknown, where: string): void => {
@@ -290,7 +402,9 @@ describe('operator injection: what reaches the wire', () => {
         walk(v, `${where}.${key}`);
       }
     };
-    for (const e of crud) for (const [field, value] of Object.entries(e.command)) if (!COMMAND_ENVELOPE.has(field)) walk(value, `${e.name}.${field}`);
+    for (const e of crud)
+      for (const [field, value] of Object.entries(e.command))
+        if (!COMMAND_ENVELOPE.has(field)) walk(value, `${e.name}.${field}`);
     expect(offending).toEqual([]);
   });
 });

@@ -8,8 +8,11 @@ import { startMongoEmulator } from '../support/mongo-emulator/server.js';
  * the shared run exercises only when it has a real replica set (TEST_MONGODB_URL or Testcontainers).
  */
 describeContract(
-  mongoInitializer('mongodb (wire-protocol emulator as replica set rs0, transactions path; not a real MongoDB)', async () => {
-    const emulator = await startMongoEmulator({ replicaSet: 'rs0' });
-    return { url: emulator.url, stop: () => emulator.stop() };
-  }),
+  mongoInitializer(
+    'mongodb (wire-protocol emulator as replica set rs0, transactions path; not a real MongoDB)',
+    async () => {
+      const emulator = await startMongoEmulator({ replicaSet: 'rs0' });
+      return { url: emulator.url, stop: () => emulator.stop() };
+    },
+  ),
 );

@@ -16,7 +16,10 @@ describeOutage({
     const account = `'${name}'@'%'`;
     const password = randomBytes(12).toString('hex');
     const killAll = async () => {
-      const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT id FROM information_schema.PROCESSLIST WHERE user = ?', [name]);
+      const [rows] = await admin.query<mysql.RowDataPacket[]>(
+        'SELECT id FROM information_schema.PROCESSLIST WHERE user = ?',
+        [name],
+      );
       for (const { id } of rows) {
         // 1094: the connection ended on its own meanwhile.
         await admin.query(`KILL CONNECTION ${Number(id)}`).catch((error: { errno?: number }) => {

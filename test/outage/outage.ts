@@ -98,7 +98,12 @@ function httpClient(base: string, tokens: Map<string, string>): Call {
       signal: AbortSignal.timeout(REQUEST_BOUND_MS),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text === '' ? null : JSON.parse(text), ms: performance.now() - start };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: text === '' ? null : JSON.parse(text),
+      ms: performance.now() - start,
+    };
   };
 }
 
@@ -115,7 +120,9 @@ async function waitUntil(what: string, done: () => boolean | Promise<boolean>, s
 function tally(attempts: Attempt[], examples: boolean): string {
   const byStatus: Record<string, { count: number; example: unknown }> = {};
   for (const a of attempts) (byStatus[String(a.status)] ??= { count: 0, example: a.body }).count++;
-  const shown = examples ? byStatus : Object.fromEntries(Object.entries(byStatus).map(([status, { count }]) => [status, count]));
+  const shown = examples
+    ? byStatus
+    : Object.fromEntries(Object.entries(byStatus).map(([status, { count }]) => [status, count]));
   return `${attempts.length} posts: ${JSON.stringify(shown)}`;
 }
 
@@ -124,9 +131,17 @@ async function allMessages(call: Call, sub: string, path: string): Promise<{ id:
   const stored: { id: string; clientMessageId: string }[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < 100; page++) {
-    const res = await call(sub, 'GET', `${path}?direction=newer&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const res = await call(
+      sub,
+      'GET',
+      `${path}?direction=newer&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     expect(res.status).toBe(200);
-    const body = res.body as { data: { id: string; clientMessageId: string }[]; nextCursor: string | null; hasMore: boolean };
+    const body = res.body as {
+      data: { id: string; clientMessageId: string }[];
+      nextCursor: string | null;
+      hasMore: boolean;
+    };
     stored.push(...body.data.map((m) => ({ id: m.id, clientMessageId: m.clientMessageId })));
     if (!body.hasMore) return stored;
     cursor = body.nextCursor;
@@ -138,7 +153,9 @@ async function allMessages(call: Call, sub: string, path: string): Promise<{ id:
 function expectUnavailable(status: number | string, retryAfter: string | null, body: unknown): void {
   expect({ status, body }).toMatchObject({ status: 503 });
   expect(retryAfter).toMatch(/^[1-9]\d*$/);
-  expect(body).toEqual({ error: { code: 'unavailable', message: expect.stringMatching(/\S/), details: expect.any(Object) } });
+  expect(body).toEqual({
+    error: { code: 'unavailable', message: expect.stringMatching(/\S/), details: expect.any(Object) },
+  });
 }
 
 export function describeOutage(backend: OutageBackend): void {
@@ -152,7 +169,8 @@ export function describeOutage(backend: OutageBackend): void {
         serverUrl = info.url;
         return;
       }
-      if (requiredBackends().has(backend.kind)) throw new Error(`TEST_REQUIRE names ${backend.kind}, but it cannot run: ${info.skip}`);
+      if (requiredBackends().has(backend.kind))
+        throw new Error(`TEST_REQUIRE names ${backend.kind}, but it cannot run: ${info.skip}`);
       skipReason = info.skip;
       console.warn(`[polystore tests] outage test on ${backend.kind} SKIPPED: ${info.skip}`);
     });
@@ -169,7 +187,11 @@ export function describeOutage(backend: OutageBackend): void {
       process.on('unhandledRejection', onCrash);
 
       const storeLogs: string[] = [];
-      const log: StoreLogger = { info: () => undefined, warn: (_obj, msg) => void storeLogs.push(msg), error: (_obj, msg) => void storeLogs.push(msg) };
+      const log: StoreLogger = {
+        info: () => undefined,
+        warn: (_obj, msg) => void storeLogs.push(msg),
+        error: (_obj, msg) => void storeLogs.push(msg),
+      };
       // The app's error log, to show what lies behind an unexpected status.
       const appErrors: { reqId?: string; err?: unknown }[] = [];
       const logger = pino({ level: 'error' }, { write: (line: string) => void appErrors.push(JSON.parse(line)) });
@@ -200,12 +222,19 @@ export function describeOutage(backend: OutageBackend): void {
           tokens.set(sub, await mintToken(config.auth, { sub }));
           expect((await call(sub, 'GET', '/v1/users/me')).status).toBe(200);
         }
-        const created = await call(owner, 'POST', '/v1/conversations', { participantIds: authors.slice(1), title: 'outage' });
+        const created = await call(owner, 'POST', '/v1/conversations', {
+          participantIds: authors.slice(1),
+          title: 'outage',
+        });
         expect(created.status).toBe(201);
         const conversationId = (created.body as { id: string }).id;
         const messagesPath = `/v1/conversations/${conversationId}/messages`;
         const post = (sub: string, clientMessageId: string) =>
-          call(sub, 'POST', messagesPath, { role: 'user', content: [{ type: 'text', text: `message ${clientMessageId}` }], clientMessageId });
+          call(sub, 'POST', messagesPath, {
+            role: 'user',
+            content: [{ type: 'text', text: `message ${clientMessageId}` }],
+            clientMessageId,
+          });
 
         // Open every pooled connection, so one stays idle while the loops run.
         const warm = await Promise.all(Array.from({ length: POOL_SIZE * 2 }, () => call(null, 'GET', '/ready')));
@@ -221,17 +250,35 @@ export function describeOutage(backend: OutageBackend): void {
             const start = performance.now();
             try {
               const res = await post(authors[n]!, clientMessageId);
-              attempts.push({ loop: n, clientMessageId, start, end: performance.now(), status: res.status, retryAfter: res.headers.get('retry-after'), body: res.body });
+              attempts.push({
+                loop: n,
+                clientMessageId,
+                start,
+                end: performance.now(),
+                status: res.status,
+                retryAfter: res.headers.get('retry-after'),
+                body: res.body,
+              });
             } catch (error) {
               const status = (error as Error).name === 'TimeoutError' ? 'timeout' : 'error';
-              attempts.push({ loop: n, clientMessageId, start, end: performance.now(), status, retryAfter: null, body: String(error) });
+              attempts.push({
+                loop: n,
+                clientMessageId,
+                start,
+                end: performance.now(),
+                status,
+                retryAfter: null,
+                body: String(error),
+              });
             }
             await sleep(PAUSE_BETWEEN_REQUESTS_MS);
           }
         };
         const loops = Promise.all(authors.map((_, n) => loop(n)));
         const everyLoopHas = (since: number, status: number, count: number) =>
-          authors.every((_, n) => attempts.filter((a) => a.loop === n && a.start >= since && a.status === status).length >= count);
+          authors.every(
+            (_, n) => attempts.filter((a) => a.loop === n && a.start >= since && a.status === status).length >= count,
+          );
         const seen = () => tally(attempts, true);
 
         let cutAt = 0;
@@ -243,7 +290,11 @@ export function describeOutage(backend: OutageBackend): void {
           // 2. The outage: while the loops post, the database goes away.
           cutAt = performance.now();
           await db.cut();
-          await waitUntil('3 × 503 per loop during the outage', () => everyLoopHas(cutAt, 503, 3) && performance.now() - cutAt >= OUTAGE_MIN_MS, seen);
+          await waitUntil(
+            '3 × 503 per loop during the outage',
+            () => everyLoopHas(cutAt, 503, 3) && performance.now() - cutAt >= OUTAGE_MIN_MS,
+            seen,
+          );
           const ready = await call(null, 'GET', '/ready');
           probes.push(ready);
           expectUnavailable(ready.status, ready.headers.get('retry-after'), ready.body);
@@ -270,14 +321,23 @@ export function describeOutage(backend: OutageBackend): void {
           stop = true;
           await loops;
         }
-        console.info(`[outage ${backend.kind}] ${tally(attempts, false)}; slowest ${Math.round(Math.max(...attempts.map((a) => a.end - a.start)))} ms`);
+        console.info(
+          `[outage ${backend.kind}] ${tally(attempts, false)}; slowest ${Math.round(Math.max(...attempts.map((a) => a.end - a.start)))} ms`,
+        );
 
         // Every request finished in time with 201 or a proper 503; none that ended before the cut failed.
         const summary = (list: Attempt[]) =>
           list.slice(0, 5).map((a) => {
-            const requestId = (a.body as { error?: { details?: { requestId?: string } } } | null)?.error?.details?.requestId;
+            const requestId = (a.body as { error?: { details?: { requestId?: string } } } | null)?.error?.details
+              ?.requestId;
             const serverError = requestId === undefined ? undefined : appErrors.find((e) => e.reqId === requestId)?.err;
-            return { clientMessageId: a.clientMessageId, status: a.status, ms: Math.round(a.end - a.start), body: a.body, serverError };
+            return {
+              clientMessageId: a.clientMessageId,
+              status: a.status,
+              ms: Math.round(a.end - a.start),
+              body: a.body,
+              serverError,
+            };
           });
         expect(summary(attempts.filter((a) => a.status !== 201 && a.status !== 503))).toEqual([]);
         expect(summary(attempts.filter((a) => a.end - a.start >= REQUEST_BOUND_MS))).toEqual([]);
@@ -286,7 +346,9 @@ export function describeOutage(backend: OutageBackend): void {
         const failed = attempts.filter((a) => a.status === 503);
         for (const a of failed) {
           expectUnavailable(a.status, a.retryAfter, a.body);
-          expect((a.body as { error: { details: unknown } }).error.details).toEqual({ retryAfterSeconds: Number(a.retryAfter) });
+          expect((a.body as { error: { details: unknown } }).error.details).toEqual({
+            retryAfterSeconds: Number(a.retryAfter),
+          });
         }
 
         // A new post succeeds; the failed ones, retried with their clientMessageId, are stored
@@ -294,7 +356,8 @@ export function describeOutage(backend: OutageBackend): void {
         const last = await post(owner, 'after-recovery');
         expect(last.status).toBe(201);
         const acknowledged = new Map<string, string>([['after-recovery', (last.body as { id: string }).id]]); // clientMessageId → id
-        for (const a of attempts) if (a.status === 201) acknowledged.set(a.clientMessageId, (a.body as { id: string }).id);
+        for (const a of attempts)
+          if (a.status === 201) acknowledged.set(a.clientMessageId, (a.body as { id: string }).id);
         const retried: Record<number, number> = {};
         for (const a of failed) {
           const res = await post(authors[a.loop]!, a.clientMessageId);
@@ -308,7 +371,9 @@ export function describeOutage(backend: OutageBackend): void {
         const storedIds = new Map(stored.map((m) => [m.clientMessageId, m.id]));
         expect(storedIds.size).toBe(stored.length);
         expect([...acknowledged].filter(([clientMessageId, id]) => storedIds.get(clientMessageId) !== id)).toEqual([]);
-        expect([...storedIds.keys()].sort()).toEqual([...new Set([...attempts.map((a) => a.clientMessageId), 'after-recovery'])].sort());
+        expect([...storedIds.keys()].sort()).toEqual(
+          [...new Set([...attempts.map((a) => a.clientMessageId), 'after-recovery'])].sort(),
+        );
         const conversation = await call(owner, 'GET', `/v1/conversations/${conversationId}`);
         expect(conversation.status).toBe(200);
         expect((conversation.body as { messageCount: number }).messageCount).toBe(stored.length);

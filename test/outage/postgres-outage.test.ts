@@ -14,7 +14,11 @@ describeOutage({
     const admin = new pg.Client({ connectionString: serverUrl });
     admin.on('error', () => undefined); // a failure shows up on the next query
     await admin.connect();
-    const terminate = () => admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+    const terminate = () =>
+      admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [name],
+      );
     try {
       await admin.query(`CREATE DATABASE ${name}`);
     } catch (error) {

@@ -1,7 +1,14 @@
 import './provided-context.js';
 import type { TestProject } from 'vitest/node';
 import { BACKENDS } from '../../database/registry.js';
-import { envImageName, envUrlName, requiredBackends, SERVER_KINDS, type ServerInfo, type ServerMap } from './servers.js';
+import {
+  envImageName,
+  envUrlName,
+  requiredBackends,
+  SERVER_KINDS,
+  type ServerInfo,
+  type ServerMap,
+} from './servers.js';
 
 /**
  * Runs once per `vitest run`: finds a server for each kind the registered backends need and

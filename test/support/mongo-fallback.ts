@@ -17,7 +17,11 @@ export async function mongoFallback(): Promise<FallbackResult> {
   if (memoryServer) return memoryServer;
   try {
     const emulator = await startMongoEmulator();
-    return { url: emulator.url, source: 'MongoDB wire-protocol emulator (test/support/mongo-emulator; not a real MongoDB)', stop: () => emulator.stop() };
+    return {
+      url: emulator.url,
+      source: 'MongoDB wire-protocol emulator (test/support/mongo-emulator; not a real MongoDB)',
+      stop: () => emulator.stop(),
+    };
   } catch (error) {
     return { skip: `the MongoDB wire-protocol emulator could not start: ${(error as Error).message}` };
   }
@@ -42,7 +46,11 @@ async function localMongoMemoryServer(): Promise<FallbackResult | undefined> {
   try {
     const replSet = await module.MongoMemoryReplSet?.create({ replSet: { count: 1 } });
     if (!replSet) return undefined;
-    return { url: replSet.getUri(), source: 'mongodb-memory-server (a mongod binary found on this machine)', stop: () => replSet.stop() };
+    return {
+      url: replSet.getUri(),
+      source: 'mongodb-memory-server (a mongod binary found on this machine)',
+      stop: () => replSet.stop(),
+    };
   } catch {
     return undefined;
   } finally {

@@ -78,7 +78,18 @@ export async function startOwnPostgres(): Promise<OwnServer> {
   const port = await freePort();
   await asUser('postgres', bin('initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  await asUser('postgres', bin('pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
+  await asUser('postgres', bin('pg_ctl'), [
+    '-D',
+    data,
+    '-o',
+    options,
+    '-l',
+    join(dir, 'log'),
+    '-w',
+    '-t',
+    '30',
+    'start',
+  ]);
   const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   return ownServer(`postgres://postgres@127.0.0.1:${port}/postgres`, postmaster, async () => {
     await asUser('postgres', bin('pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
@@ -111,13 +122,29 @@ export async function startOwnMariadb(): Promise<OwnServer> {
   const dir = await mkdtemp(join(tmpdir(), 'polystore-own-mariadb-'));
   const data = join(dir, 'data');
   const user = isRoot() ? ['--user=root'] : [];
-  await run('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--skip-test-db', '--auth-root-authentication-method=normal', ...user]);
+  await run('mariadb-install-db', [
+    '--no-defaults',
+    `--datadir=${data}`,
+    '--skip-test-db',
+    '--auth-root-authentication-method=normal',
+    ...user,
+  ]);
   const port = await freePort();
   const socket = join(dir, 'mariadb.sock');
   const child = spawn(
     '/usr/sbin/mariadbd',
-    ['--no-defaults', `--datadir=${data}`, `--port=${port}`, `--socket=${socket}`, '--bind-address=127.0.0.1',
-      '--skip-log-bin', '--innodb-buffer-pool-size=32M', '--innodb-log-file-size=8M', `--pid-file=${join(dir, 'pid')}`, ...user],
+    [
+      '--no-defaults',
+      `--datadir=${data}`,
+      `--port=${port}`,
+      `--socket=${socket}`,
+      '--bind-address=127.0.0.1',
+      '--skip-log-bin',
+      '--innodb-buffer-pool-size=32M',
+      '--innodb-log-file-size=8M',
+      `--pid-file=${join(dir, 'pid')}`,
+      ...user,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';

@@ -31,7 +31,10 @@ describe('polystore export / import / copy / verify (processes)', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'polystore-cli-'));
-    const store = await openStore({ type: 'sqlite', file: join(dir, 'source.db'), busyTimeoutMs: 2000, synchronous: 'NORMAL' }, quiet);
+    const store = await openStore(
+      { type: 'sqlite', file: join(dir, 'source.db'), busyTimeoutMs: 2000, synchronous: 'NORMAL' },
+      quiet,
+    );
     await ensureSchema(store, { migrate: true });
     await seedAwkwardStore(store, { conversations: 4, messagesPer: 3 });
     await store.close();
@@ -56,12 +59,19 @@ describe('polystore export / import / copy / verify (processes)', () => {
     const exported = await polystore(['export', '--out', '-', '--from', 'source.db', '--quiet'], dir);
     expect(exported.code).toBe(0);
     const lines = exported.stdout.trimEnd().split('\n');
-    expect(JSON.parse(lines[0]!)).toMatchObject({ format: 'polystore-export', formatVersion: 1, source: 'sqlite', counts: { messages: 12 } });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      format: 'polystore-export',
+      formatVersion: 1,
+      source: 'sqlite',
+      counts: { messages: 12 },
+    });
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ trailer: true, counts: { messages: 12 } });
     await writeFile(join(dir, 'cut.ndjson'), `${lines.slice(0, 10).join('\n')}\n`);
     const cut = await polystore(['import', '--in', 'cut.ndjson', '--to', 'fresh.db'], dir);
     expect(cut.code).toBe(1);
-    expect(cut.stderr).toContain('import stopped at line 10 of cut.ndjson: the file ends without a trailer line: it is truncated; nothing was written');
+    expect(cut.stderr).toContain(
+      'import stopped at line 10 of cut.ndjson: the file ends without a trailer line: it is truncated; nothing was written',
+    );
     await writeFile(join(dir, 'all.ndjson'), exported.stdout);
     const ok = await polystore(['import', '--in', 'all.ndjson', '--to', 'fresh.db'], dir);
     expect(ok.stderr).toContain('verify: the stores hold the same records');
@@ -71,13 +81,17 @@ describe('polystore export / import / copy / verify (processes)', () => {
     expect(refused.stderr).toMatch(/the target sqlite database is not empty .* use --merge/);
     const reexport = await polystore(['export', '--out', 're.ndjson', '--from', 'fresh.db', '--quiet'], dir);
     expect(reexport.code).toBe(0);
-    expect((await readFile(join(dir, 're.ndjson'), 'utf8')).trimEnd().split('\n').slice(1, -1)).toEqual(lines.slice(1, -1));
+    expect((await readFile(join(dir, 're.ndjson'), 'utf8')).trimEnd().split('\n').slice(1, -1)).toEqual(
+      lines.slice(1, -1),
+    );
   }, 120_000);
 
   it('bad locations fail fast with a clear message', async () => {
     const refused = await polystore(['copy', '--from', 'source.db', '--to', 'postgres://nobody@127.0.0.1:1/none'], dir);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^polystore: cannot use --to postgres:\/\/nobody@127\.0\.0\.1:1\/none: .*unavailable/m);
+    expect(refused.stderr).toMatch(
+      /^polystore: cannot use --to postgres:\/\/nobody@127\.0\.0\.1:1\/none: .*unavailable/m,
+    );
     const scheme = await polystore(['verify', '--from', 'source.db', '--to', 'oracle://x'], dir);
     expect(scheme.code).toBe(2);
     expect(scheme.stderr).toContain('--to: unknown database scheme "oracle:"');

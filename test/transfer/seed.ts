@@ -1,11 +1,23 @@
 import type { Store } from '../../src/repositories/ports.js';
-import { at, audit, AWKWARD_CONTENT, AWKWARD_METADATA, createConversation, createUser, newMessage, text } from '../contract/fixtures.js';
+import {
+  at,
+  audit,
+  AWKWARD_CONTENT,
+  AWKWARD_METADATA,
+  createConversation,
+  createUser,
+  newMessage,
+  text,
+} from '../contract/fixtures.js';
 
 /**
  * A store with awkward data: unicode and emoji, empty and nested JSON, soft-deleted and edited
  * messages, clientMessageIds, many conversations, removed participants.
  */
-export async function seedAwkwardStore(store: Store, options: { conversations?: number; messagesPer?: number } = {}): Promise<void> {
+export async function seedAwkwardStore(
+  store: Store,
+  options: { conversations?: number; messagesPer?: number } = {},
+): Promise<void> {
   const conversations = options.conversations ?? 12;
   const messagesPer = options.messagesPer ?? 6;
   const owner = await createUser(store, { id: 'Owner|1', displayName: 'Øwner 👑 Ω' });
@@ -29,22 +41,29 @@ export async function seedAwkwardStore(store: Store, options: { conversations?: 
           createdAt: new Date(base + i * 60_000 + j * 1000 + (j % 3)),
         }),
       );
-      if (j === 1) await store.messages.softDelete({
-        conversationId: c.id,
-        messageId: message.id,
-        expectedVersion: 1,
-        deletedAt: at('2026-02-01T00:00:00.001Z'),
-        audit: audit(member.id, 'message', message.id, 'delete'),
-      });
-      if (j === 2) await store.messages.update({
-        conversationId: c.id,
-        messageId: message.id,
-        expectedVersion: 1,
-        patch: { content: text('edited ✏️'), metadata: { edited: 'yes' } },
-        editedAt: at('2026-02-02T00:00:00.002Z'),
-        audit: audit(owner.id, 'message', message.id, 'update'),
-      });
+      if (j === 1)
+        await store.messages.softDelete({
+          conversationId: c.id,
+          messageId: message.id,
+          expectedVersion: 1,
+          deletedAt: at('2026-02-01T00:00:00.001Z'),
+          audit: audit(member.id, 'message', message.id, 'delete'),
+        });
+      if (j === 2)
+        await store.messages.update({
+          conversationId: c.id,
+          messageId: message.id,
+          expectedVersion: 1,
+          patch: { content: text('edited ✏️'), metadata: { edited: 'yes' } },
+          editedAt: at('2026-02-02T00:00:00.002Z'),
+          audit: audit(owner.id, 'message', message.id, 'update'),
+        });
     }
-    if (i % 5 === 0) await store.conversations.removeParticipant(c.id, leaver.id, audit(leaver.id, 'participant', `${c.id}/${leaver.id}`, 'delete'));
+    if (i % 5 === 0)
+      await store.conversations.removeParticipant(
+        c.id,
+        leaver.id,
+        audit(leaver.id, 'participant', `${c.id}/${leaver.id}`, 'delete'),
+      );
   }
 }

@@ -30,7 +30,8 @@ async function available(inits: StoreInitializer[]): Promise<StoreInitializer[]>
     const r = await init.beforeAll();
     if ('skip' in r) {
       const backend = init.backend;
-      if (requiredBackends().has(backend)) throw new Error(`TEST_REQUIRE names ${backend}, but it cannot run: ${r.skip}`);
+      if (requiredBackends().has(backend))
+        throw new Error(`TEST_REQUIRE names ${backend}, but it cannot run: ${r.skip}`);
       console.warn(`[polystore tests] transfer tests on ${init.name} SKIPPED: ${r.skip}`);
     } else ok.push(init);
   }
@@ -55,7 +56,8 @@ export function describeTransferPairs(backends: readonly DatabaseType[]): void {
     for (const from of inits) {
       for (const to of inits) {
         it(`copy ${from.name} → ${to.name}, verify, export → import → export`, async (ctx) => {
-          if (!ready.includes(from) || !ready.includes(to)) return ctx.skip('backend unavailable (see the SKIPPED line above)');
+          if (!ready.includes(from) || !ready.includes(to))
+            return ctx.skip('backend unavailable (see the SKIPPED line above)');
           const source = await from.create();
           const target = await to.create();
           const again = await to.create();
@@ -67,7 +69,9 @@ export function describeTransferPairs(backends: readonly DatabaseType[]): void {
             expect(copied.verify.target.counts).toEqual(await source.bulk.counts());
             expect(copied.results.messages.inserted).toBe(72);
             // Exact domain objects, not only checksums.
-            expect(await target.conversations.listForUser({ userId: 'Owner|1', limit: 200 })).toEqual(await source.conversations.listForUser({ userId: 'Owner|1', limit: 200 }));
+            expect(await target.conversations.listForUser({ userId: 'Owner|1', limit: 200 })).toEqual(
+              await source.conversations.listForUser({ userId: 'Owner|1', limit: 200 }),
+            );
 
             const first = join(dir, `${from.name}-${to.name}-1.ndjson`.replace(/[^\w.-]+/g, '_'));
             const second = join(dir, `${from.name}-${to.name}-2.ndjson.gz`.replace(/[^\w.-]+/g, '_'));
@@ -129,11 +133,43 @@ export function describeTransferRules(backend: DatabaseType): void {
 
     const cases: [string, (lines: string[]) => string[], RegExp, (lines: string[]) => number][] = [
       ['a truncated file', (l) => l.slice(0, -3), /ends without a trailer line: it is truncated/, (l) => l.length - 3],
-      ['a wrong format version', (l) => [l[0]!.replace('"formatVersion":1', '"formatVersion":99'), ...l.slice(1)], /unsupported format version 99/, () => 1],
-      ['a line that is not JSON', (l) => [...l.slice(0, 4), '{"kind":"messages",', ...l.slice(5)], /not valid JSON/, () => 5],
-      ['a record that fails the domain schema', (l) => l.map((x, i) => (i === l.length - 5 ? x.replace(/"role":"(user|assistant|system|tool)"/, '"role":"wizard"').replace(/"action":"\w+"/, '"action":"explode"') : x)), /fails the (messages|audit) schema: (messages\.role|audit\.action)/, (l) => l.length - 4],
-      ['a checksum mismatch', (l) => l.map((x, i) => (i === 2 ? x.replace(/"displayName":"[^"]*"/, '"displayName":"Tampered"') : x)), /checksum mismatch/, (l) => l.length],
-      ['an unknown field', (l) => l.map((x, i) => (i === 1 ? x.replace('"version":1}', '"version":1,"admin":true}') : x)), /users\.admin: is not a field/, () => 2],
+      [
+        'a wrong format version',
+        (l) => [l[0]!.replace('"formatVersion":1', '"formatVersion":99'), ...l.slice(1)],
+        /unsupported format version 99/,
+        () => 1,
+      ],
+      [
+        'a line that is not JSON',
+        (l) => [...l.slice(0, 4), '{"kind":"messages",', ...l.slice(5)],
+        /not valid JSON/,
+        () => 5,
+      ],
+      [
+        'a record that fails the domain schema',
+        (l) =>
+          l.map((x, i) =>
+            i === l.length - 5
+              ? x
+                  .replace(/"role":"(user|assistant|system|tool)"/, '"role":"wizard"')
+                  .replace(/"action":"\w+"/, '"action":"explode"')
+              : x,
+          ),
+        /fails the (messages|audit) schema: (messages\.role|audit\.action)/,
+        (l) => l.length - 4,
+      ],
+      [
+        'a checksum mismatch',
+        (l) => l.map((x, i) => (i === 2 ? x.replace(/"displayName":"[^"]*"/, '"displayName":"Tampered"') : x)),
+        /checksum mismatch/,
+        (l) => l.length,
+      ],
+      [
+        'an unknown field',
+        (l) => l.map((x, i) => (i === 1 ? x.replace('"version":1}', '"version":1,"admin":true}') : x)),
+        /users\.admin: is not a field/,
+        () => 2,
+      ],
     ];
     for (const [what, corrupt, message, line] of cases) {
       withStores(`import stops at ${what}, naming the line, and changes nothing`, 2, async (source, target) => {
@@ -145,22 +181,32 @@ export function describeTransferRules(backend: DatabaseType): void {
         expect(error).toBeInstanceOf(ImportFileError);
         expect((error as ImportFileError).message).toMatch(message);
         expect((error as ImportFileError).line).toBe(line(lines));
-        expect(await target.bulk.counts()).toEqual({ users: 0, conversations: 0, participants: 0, messages: 0, audit: 0 });
+        expect(await target.bulk.counts()).toEqual({
+          users: 0,
+          conversations: 0,
+          participants: 0,
+          messages: 0,
+          audit: 0,
+        });
       });
     }
 
-    withStores('import refuses a non-empty target unless merging, and reports skipped and replaced', 2, async (source, target) => {
-      const lines = await exported(source, 'merge');
-      const path = join(dir, `${init.name}-merge.ndjson`.replace(/[^\w.-]+/g, '_'));
-      await writeFile(path, `${lines.join('\n')}\n`);
-      await importFile(target, path);
-      await expect(importFile(target, path)).rejects.toBeInstanceOf(ImportTargetError);
-      const skipped = await importFile(target, path, { merge: true });
-      expect(skipped.results.messages).toEqual({ inserted: 0, skipped: 12, replaced: 0 });
-      const replaced = await importFile(target, path, { merge: true, onConflict: 'replace' });
-      expect(replaced.results.users).toEqual({ inserted: 0, skipped: 0, replaced: 3 });
-      expect((await verifyStores(source, target)).equal).toBe(true);
-    });
+    withStores(
+      'import refuses a non-empty target unless merging, and reports skipped and replaced',
+      2,
+      async (source, target) => {
+        const lines = await exported(source, 'merge');
+        const path = join(dir, `${init.name}-merge.ndjson`.replace(/[^\w.-]+/g, '_'));
+        await writeFile(path, `${lines.join('\n')}\n`);
+        await importFile(target, path);
+        await expect(importFile(target, path)).rejects.toBeInstanceOf(ImportTargetError);
+        const skipped = await importFile(target, path, { merge: true });
+        expect(skipped.results.messages).toEqual({ inserted: 0, skipped: 12, replaced: 0 });
+        const replaced = await importFile(target, path, { merge: true, onConflict: 'replace' });
+        expect(replaced.results.users).toEqual({ inserted: 0, skipped: 0, replaced: 3 });
+        expect((await verifyStores(source, target)).equal).toBe(true);
+      },
+    );
 
     withStores('an interrupted copy resumes without duplicating anything', 2, async (source, target) => {
       await seedAwkwardStore(source, { conversations: 6, messagesPer: 5 });

@@ -3,7 +3,8 @@ import type { Conversation, Message, Participant, User } from '../../../src/doma
 import type { EntityRecords } from '../../../src/repositories/ports.js';
 import type { L1Db, SeedKind } from './types.js';
 
-const before = (m: Message, key: CursorKey) => m.createdAt.getTime() < key.at.getTime() || (m.createdAt.getTime() === key.at.getTime() && m.id < key.id);
+const before = (m: Message, key: CursorKey) =>
+  m.createdAt.getTime() < key.at.getTime() || (m.createdAt.getTime() === key.at.getTime() && m.id < key.id);
 
 /** First index whose message is not older than `key` (messages are in (createdAt, id) order). */
 function lowerBound(list: Message[], key: CursorKey): number {

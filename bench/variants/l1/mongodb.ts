@@ -29,7 +29,11 @@ const VISIBLE = { _uncountedAt: { $exists: false } } as const;
  * is part of what L2/L1 measures.
  */
 export async function openMongo(url: string, poolSize: number): Promise<L1Db> {
-  const client = new MongoClient(url, { maxPoolSize: poolSize, serverSelectionTimeoutMS: 5000, appName: 'polystore-bench-l1' });
+  const client = new MongoClient(url, {
+    maxPoolSize: poolSize,
+    serverSelectionTimeoutMS: 5000,
+    appName: 'polystore-bench-l1',
+  });
   await client.connect();
   const db = client.db();
   const users = db.collection<UserDoc>('users');
@@ -49,17 +53,27 @@ export async function openMongo(url: string, poolSize: number): Promise<L1Db> {
     async listMessages(conversationId, limit, before) {
       const filter: Filter<MessageDoc> = { conversationId, ...VISIBLE };
       if (before) filter.$or = [{ createdAt: { $lt: before.at } }, { createdAt: before.at, _id: { $lt: before.id } }];
-      const docs = await messages.find(filter, { projection: MESSAGE_FIELDS, sort: { createdAt: -1, _id: -1 }, limit }).toArray();
+      const docs = await messages
+        .find(filter, { projection: MESSAGE_FIELDS, sort: { createdAt: -1, _id: -1 }, limit })
+        .toArray();
       return docs.map(fromMessageDoc);
     },
 
     async getMessage(conversationId, messageId) {
-      const doc = await messages.findOne({ _id: messageId, conversationId, ...VISIBLE }, { projection: MESSAGE_FIELDS });
+      const doc = await messages.findOne(
+        { _id: messageId, conversationId, ...VISIBLE },
+        { projection: MESSAGE_FIELDS },
+      );
       return doc ? fromMessageDoc(doc) : null;
     },
 
     async listConversations(userId, limit) {
-      const docs = await conversations.find({ 'participants.userId': userId, ...LIVE }, { projection: CONVERSATION_FIELDS, sort: { activityAt: -1, _id: -1 }, limit }).toArray();
+      const docs = await conversations
+        .find(
+          { 'participants.userId': userId, ...LIVE },
+          { projection: CONVERSATION_FIELDS, sort: { activityAt: -1, _id: -1 }, limit },
+        )
+        .toArray();
       return docs.map(fromConversationDoc);
     },
 
@@ -71,15 +85,23 @@ export async function openMongo(url: string, poolSize: number): Promise<L1Db> {
     async postMessage(message) {
       await messages.insertOne(toMessageDoc(message));
       const at = message.createdAt;
-      const counted = await conversations.updateOne({ _id: message.conversationId, ...LIVE }, { $inc: { messageCount: 1 }, $max: { lastMessageAt: at, activityAt: at } });
+      const counted = await conversations.updateOne(
+        { _id: message.conversationId, ...LIVE },
+        { $inc: { messageCount: 1 }, $max: { lastMessageAt: at, activityAt: at } },
+      );
       return counted.matchedCount === 1;
     },
 
     async insert<K extends SeedKind>(kind: K, records: unknown[]) {
       if (records.length === 0) return;
       if (kind === 'users') await users.insertMany((records as User[]).map(toUserDoc), { ordered: false });
-      else if (kind === 'conversations') await conversations.insertMany((records as Conversation[]).map((c) => toConversationDoc(c, [])), { ordered: false });
-      else if (kind === 'messages') await messages.insertMany((records as Message[]).map(toMessageDoc), { ordered: false });
+      else if (kind === 'conversations')
+        await conversations.insertMany(
+          (records as Conversation[]).map((c) => toConversationDoc(c, [])),
+          { ordered: false },
+        );
+      else if (kind === 'messages')
+        await messages.insertMany((records as Message[]).map(toMessageDoc), { ordered: false });
       else {
         const ops: AnyBulkWriteOperation<ConversationDoc>[] = (records as Participant[]).map((p) => ({
           updateOne: { filter: { _id: p.conversationId }, update: { $push: { participants: toParticipantDoc(p) } } },
@@ -107,7 +129,11 @@ export async function openMongo(url: string, poolSize: number): Promise<L1Db> {
           updateOne: {
             filter: { _id: c.id },
             update: {
-              $set: { messageCount: c.messageCount, lastMessageAt: c.lastMessageAt, activityAt: c.lastMessageAt ?? c.createdAt },
+              $set: {
+                messageCount: c.messageCount,
+                lastMessageAt: c.lastMessageAt,
+                activityAt: c.lastMessageAt ?? c.createdAt,
+              },
               $unset: { _recentPosts: '', _outbox: '' },
             },
           },

@@ -16,7 +16,12 @@ function conn(client: pg.Pool | pg.PoolClient): SqlConn {
 
 /** L1 on node-postgres: a pool of `poolSize` like the adapter's, unnamed parameterized statements. */
 export async function openPostgres(url: string, poolSize: number): Promise<L1Db> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000, application_name: 'polystore-bench-l1' });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5000,
+    application_name: 'polystore-bench-l1',
+  });
   pool.on('error', () => undefined);
   await pool.query('SELECT 1');
   const columnTypes = new Map<string, Map<string, string>>();

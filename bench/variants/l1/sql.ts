@@ -35,15 +35,44 @@ export interface SqlDriver {
 
 export const COLUMNS = {
   users: ['id', 'handle', 'display_name', 'created_at', 'updated_at', 'version'],
-  conversations: ['id', 'title', 'metadata', 'created_by', 'created_at', 'updated_at', 'last_message_at', 'activity_at', 'message_count', 'version'],
+  conversations: [
+    'id',
+    'title',
+    'metadata',
+    'created_by',
+    'created_at',
+    'updated_at',
+    'last_message_at',
+    'activity_at',
+    'message_count',
+    'version',
+  ],
   participants: ['conversation_id', 'user_id', 'role', 'joined_at'],
-  messages: ['id', 'conversation_id', 'author_id', 'role', 'content', 'metadata', 'client_message_id', 'created_at', 'edited_at', 'deleted_at', 'version'],
+  messages: [
+    'id',
+    'conversation_id',
+    'author_id',
+    'role',
+    'content',
+    'metadata',
+    'client_message_id',
+    'created_at',
+    'edited_at',
+    'deleted_at',
+    'version',
+  ],
   audit_entries: ['id', 'actor_id', 'action', 'entity', 'entity_id', 'at', 'diff'],
 } as const;
 
-const TABLES: Record<SeedKind, keyof typeof COLUMNS> = { users: 'users', conversations: 'conversations', participants: 'participants', messages: 'messages' };
+const TABLES: Record<SeedKind, keyof typeof COLUMNS> = {
+  users: 'users',
+  conversations: 'conversations',
+  participants: 'participants',
+  messages: 'messages',
+};
 
-const list = (table: keyof typeof COLUMNS, alias?: string) => COLUMNS[table].map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
+const list = (table: keyof typeof COLUMNS, alias?: string) =>
+  COLUMNS[table].map((c) => (alias ? `${alias}.${c}` : c)).join(', ');
 const marks = (n: number) => `(${Array.from({ length: n }, () => '?').join(', ')})`;
 
 // ---- rows ⇄ domain ----------------------------------------------------------------------------
@@ -131,7 +160,9 @@ export function sqlL1(d: SqlDriver): L1Db {
 
   const q = {
     participant: p(`SELECT ${list('participants')} FROM participants WHERE conversation_id = ? AND user_id = ?`),
-    newest: p(`SELECT ${list('messages')} FROM messages WHERE conversation_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`),
+    newest: p(
+      `SELECT ${list('messages')} FROM messages WHERE conversation_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+    ),
     older: p(
       `SELECT ${list('messages')} FROM messages WHERE conversation_id = ? AND created_at <= ? AND (created_at < ? OR id < ?) ORDER BY created_at DESC, id DESC LIMIT ?`,
     ),
@@ -139,11 +170,19 @@ export function sqlL1(d: SqlDriver): L1Db {
     conversations: p(
       `SELECT ${list('conversations', 'c')} FROM participants p JOIN conversations c ON c.id = p.conversation_id WHERE p.user_id = ? ORDER BY c.activity_at DESC, c.id DESC LIMIT ?`,
     ),
-    insertConversation: p(`INSERT INTO conversations (${list('conversations')}) VALUES ${marks(COLUMNS.conversations.length)}`),
-    insertParticipant: p(`INSERT INTO participants (${list('participants')}) VALUES ${marks(COLUMNS.participants.length)}`),
-    insertAudit: p(`INSERT INTO audit_entries (${list('audit_entries')}) VALUES ${marks(COLUMNS.audit_entries.length)}`),
+    insertConversation: p(
+      `INSERT INTO conversations (${list('conversations')}) VALUES ${marks(COLUMNS.conversations.length)}`,
+    ),
+    insertParticipant: p(
+      `INSERT INTO participants (${list('participants')}) VALUES ${marks(COLUMNS.participants.length)}`,
+    ),
+    insertAudit: p(
+      `INSERT INTO audit_entries (${list('audit_entries')}) VALUES ${marks(COLUMNS.audit_entries.length)}`,
+    ),
     insertMessage: p(`INSERT INTO messages (${list('messages')}) VALUES ${marks(COLUMNS.messages.length)}`),
-    bump: p(`UPDATE conversations SET message_count = message_count + 1, last_message_at = ${later}, activity_at = ${later} WHERE id = ?`),
+    bump: p(
+      `UPDATE conversations SET message_count = message_count + 1, last_message_at = ${later}, activity_at = ${later} WHERE id = ?`,
+    ),
   };
 
   return {
@@ -217,13 +256,23 @@ export function sqlL1(d: SqlDriver): L1Db {
       const t = d.time(seededBefore);
       await d.tx(async (c) => {
         await c.exec(p('DELETE FROM messages WHERE created_at >= ?'), [t]);
-        await c.exec(p('DELETE FROM participants WHERE conversation_id IN (SELECT id FROM conversations WHERE created_at >= ?)'), [t]);
+        await c.exec(
+          p('DELETE FROM participants WHERE conversation_id IN (SELECT id FROM conversations WHERE created_at >= ?)'),
+          [t],
+        );
         await c.exec(p('DELETE FROM conversations WHERE created_at >= ?'), [t]);
         await c.exec('DELETE FROM audit_entries', []);
-        const reset = p('UPDATE conversations SET message_count = ?, last_message_at = ?, activity_at = ? WHERE id = ?');
+        const reset = p(
+          'UPDATE conversations SET message_count = ?, last_message_at = ?, activity_at = ? WHERE id = ?',
+        );
         for (const conversation of conversations) {
           const last = conversation.lastMessageAt;
-          await c.exec(reset, [conversation.messageCount, last && d.time(last), d.time(last ?? conversation.createdAt), conversation.id]);
+          await c.exec(reset, [
+            conversation.messageCount,
+            last && d.time(last),
+            d.time(last ?? conversation.createdAt),
+            conversation.id,
+          ]);
         }
       });
     },

@@ -50,7 +50,9 @@ export async function openSqlite(file: string): Promise<L1Db> {
       return run;
     },
     async insertMany(table, columns, rows) {
-      const insert = db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+      const insert = db.prepare(
+        `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+      );
       db.transaction(() => {
         for (const r of rows) insert.run(...r);
       })();

@@ -38,4 +38,3 @@ export interface L1Db {
 }
 
 export type SeedKind = 'users' | 'conversations' | 'participants' | 'messages';
-

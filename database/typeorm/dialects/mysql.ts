@@ -50,14 +50,20 @@ export function mysqlDialect(type: 'mysql' | 'mariadb', config: ServerOptions): 
       const mysql = await import('mysql2/promise');
       const { username, ...rest } = connection(config.url);
       const ssl = (await tlsOptions(config)) || undefined;
-      const client = await mysql.createConnection({ ...rest, user: username, connectTimeout: config.connectTimeoutMs, ssl });
+      const client = await mysql.createConnection({
+        ...rest,
+        user: username,
+        connectTimeout: config.connectTimeoutMs,
+        ssl,
+      });
       client.on('error', () => undefined);
       try {
         // Keyed by database; released when this connection ends.
         const [rows] = await client.query("SELECT GET_LOCK(CONCAT('polystore.migrations.', DATABASE()), ?) AS got", [
           MIGRATION_LOCK_TIMEOUT_S,
         ]);
-        if ((rows as { got: number | null }[])[0]?.got !== 1) throw new Error('timed out waiting for the migration lock');
+        if ((rows as { got: number | null }[])[0]?.got !== 1)
+          throw new Error('timed out waiting for the migration lock');
         return await work();
       } finally {
         await client.end().catch(() => undefined);

@@ -26,7 +26,8 @@ export function postgresDialect(config: ServerOptions): Dialect {
         applicationName: 'polystore',
         // An idle pooled client can fail (server restart, network drop); pg-pool emits 'error' and
         // would crash the process without a listener. The next query gets a fresh connection.
-        poolErrorHandler: (err: unknown) => log.warn({ err }, 'an idle PostgreSQL connection failed; it was dropped from the pool'),
+        poolErrorHandler: (err: unknown) =>
+          log.warn({ err }, 'an idle PostgreSQL connection failed; it was dropped from the pool'),
         extra: {
           // Server-side cap per statement; a canceled statement surfaces as 57014 → UnavailableError.
           statement_timeout: config.statementTimeoutMs,
@@ -52,7 +53,9 @@ export function postgresDialect(config: ServerOptions): Dialect {
       try {
         // Keyed by database and schema: stores in other schemas of one database do not wait.
         await client.query(`SET lock_timeout = '${MIGRATION_LOCK_TIMEOUT_S}s'`);
-        await client.query("SELECT pg_advisory_lock(hashtext(current_database() || '.' || current_schema() || '.migrations'))");
+        await client.query(
+          "SELECT pg_advisory_lock(hashtext(current_database() || '.' || current_schema() || '.migrations'))",
+        );
         return await work();
       } finally {
         await client.end().catch(() => undefined);
@@ -65,9 +68,9 @@ export function postgresDialect(config: ServerOptions): Dialect {
     spoilsConnection: (error) => /Query read timeout/.test(driverMessage(error)),
     destroyConnection(runner, error) {
       // Releasing a pooled client with an error makes pg-pool destroy it.
-      void (runner as QueryRunner & { releasePostgresConnection(err: unknown): Promise<void> }).releasePostgresConnection(
-        error instanceof Error ? error : new Error(String(error)),
-      );
+      void (
+        runner as QueryRunner & { releasePostgresConnection(err: unknown): Promise<void> }
+      ).releasePostgresConnection(error instanceof Error ? error : new Error(String(error)));
     },
     // pg-pool bounds the wait for a client itself (connectionTimeoutMillis).
     acquireTimeoutMs: undefined,

@@ -6,13 +6,17 @@ import type { ServerOptions } from '../../../src/repositories/backend.js';
  * `require` → encrypted but the certificate is not checked, `verify` → the certificate must chain
  * to DATABASE_TLS_CA_FILE (or the system CAs) and match the host name.
  */
-export async function tlsOptions(config: Pick<ServerOptions, 'tls' | 'tlsCaFile'>): Promise<false | { rejectUnauthorized: boolean; ca?: string }> {
+export async function tlsOptions(
+  config: Pick<ServerOptions, 'tls' | 'tlsCaFile'>,
+): Promise<false | { rejectUnauthorized: boolean; ca?: string }> {
   switch (config.tls) {
     case 'disable':
       return false;
     case 'require':
       return { rejectUnauthorized: false };
     case 'verify':
-      return config.tlsCaFile ? { rejectUnauthorized: true, ca: await readFile(config.tlsCaFile, 'utf8') } : { rejectUnauthorized: true };
+      return config.tlsCaFile
+        ? { rejectUnauthorized: true, ca: await readFile(config.tlsCaFile, 'utf8') }
+        : { rejectUnauthorized: true };
   }
 }

@@ -20,8 +20,19 @@ are skipped, nothing is duplicated. A target holding other records needs --merge
 ${LOCATIONS}
 ${SETTINGS_HINT}`,
   async run(argv) {
-    const { settings, options } = parseArgs(argv, { settings: true, options: { from: 'string', to: 'string', merge: 'boolean', 'on-conflict': 'string', 'batch-size': 'string', quiet: 'boolean' } });
-    if (typeof options.from !== 'string' || typeof options.to !== 'string') throw new UsageError('--from and --to are both required');
+    const { settings, options } = parseArgs(argv, {
+      settings: true,
+      options: {
+        from: 'string',
+        to: 'string',
+        merge: 'boolean',
+        'on-conflict': 'string',
+        'batch-size': 'string',
+        quiet: 'boolean',
+      },
+    });
+    if (typeof options.from !== 'string' || typeof options.to !== 'string')
+      throw new UsageError('--from and --to are both required');
     const merge = options.merge === true;
     const onConflict = conflictPolicy(options['on-conflict'], merge);
     const size = batchSize(options['batch-size']);
@@ -45,7 +56,9 @@ ${SETTINGS_HINT}`,
         const r = report.results[k];
         return `  ${k.padEnd(14)} ${String(r.inserted).padStart(9)} copied ${String(r.skipped).padStart(9)} already there ${String(r.replaced).padStart(9)} replaced`;
       });
-      process.stderr.write(`${report.resumed ? 'resumed an interrupted copy' : 'copied'} ${source.kind} → ${target.kind}:\n${rows.join('\n')}\n${formatVerifyReport(report.verify)}\n`);
+      process.stderr.write(
+        `${report.resumed ? 'resumed an interrupted copy' : 'copied'} ${source.kind} → ${target.kind}:\n${rows.join('\n')}\n${formatVerifyReport(report.verify)}\n`,
+      );
       return report.verify.equal ? 0 : 1;
     });
   },

@@ -16,19 +16,33 @@ counts and a checksum. FILE ending in .gz is gzipped; --out - writes to stdout.
 locations as copy: ${locationHint()}.
 ${SETTINGS_HINT}`,
   async run(argv) {
-    const { settings, options } = parseArgs(argv, { settings: true, options: { out: 'string', from: 'string', 'batch-size': 'string', quiet: 'boolean' } });
+    const { settings, options } = parseArgs(argv, {
+      settings: true,
+      options: { out: 'string', from: 'string', 'batch-size': 'string', quiet: 'boolean' },
+    });
     if (typeof options.out !== 'string') throw new UsageError('--out FILE is required (use --out - for stdout)');
     const size = batchSize(options['batch-size']);
     const { config, logger } = transferConfig(settings);
-    const store = await openFor('from', typeof options.from === 'string' ? options.from : undefined, config, logger, false);
+    const store = await openFor(
+      'from',
+      typeof options.from === 'string' ? options.from : undefined,
+      config,
+      logger,
+      false,
+    );
     try {
       const total = sum(await store.bulk.counts());
-      const result = await exportStore(store, options.out, { batchSize: size, progress: progressFor(`export ${store.kind}`, options.quiet === true, total) });
-      if (options.quiet !== true) process.stderr.write(`exported ${sum(result.counts)} records from ${store.kind} to ${options.out === '-' ? 'stdout' : options.out} (${result.checksum})\n`);
+      const result = await exportStore(store, options.out, {
+        batchSize: size,
+        progress: progressFor(`export ${store.kind}`, options.quiet === true, total),
+      });
+      if (options.quiet !== true)
+        process.stderr.write(
+          `exported ${sum(result.counts)} records from ${store.kind} to ${options.out === '-' ? 'stdout' : options.out} (${result.checksum})\n`,
+        );
       return 0;
     } finally {
       await store.close();
     }
   },
 };
-

@@ -19,7 +19,17 @@ exists are skipped (default) or, with --on-conflict replace, replaced.
 --to defaults to the configured database.
 ${SETTINGS_HINT}`,
   async run(argv) {
-    const { settings, options } = parseArgs(argv, { settings: true, options: { in: 'string', to: 'string', merge: 'boolean', 'on-conflict': 'string', 'batch-size': 'string', quiet: 'boolean' } });
+    const { settings, options } = parseArgs(argv, {
+      settings: true,
+      options: {
+        in: 'string',
+        to: 'string',
+        merge: 'boolean',
+        'on-conflict': 'string',
+        'batch-size': 'string',
+        quiet: 'boolean',
+      },
+    });
     if (typeof options.in !== 'string') throw new UsageError('--in FILE is required (use --in - for stdin)');
     const merge = options.merge === true;
     const onConflict = conflictPolicy(options['on-conflict'], merge);
@@ -28,19 +38,29 @@ ${SETTINGS_HINT}`,
     const { config, logger } = transferConfig(settings);
     const store = await openFor('to', typeof options.to === 'string' ? options.to : undefined, config, logger, true);
     try {
-      const report = await importFile(store, options.in, { merge, onConflict, batchSize: size, progress: progressFor(`import into ${store.kind}`, quiet) });
+      const report = await importFile(store, options.in, {
+        merge,
+        onConflict,
+        batchSize: size,
+        progress: progressFor(`import into ${store.kind}`, quiet),
+      });
       const rows = ENTITY_KINDS.map((k) => {
         const r = report.results[k];
         return `  ${k.padEnd(14)} ${String(r.inserted).padStart(9)} inserted ${String(r.skipped).padStart(9)} skipped ${String(r.replaced).padStart(9)} replaced`;
       });
-      process.stderr.write(`imported ${options.in} (exported from ${report.header.source} at ${report.header.exportedAt}) into ${store.kind}:\n${rows.join('\n')}\n`);
+      process.stderr.write(
+        `imported ${options.in} (exported from ${report.header.source} at ${report.header.exportedAt}) into ${store.kind}:\n${rows.join('\n')}\n`,
+      );
       if (report.verify) {
         process.stderr.write(`${formatVerifyReport(report.verify)}\n`);
         if (!report.verify.equal) return 1;
       }
       return 0;
     } catch (error) {
-      if (error instanceof ImportFileError) throw new TransferError(`import stopped at line ${error.line} of ${options.in}: ${error.reason}; nothing was written`);
+      if (error instanceof ImportFileError)
+        throw new TransferError(
+          `import stopped at line ${error.line} of ${options.in}: ${error.reason}; nothing was written`,
+        );
       if (error instanceof ImportTargetError) throw new TransferError(error.message);
       throw error;
     } finally {

@@ -20,7 +20,13 @@ ${SETTINGS_HINT}`,
       const status = await store.migrator.status();
       if (options.status === true) {
         process.stdout.write(
-          [`database: ${store.kind}`, `known:    ${list(status.known)}`, `applied:  ${list(status.applied)}`, `pending:  ${list(status.pending)}`, `unknown:  ${list(status.unknown)}`].join('\n') + '\n',
+          [
+            `database: ${store.kind}`,
+            `known:    ${list(status.known)}`,
+            `applied:  ${list(status.applied)}`,
+            `pending:  ${list(status.pending)}`,
+            `unknown:  ${list(status.unknown)}`,
+          ].join('\n') + '\n',
         );
         if (status.unknown.length > 0) {
           process.stderr.write(`polystore: ${newerSchema(store.kind, status.unknown).message}\n`);

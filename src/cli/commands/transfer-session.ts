@@ -9,10 +9,16 @@ import { UsageError } from '../args.js';
 
 /** Shared plumbing of export, import, copy and verify: config, logger, stores, progress. */
 
-export function transferConfig(settings: Record<string, string>): { config: Config; logger: ReturnType<typeof createLogger> } {
+export function transferConfig(settings: Record<string, string>): {
+  config: Config;
+  logger: ReturnType<typeof createLogger>;
+} {
   const config = loadConfig({ flags: settings });
   // Logs go to stderr, quietly: stdout may be the export stream and stderr carries the progress.
-  const logger = createLogger({ ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }, { fd: 2 });
+  const logger = createLogger(
+    { ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel },
+    { fd: 2 },
+  );
   return { config, logger };
 }
 
@@ -20,7 +26,13 @@ export function transferConfig(settings: Record<string, string>): { config: Conf
  * Opens the database a `--from`/`--to` flag names, or the configured one (DATABASE_TYPE /
  * DATABASE_URL) when the flag is absent. Failures name the flag and the (redacted) location.
  */
-export async function openFor(flag: string, location: string | undefined, config: Config, logger: ReturnType<typeof createLogger>, migrate: boolean): Promise<Store> {
+export async function openFor(
+  flag: string,
+  location: string | undefined,
+  config: Config,
+  logger: ReturnType<typeof createLogger>,
+  migrate: boolean,
+): Promise<Store> {
   let database = config.database;
   if (location !== undefined) {
     try {
@@ -34,7 +46,8 @@ export async function openFor(flag: string, location: string | undefined, config
     return await openLocation(database, logger, { migrate });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    const where = location === undefined ? `the configured ${database.type} database` : `--${flag} ${redactUrl(location)}`;
+    const where =
+      location === undefined ? `the configured ${database.type} database` : `--${flag} ${redactUrl(location)}`;
     throw new TransferError(`cannot use ${where}: ${reason}`);
   }
 }
@@ -69,7 +82,8 @@ export const progressFor = (label: string, quiet: boolean, total?: number) => ne
 export function batchSize(value: string | boolean | undefined): number {
   if (value === undefined) return 1000;
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new UsageError('--batch-size must be a whole number from 1 to 10000');
+  if (!Number.isInteger(n) || n < 1 || n > 10_000)
+    throw new UsageError('--batch-size must be a whole number from 1 to 10000');
   return n;
 }
 

@@ -15,12 +15,19 @@ otherwise.
 ${LOCATIONS}
 ${SETTINGS_HINT}`,
   async run(argv) {
-    const { settings, options } = parseArgs(argv, { settings: true, options: { from: 'string', to: 'string', 'batch-size': 'string', quiet: 'boolean' } });
-    if (typeof options.from !== 'string' || typeof options.to !== 'string') throw new UsageError('--from and --to are both required');
+    const { settings, options } = parseArgs(argv, {
+      settings: true,
+      options: { from: 'string', to: 'string', 'batch-size': 'string', quiet: 'boolean' },
+    });
+    if (typeof options.from !== 'string' || typeof options.to !== 'string')
+      throw new UsageError('--from and --to are both required');
     const size = batchSize(options['batch-size']);
     return withSourceAndTarget(options.from, options.to, settings, false, async (source, target) => {
       const total = sum(await source.bulk.counts());
-      const report = await verifyStores(source, target, { batchSize: size, progress: progressFor('verify', options.quiet === true, total) });
+      const report = await verifyStores(source, target, {
+        batchSize: size,
+        progress: progressFor('verify', options.quiet === true, total),
+      });
       process.stdout.write(`${formatVerifyReport(report)}\n`);
       return report.equal ? 0 : 1;
     });

@@ -27,7 +27,8 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Start a conversation',
-        description: 'The caller becomes the owner; `participantIds` join as members (unknown ids: 400 naming `participantIds[i]`).',
+        description:
+          'The caller becomes the owner; `participantIds` join as members (unknown ids: 400 naming `participantIds[i]`).',
         body: ConversationCreateBody,
         response: { 201: ConversationSchema, ...errors(400, 401, 413, 415) },
       },
@@ -48,7 +49,10 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "The caller's conversations",
         description: `Most recent activity (last message, else creation) first. ${PAGINATION_DOC} This listing runs in one direction only, so \`prevCursor\` is always null.`,
         querystring: ListQuery,
-        response: { 200: Page(ConversationSchema, 'Always null: conversations are listed in one direction only.'), ...errors(400, 401) },
+        response: {
+          200: Page(ConversationSchema, 'Always null: conversations are listed in one direction only.'),
+          ...errors(400, 401),
+        },
       },
     },
     async (request) => pageJson(await conversations.list(actorId(request), request.query), conversationJson),
@@ -56,7 +60,15 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/conversations/:id',
-    { schema: { tags, summary: 'A conversation', description: VISIBILITY, params: ConversationParams, response: { 200: ConversationSchema, ...errors(400, 401, 404) } } },
+    {
+      schema: {
+        tags,
+        summary: 'A conversation',
+        description: VISIBILITY,
+        params: ConversationParams,
+        response: { 200: ConversationSchema, ...errors(400, 401, 404) },
+      },
+    },
     async (request, reply) => {
       const conversation = await conversations.get(actorId(request), request.params.id);
       setETag(reply, conversation.version);
@@ -112,7 +124,10 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Who takes part',
         description: `By join time, then user id. ${VISIBILITY}`,
         params: ConversationParams,
-        response: { 200: Type.Object({ data: Type.Array(ParticipantSchema) }, { additionalProperties: false }), ...errors(400, 401, 404) },
+        response: {
+          200: Type.Object({ data: Type.Array(ParticipantSchema) }, { additionalProperties: false }),
+          ...errors(400, 401, 404),
+        },
       },
     },
     async (request) => ({ data: (await participants.list(actorId(request), request.params.id)).map(participantJson) }),

@@ -12,7 +12,15 @@ const Ready = Type.Object({ status: Type.Literal('ready'), database: Type.String
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/health',
-    { schema: { tags, summary: 'Liveness: the process answers', description: 'Does not touch the database.', security: [], response: { 200: Ok } } },
+    {
+      schema: {
+        tags,
+        summary: 'Liveness: the process answers',
+        description: 'Does not touch the database.',
+        security: [],
+        response: { 200: Ok },
+      },
+    },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -37,13 +45,32 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         request.log.warn({ err: error }, 'readiness: the database did not answer');
         const retry = error instanceof UnavailableError ? error.retryAfterSeconds : 2;
         const message = error instanceof DomainError ? error.message : 'the database did not answer';
-        return reply.code(503).header('retry-after', String(retry)).send(errorBody({ code: 'unavailable', message: `database unreachable: ${message}`, details: { check: 'database' } }));
+        return reply
+          .code(503)
+          .header('retry-after', String(retry))
+          .send(
+            errorBody({
+              code: 'unavailable',
+              message: `database unreachable: ${message}`,
+              details: { check: 'database' },
+            }),
+          );
       }
       if (status.pending.length > 0 || status.unknown.length > 0) {
         const parts = [];
-        if (status.pending.length > 0) parts.push(`${status.pending.length} pending migration(s): ${status.pending.join(', ')}`);
-        if (status.unknown.length > 0) parts.push(`${status.unknown.length} migration(s) newer than this build: ${status.unknown.join(', ')}`);
-        return reply.code(503).send(errorBody({ code: 'schema_mismatch', message: `database schema is not current: ${parts.join('; ')}`, details: { check: 'schema', pending: status.pending, unknown: status.unknown } }));
+        if (status.pending.length > 0)
+          parts.push(`${status.pending.length} pending migration(s): ${status.pending.join(', ')}`);
+        if (status.unknown.length > 0)
+          parts.push(`${status.unknown.length} migration(s) newer than this build: ${status.unknown.join(', ')}`);
+        return reply
+          .code(503)
+          .send(
+            errorBody({
+              code: 'schema_mismatch',
+              message: `database schema is not current: ${parts.join('; ')}`,
+              details: { check: 'schema', pending: status.pending, unknown: status.unknown },
+            }),
+          );
       }
       return { status: 'ready' as const, database: store.kind };
     },

@@ -6,7 +6,13 @@ import { withPreconditions } from '../preconditions.js';
 import { messageJson, pageJson } from '../representation.js';
 import { ConversationParams } from '../schemas/conversations.js';
 import { errors, IfMatchHeaders, Page, PAGINATION_DOC } from '../schemas/common.js';
-import { MessageCreateBody, MessageListQuery, MessageParams, MessageSchema, MessageUpdateBody } from '../schemas/messages.js';
+import {
+  MessageCreateBody,
+  MessageListQuery,
+  MessageParams,
+  MessageSchema,
+  MessageUpdateBody,
+} from '../schemas/messages.js';
 
 const tags = ['messages'];
 const VISIBILITY = 'In a conversation the caller does not take part in, everything answers 404.';
@@ -52,7 +58,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           VISIBILITY,
         params: ConversationParams,
         querystring: MessageListQuery,
-        response: { 200: Page(MessageSchema, 'Start from the first item in the opposite direction; null on an empty page.'), ...errors(400, 401, 404) },
+        response: {
+          200: Page(MessageSchema, 'Start from the first item in the opposite direction; null on an empty page.'),
+          ...errors(400, 401, 404),
+        },
       },
     },
     async (request) => pageJson(await messages.list(actorId(request), request.params.id, request.query), messageJson),
@@ -60,7 +69,15 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/conversations/:id/messages/:messageId',
-    { schema: { tags, summary: 'A message', description: VISIBILITY, params: MessageParams, response: { 200: MessageSchema, ...errors(400, 401, 404) } } },
+    {
+      schema: {
+        tags,
+        summary: 'A message',
+        description: VISIBILITY,
+        params: MessageParams,
+        response: { 200: MessageSchema, ...errors(400, 401, 404) },
+      },
+    },
     async (request, reply) => {
       const message = await messages.get(actorId(request), request.params.id, request.params.messageId);
       setETag(reply, message.version);

@@ -49,7 +49,8 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: "Change the caller's handle or display name",
-        description: 'Guard with `If-Match: "<version>"` (412 when stale) and/or `version` in the body (409 version_conflict when stale).',
+        description:
+          'Guard with `If-Match: "<version>"` (412 when stale) and/or `version` in the body (409 version_conflict when stale).',
         headers: IfMatchHeaders,
         body: UserUpdateBody,
         response: { 200: UserSchema, ...errors(400, 401, 409, 412, 413, 415) },
@@ -67,7 +68,14 @@ export const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/users/:id',
-    { schema: { tags, summary: 'A user by id', params: UserParams, response: { 200: UserSchema, ...errors(400, 401, 404) } } },
+    {
+      schema: {
+        tags,
+        summary: 'A user by id',
+        params: UserParams,
+        response: { 200: UserSchema, ...errors(400, 401, 404) },
+      },
+    },
     async (request, reply) => {
       const user = await users.get(request.params.id);
       setETag(reply, user.version);

@@ -1,18 +1,43 @@
 import { Type, type TSchema } from 'typebox';
 import type { ContentPart } from '../../domain/models.js';
 import { CLIENT_MESSAGE_ID_PATTERN, LIMITS } from '../../domain/limits.js';
-import { closed, ExpectedVersion, ListQuery, Metadata, NullableTimestamp, Timestamp, UserId, Uuid, Version } from './common.js';
+import {
+  closed,
+  ExpectedVersion,
+  ListQuery,
+  Metadata,
+  NullableTimestamp,
+  Timestamp,
+  UserId,
+  Uuid,
+  Version,
+} from './common.js';
 
 const Identifier = Type.String({ minLength: 1, maxLength: LIMITS.identifierMax });
 const Json = Type.Unknown({ description: 'Any JSON value.' });
 
-const TextPart = Type.Object({ type: Type.Literal('text'), text: Type.String({ maxLength: LIMITS.textMax }) }, { ...closed, title: 'TextPart' });
-const ToolCallPart = Type.Object({ type: Type.Literal('tool_call'), callId: Identifier, name: Identifier, arguments: Json }, { ...closed, title: 'ToolCallPart' });
-const ToolResultPart = Type.Object({ type: Type.Literal('tool_result'), callId: Identifier, output: Json }, { ...closed, title: 'ToolResultPart' });
+const TextPart = Type.Object(
+  { type: Type.Literal('text'), text: Type.String({ maxLength: LIMITS.textMax }) },
+  { ...closed, title: 'TextPart' },
+);
+const ToolCallPart = Type.Object(
+  { type: Type.Literal('tool_call'), callId: Identifier, name: Identifier, arguments: Json },
+  { ...closed, title: 'ToolCallPart' },
+);
+const ToolResultPart = Type.Object(
+  { type: Type.Literal('tool_result'), callId: Identifier, output: Json },
+  { ...closed, title: 'ToolResultPart' },
+);
 const FilePart = Type.Object(
   {
     type: Type.Literal('file'),
-    url: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.urlMax, description: 'Absolute URL (exactly one of url, fileId).' })),
+    url: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: LIMITS.urlMax,
+        description: 'Absolute URL (exactly one of url, fileId).',
+      }),
+    ),
     fileId: Type.Optional(Identifier),
     mimeType: Type.String({ minLength: 1, maxLength: LIMITS.mimeTypeMax, pattern: '^[\\w.+-]+/[\\w.+-]+$' }),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.fileNameMax })),
@@ -22,14 +47,23 @@ const FilePart = Type.Object(
 const PARTS: TSchema[] = [TextPart, ToolCallPart, ToolResultPart, FilePart];
 
 /** In requests: checked against the one schema its `type` names (Ajv discriminator), so errors name the right field. */
-const ContentPartIn = Type.Unsafe<ContentPart>({ type: 'object', required: ['type'], oneOf: PARTS, discriminator: { propertyName: 'type' } });
+const ContentPartIn = Type.Unsafe<ContentPart>({
+  type: 'object',
+  required: ['type'],
+  oneOf: PARTS,
+  discriminator: { propertyName: 'type' },
+});
 /** In responses: a plain union, which the serializer understands. */
 const ContentPartOut = Type.Unsafe<ContentPart>({ anyOf: PARTS });
 
-const Content = <T extends TSchema>(part: T, doc: string) => Type.Array(part, { minItems: 1, maxItems: LIMITS.contentPartsMax, description: doc });
+const Content = <T extends TSchema>(part: T, doc: string) =>
+  Type.Array(part, { minItems: 1, maxItems: LIMITS.contentPartsMax, description: doc });
 
 const Role = Type.Enum(['user', 'assistant', 'system', 'tool']);
-const ClientMessageId = Type.String({ pattern: CLIENT_MESSAGE_ID_PATTERN.source, description: 'Idempotency key, unique per conversation: a repeat returns the first message with 200.' });
+const ClientMessageId = Type.String({
+  pattern: CLIENT_MESSAGE_ID_PATTERN.source,
+  description: 'Idempotency key, unique per conversation: a repeat returns the first message with 200.',
+});
 
 export const MessageSchema = Type.Object(
   {
@@ -71,7 +105,11 @@ export const MessageParams = Type.Object({ id: Uuid, messageId: Uuid }, closed);
 
 export const MessageListQuery = Type.Object(
   {
-    direction: Type.Optional(Type.Enum(['older', 'newer'], { description: '`older` (default): newest first, back in time. `newer`: oldest first, forward in time.' })),
+    direction: Type.Optional(
+      Type.Enum(['older', 'newer'], {
+        description: '`older` (default): newest first, back in time. `newer`: oldest first, forward in time.',
+      }),
+    ),
     ...ListQuery.properties,
   },
   closed,

@@ -2,11 +2,23 @@ import { Type } from 'typebox';
 import { HANDLE_PATTERN, LIMITS } from '../../domain/limits.js';
 import { closed, ExpectedVersion, Timestamp, UserId, Version } from './common.js';
 
-export const Handle = Type.String({ pattern: HANDLE_PATTERN.source, maxLength: LIMITS.handleMax, description: 'Unique, lower-case: letters, digits and _.- (not starting with . or -).' });
-export const DisplayName = (description?: string) => Type.String({ minLength: 1, maxLength: LIMITS.displayNameMax, ...(description ? { description } : {}) });
+export const Handle = Type.String({
+  pattern: HANDLE_PATTERN.source,
+  maxLength: LIMITS.handleMax,
+  description: 'Unique, lower-case: letters, digits and _.- (not starting with . or -).',
+});
+export const DisplayName = (description?: string) =>
+  Type.String({ minLength: 1, maxLength: LIMITS.displayNameMax, ...(description ? { description } : {}) });
 
 export const UserSchema = Type.Object(
-  { id: UserId, handle: Handle, displayName: DisplayName(), createdAt: Timestamp, updatedAt: Timestamp, version: Version() },
+  {
+    id: UserId,
+    handle: Handle,
+    displayName: DisplayName(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    version: Version(),
+  },
   { ...closed, description: 'A user. `id` is the identity provider subject.' },
 );
 
@@ -19,7 +31,11 @@ export const UserCreateBody = Type.Object(
 );
 
 export const UserUpdateBody = Type.Object(
-  { handle: Type.Optional(Handle), displayName: Type.Optional(DisplayName()), version: Type.Optional(ExpectedVersion()) },
+  {
+    handle: Type.Optional(Handle),
+    displayName: Type.Optional(DisplayName()),
+    version: Type.Optional(ExpectedVersion()),
+  },
   closed,
 );
 

@@ -3,7 +3,15 @@ import { DuplicateError } from '../../../src/domain/errors.js';
 import type { EntityKind, EntityRecords, Store } from '../../../src/repositories/ports.js';
 import { ENTITY_KINDS } from '../../../src/repositories/ports.js';
 import type { StoreTest } from '../harness.js';
-import { at, audit, AWKWARD_CONTENT, AWKWARD_METADATA, createConversation, createUser, newMessage } from '../fixtures.js';
+import {
+  at,
+  audit,
+  AWKWARD_CONTENT,
+  AWKWARD_METADATA,
+  createConversation,
+  createUser,
+  newMessage,
+} from '../fixtures.js';
 
 async function scanAll<K extends EntityKind>(store: Store, kind: K, batch: number): Promise<EntityRecords[K][]> {
   const out: EntityRecords[K][] = [];
@@ -23,7 +31,13 @@ async function seed(store: Store) {
   const b = await createUser(store, { id: 'a-lower' });
   const c1 = await createConversation(store, a, [b], { metadata: AWKWARD_METADATA });
   const c2 = await createConversation(store, b, [a]);
-  for (let i = 0; i < 5; i++) await store.messages.post(newMessage(c1.id, a.id, { content: AWKWARD_CONTENT, createdAt: new Date(Date.parse('2026-10-10T10:10:10.010Z') + i) }));
+  for (let i = 0; i < 5; i++)
+    await store.messages.post(
+      newMessage(c1.id, a.id, {
+        content: AWKWARD_CONTENT,
+        createdAt: new Date(Date.parse('2026-10-10T10:10:10.010Z') + i),
+      }),
+    );
   const { message } = await store.messages.post(newMessage(c2.id, b.id, { clientMessageId: 'k1' }));
   await store.messages.softDelete({
     conversationId: c2.id,
@@ -35,7 +49,9 @@ async function seed(store: Store) {
 }
 
 const keyOf = (kind: EntityKind, r: EntityRecords[EntityKind]) =>
-  kind === 'participants' ? `${(r as EntityRecords['participants']).conversationId}\u0000${(r as EntityRecords['participants']).userId}` : (r as { id: string }).id;
+  kind === 'participants'
+    ? `${(r as EntityRecords['participants']).conversationId}\u0000${(r as EntityRecords['participants']).userId}`
+    : (r as { id: string }).id;
 
 export function bulkSpec(test: StoreTest): void {
   test('bulk: counts and scans cover every record in code-point key order', async (store) => {
@@ -53,12 +69,22 @@ export function bulkSpec(test: StoreTest): void {
 
   test('bulk: records copied into an empty store come back identical', async (store) => {
     await seed(store);
-    const snapshot = Object.fromEntries(await Promise.all(ENTITY_KINDS.map(async (k) => [k, await scanAll(store, k, 3)] as const))) as { [K in EntityKind]: EntityRecords[K][] };
+    const snapshot = Object.fromEntries(
+      await Promise.all(ENTITY_KINDS.map(async (k) => [k, await scanAll(store, k, 3)] as const)),
+    ) as { [K in EntityKind]: EntityRecords[K][] };
     // Re-inserting everything with `fail` conflicts on the first batch and writes nothing.
     await expect(store.bulk.insertBatch('users', snapshot.users, 'fail')).rejects.toBeInstanceOf(DuplicateError);
     // `skip` leaves all of them; `replace` overwrites them with themselves.
-    expect(await store.bulk.insertBatch('messages', snapshot.messages, 'skip')).toEqual({ inserted: 0, skipped: 6, replaced: 0 });
-    expect(await store.bulk.insertBatch('conversations', snapshot.conversations, 'replace')).toEqual({ inserted: 0, skipped: 0, replaced: 2 });
+    expect(await store.bulk.insertBatch('messages', snapshot.messages, 'skip')).toEqual({
+      inserted: 0,
+      skipped: 6,
+      replaced: 0,
+    });
+    expect(await store.bulk.insertBatch('conversations', snapshot.conversations, 'replace')).toEqual({
+      inserted: 0,
+      skipped: 0,
+      replaced: 2,
+    });
     for (const kind of ENTITY_KINDS) expect(await scanAll(store, kind, 100)).toEqual(snapshot[kind]);
   });
 
@@ -70,13 +96,21 @@ export function bulkSpec(test: StoreTest): void {
     const messages = await scanAll(source, 'messages', 100);
     // Change a copy so replace can be told from skip.
     const renamed = { ...conversations[0]!, title: 'replaced title', version: 7 };
-    expect(await store.bulk.insertBatch('conversations', [renamed], 'replace')).toEqual({ inserted: 0, skipped: 0, replaced: 1 });
+    expect(await store.bulk.insertBatch('conversations', [renamed], 'replace')).toEqual({
+      inserted: 0,
+      skipped: 0,
+      replaced: 1,
+    });
     expect(await store.conversations.get(renamed.id)).toEqual(renamed);
     // A batch whose second record conflicts writes nothing under `fail`.
     const fresh = { ...users[0]!, id: 'new-user', handle: 'brand_new_handle' };
     await expect(store.bulk.insertBatch('users', [fresh, users[1]!], 'fail')).rejects.toBeInstanceOf(DuplicateError);
     expect(await store.users.find('new-user')).toBeNull();
-    expect(await store.bulk.insertBatch('users', [fresh, users[1]!], 'skip')).toEqual({ inserted: 1, skipped: 1, replaced: 0 });
+    expect(await store.bulk.insertBatch('users', [fresh, users[1]!], 'skip')).toEqual({
+      inserted: 1,
+      skipped: 1,
+      replaced: 0,
+    });
     expect(await store.users.get('new-user')).toEqual(fresh);
     expect((await store.bulk.counts()).messages).toBe(messages.length);
   });

@@ -1,13 +1,30 @@
 import { expect } from 'vitest';
 import { DuplicateError, NotFoundError, VersionConflictError } from '../../../src/domain/errors.js';
 import type { StoreTest } from '../harness.js';
-import { at, audit, AWKWARD_METADATA, createConversation, createUser, newConversation, newMessage } from '../fixtures.js';
+import {
+  at,
+  audit,
+  AWKWARD_METADATA,
+  createConversation,
+  createUser,
+  newConversation,
+  newMessage,
+} from '../fixtures.js';
 
 export function conversationsSpec(test: StoreTest): void {
   test('conversations: create then get returns exactly what was stored', async (store) => {
     const owner = await createUser(store);
-    const c = newConversation(owner.id, { title: null, metadata: AWKWARD_METADATA, createdAt: at('2025-01-02T03:04:05.678Z'), updatedAt: at('2025-01-02T03:04:05.678Z') });
-    const created = await store.conversations.create(c, [{ conversationId: c.id, userId: owner.id, role: 'owner', joinedAt: c.createdAt }], audit(owner.id, 'conversation', c.id));
+    const c = newConversation(owner.id, {
+      title: null,
+      metadata: AWKWARD_METADATA,
+      createdAt: at('2025-01-02T03:04:05.678Z'),
+      updatedAt: at('2025-01-02T03:04:05.678Z'),
+    });
+    const created = await store.conversations.create(
+      c,
+      [{ conversationId: c.id, userId: owner.id, role: 'owner', joinedAt: c.createdAt }],
+      audit(owner.id, 'conversation', c.id),
+    );
     expect(created).toEqual(c);
     const loaded = await store.conversations.get(c.id);
     expect(loaded).toEqual(c);
@@ -19,15 +36,23 @@ export function conversationsSpec(test: StoreTest): void {
 
   test('conversations: a missing conversation is a typed NotFound', async (store) => {
     const missing = newConversation('x').id;
-    await expect(store.conversations.get(missing)).rejects.toMatchObject({ constructor: NotFoundError, entity: 'conversation', id: missing });
-    await expect(store.conversations.delete(missing, audit('x', 'conversation', missing, 'delete'))).rejects.toBeInstanceOf(NotFoundError);
-    await expect(store.conversations.update({
+    await expect(store.conversations.get(missing)).rejects.toMatchObject({
+      constructor: NotFoundError,
+      entity: 'conversation',
       id: missing,
-      expectedVersion: 1,
-      patch: { title: 't' },
-      updatedAt: new Date(),
-      audit: audit('x', 'conversation', missing, 'update'),
-    })).rejects.toBeInstanceOf(NotFoundError);
+    });
+    await expect(
+      store.conversations.delete(missing, audit('x', 'conversation', missing, 'delete')),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      store.conversations.update({
+        id: missing,
+        expectedVersion: 1,
+        patch: { title: 't' },
+        updatedAt: new Date(),
+        audit: audit('x', 'conversation', missing, 'update'),
+      }),
+    ).rejects.toBeInstanceOf(NotFoundError);
   });
 
   test('conversations: update without expectedVersion applies to whatever version is stored', async (store) => {
@@ -60,7 +85,13 @@ export function conversationsSpec(test: StoreTest): void {
     const owner = await createUser(store);
     const c = await createConversation(store, owner);
     const again = newConversation(owner.id, { id: c.id, title: 'other' });
-    await expect(store.conversations.create(again, [{ conversationId: c.id, userId: owner.id, role: 'owner', joinedAt: new Date() }], audit(owner.id, 'conversation', c.id))).rejects.toBeInstanceOf(DuplicateError);
+    await expect(
+      store.conversations.create(
+        again,
+        [{ conversationId: c.id, userId: owner.id, role: 'owner', joinedAt: new Date() }],
+        audit(owner.id, 'conversation', c.id),
+      ),
+    ).rejects.toBeInstanceOf(DuplicateError);
     expect((await store.conversations.get(c.id)).title).toBe(c.title);
   });
 
@@ -101,13 +132,15 @@ export function conversationsSpec(test: StoreTest): void {
       audit: audit(owner.id, 'conversation', c.id, 'update'),
     });
     const before = await store.conversations.get(c.id);
-    await expect(store.conversations.update({
-      id: c.id,
-      expectedVersion: 1,
-      patch: { title: 'stale' },
-      updatedAt: new Date(),
-      audit: audit(owner.id, 'conversation', c.id, 'update'),
-    })).rejects.toMatchObject({
+    await expect(
+      store.conversations.update({
+        id: c.id,
+        expectedVersion: 1,
+        patch: { title: 'stale' },
+        updatedAt: new Date(),
+        audit: audit(owner.id, 'conversation', c.id, 'update'),
+      }),
+    ).rejects.toMatchObject({
       constructor: VersionConflictError,
       expectedVersion: 1,
     });
@@ -140,8 +173,17 @@ export function conversationsSpec(test: StoreTest): void {
     const stranger = await createUser(store);
     const base = Date.parse('2026-01-01T00:00:00.000Z');
     const mine = [];
-    for (let i = 0; i < 5; i++) mine.push(await createConversation(store, me, [], { createdAt: new Date(base + i * 1000), updatedAt: new Date(base + i * 1000) }));
-    const invited = await createConversation(store, stranger, [me], { createdAt: new Date(base + 10_000), updatedAt: new Date(base + 10_000) });
+    for (let i = 0; i < 5; i++)
+      mine.push(
+        await createConversation(store, me, [], {
+          createdAt: new Date(base + i * 1000),
+          updatedAt: new Date(base + i * 1000),
+        }),
+      );
+    const invited = await createConversation(store, stranger, [me], {
+      createdAt: new Date(base + 10_000),
+      updatedAt: new Date(base + 10_000),
+    });
     await createConversation(store, stranger, [], { createdAt: new Date(base + 20_000) });
     // A message makes the oldest conversation the most recent.
     await store.messages.post(newMessage(mine[0]!.id, me.id, { createdAt: new Date(base + 30_000) }));
@@ -152,7 +194,11 @@ export function conversationsSpec(test: StoreTest): void {
     expect(first.hasMore).toBe(true);
     expect(first.items[0]!.messageCount).toBe(1);
     const last = first.items.at(-1)!;
-    const second = await store.conversations.listForUser({ userId: me.id, limit: 4, after: { at: last.lastMessageAt ?? last.createdAt, id: last.id } });
+    const second = await store.conversations.listForUser({
+      userId: me.id,
+      limit: 4,
+      after: { at: last.lastMessageAt ?? last.createdAt, id: last.id },
+    });
     expect(second.items.map((c) => c.id)).toEqual(expected.slice(4));
     expect(second.hasMore).toBe(false);
     const exact = await store.conversations.listForUser({ userId: me.id, limit: 6 });
@@ -164,7 +210,8 @@ export function conversationsSpec(test: StoreTest): void {
     const me = await createUser(store);
     const when = at('2026-02-02T02:02:02.222Z');
     const ids: string[] = [];
-    for (let i = 0; i < 7; i++) ids.push((await createConversation(store, me, [], { createdAt: when, updatedAt: when })).id);
+    for (let i = 0; i < 7; i++)
+      ids.push((await createConversation(store, me, [], { createdAt: when, updatedAt: when })).id);
     const expected = [...ids].sort().reverse();
     const seen: string[] = [];
     let after;

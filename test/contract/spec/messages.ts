@@ -2,13 +2,29 @@ import { expect } from 'vitest';
 import { NotFoundError, VersionConflictError } from '../../../src/domain/errors.js';
 import type { Message } from '../../../src/domain/models.js';
 import type { StoreTest } from '../harness.js';
-import { at, audit, AWKWARD_CONTENT, AWKWARD_METADATA, createConversation, createUser, newConversation, newMessage, text } from '../fixtures.js';
+import {
+  at,
+  audit,
+  AWKWARD_CONTENT,
+  AWKWARD_METADATA,
+  createConversation,
+  createUser,
+  newConversation,
+  newMessage,
+  text,
+} from '../fixtures.js';
 
 export function messagesSpec(test: StoreTest): void {
   test('messages: a post is stored exactly and updates the conversation atomically', async (store) => {
     const owner = await createUser(store);
     const c = await createConversation(store, owner);
-    const m = newMessage(c.id, owner.id, { role: 'assistant', content: AWKWARD_CONTENT, metadata: AWKWARD_METADATA, clientMessageId: 'client-1', createdAt: at('2026-04-04T04:04:04.404Z') });
+    const m = newMessage(c.id, owner.id, {
+      role: 'assistant',
+      content: AWKWARD_CONTENT,
+      metadata: AWKWARD_METADATA,
+      clientMessageId: 'client-1',
+      createdAt: at('2026-04-04T04:04:04.404Z'),
+    });
     const result = await store.messages.post(m);
     expect(result).toEqual({ message: m, created: true });
     const loaded = await store.messages.get(c.id, m.id);
@@ -36,10 +52,14 @@ export function messagesSpec(test: StoreTest): void {
     const other = await createConversation(store, owner);
     const original = newMessage(c.id, owner.id, { clientMessageId: 'same', content: text('first') });
     await store.messages.post(original);
-    const repeat = await store.messages.post(newMessage(c.id, owner.id, { clientMessageId: 'same', content: text('second') }));
+    const repeat = await store.messages.post(
+      newMessage(c.id, owner.id, { clientMessageId: 'same', content: text('second') }),
+    );
     expect(repeat).toEqual({ message: original, created: false });
     expect((await store.conversations.get(c.id)).messageCount).toBe(1);
-    expect((await store.messages.list({ conversationId: c.id, limit: 10, direction: 'older' })).items).toEqual([original]);
+    expect((await store.messages.list({ conversationId: c.id, limit: 10, direction: 'older' })).items).toEqual([
+      original,
+    ]);
     // The key is unique per conversation only.
     const elsewhere = await store.messages.post(newMessage(other.id, owner.id, { clientMessageId: 'same' }));
     expect(elsewhere.created).toBe(true);
@@ -59,7 +79,10 @@ export function messagesSpec(test: StoreTest): void {
     const other = await createConversation(store, owner);
     const { message } = await store.messages.post(newMessage(c.id, owner.id));
     await expect(store.messages.get(other.id, message.id)).rejects.toBeInstanceOf(NotFoundError);
-    await expect(store.messages.get(c.id, newMessage(c.id, owner.id).id)).rejects.toMatchObject({ constructor: NotFoundError, entity: 'message' });
+    await expect(store.messages.get(c.id, newMessage(c.id, owner.id).id)).rejects.toMatchObject({
+      constructor: NotFoundError,
+      entity: 'message',
+    });
   });
 
   test('messages: edit applies the patch, sets editedAt and bumps the version', async (store) => {
@@ -101,21 +124,25 @@ export function messagesSpec(test: StoreTest): void {
       audit: audit(owner.id, 'message', message.id, 'update'),
     });
     const before = await store.messages.get(c.id, message.id);
-    await expect(store.messages.update({
-      conversationId: c.id,
-      messageId: message.id,
-      expectedVersion: 1,
-      patch: { content: text('stale') },
-      editedAt: new Date(),
-      audit: audit(owner.id, 'message', message.id, 'update'),
-    })).rejects.toBeInstanceOf(VersionConflictError);
-    await expect(store.messages.softDelete({
-      conversationId: c.id,
-      messageId: message.id,
-      expectedVersion: 1,
-      deletedAt: new Date(),
-      audit: audit(owner.id, 'message', message.id, 'delete'),
-    })).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(
+      store.messages.update({
+        conversationId: c.id,
+        messageId: message.id,
+        expectedVersion: 1,
+        patch: { content: text('stale') },
+        editedAt: new Date(),
+        audit: audit(owner.id, 'message', message.id, 'update'),
+      }),
+    ).rejects.toBeInstanceOf(VersionConflictError);
+    await expect(
+      store.messages.softDelete({
+        conversationId: c.id,
+        messageId: message.id,
+        expectedVersion: 1,
+        deletedAt: new Date(),
+        audit: audit(owner.id, 'message', message.id, 'delete'),
+      }),
+    ).rejects.toBeInstanceOf(VersionConflictError);
     expect(await store.messages.get(c.id, message.id)).toEqual(before);
     expect(await store.audit.listForEntity('message', message.id)).toHaveLength(1);
   });
@@ -123,7 +150,9 @@ export function messagesSpec(test: StoreTest): void {
   test('messages: delete leaves a tombstone that keeps id, author and timestamps', async (store) => {
     const owner = await createUser(store);
     const c = await createConversation(store, owner);
-    const { message } = await store.messages.post(newMessage(c.id, owner.id, { content: AWKWARD_CONTENT, metadata: AWKWARD_METADATA, clientMessageId: 'tomb' }));
+    const { message } = await store.messages.post(
+      newMessage(c.id, owner.id, { content: AWKWARD_CONTENT, metadata: AWKWARD_METADATA, clientMessageId: 'tomb' }),
+    );
     const when = at('2026-07-07T07:07:07.707Z');
     const tombstone = await store.messages.softDelete({
       conversationId: c.id,
@@ -135,22 +164,31 @@ export function messagesSpec(test: StoreTest): void {
     const expected: Message = { ...message, content: [], metadata: {}, deletedAt: when, version: 2 };
     expect(tombstone).toEqual(expected);
     expect(await store.messages.get(c.id, message.id)).toEqual(expected);
-    expect((await store.messages.list({ conversationId: c.id, limit: 5, direction: 'newer' })).items).toEqual([expected]);
-    await expect(store.messages.update({
-      conversationId: c.id,
-      messageId: message.id,
-      patch: { content: text('zombie') },
-      editedAt: new Date(),
-      audit: audit(owner.id, 'message', message.id, 'update'),
-    })).rejects.toBeInstanceOf(NotFoundError);
-    await expect(store.messages.softDelete({
-      conversationId: c.id,
-      messageId: message.id,
-      deletedAt: new Date(),
-      audit: audit(owner.id, 'message', message.id, 'delete'),
-    })).rejects.toBeInstanceOf(NotFoundError);
+    expect((await store.messages.list({ conversationId: c.id, limit: 5, direction: 'newer' })).items).toEqual([
+      expected,
+    ]);
+    await expect(
+      store.messages.update({
+        conversationId: c.id,
+        messageId: message.id,
+        patch: { content: text('zombie') },
+        editedAt: new Date(),
+        audit: audit(owner.id, 'message', message.id, 'update'),
+      }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      store.messages.softDelete({
+        conversationId: c.id,
+        messageId: message.id,
+        deletedAt: new Date(),
+        audit: audit(owner.id, 'message', message.id, 'delete'),
+      }),
+    ).rejects.toBeInstanceOf(NotFoundError);
     expect((await store.conversations.get(c.id)).messageCount).toBe(1);
     // The idempotency key still points at the tombstone, so a retried post does not resurrect it.
-    expect(await store.messages.post(newMessage(c.id, owner.id, { clientMessageId: 'tomb' }))).toEqual({ message: expected, created: false });
+    expect(await store.messages.post(newMessage(c.id, owner.id, { clientMessageId: 'tomb' }))).toEqual({
+      message: expected,
+      created: false,
+    });
   });
 }

@@ -7,7 +7,13 @@ import { createConversation, createUser, newMessage } from '../fixtures.js';
 
 const key = (m: Message): CursorKey => ({ at: m.createdAt, id: m.id });
 
-async function walk(store: Store, conversationId: string, direction: Direction, limit: number, start?: CursorKey): Promise<{ ids: string[]; pages: number }> {
+async function walk(
+  store: Store,
+  conversationId: string,
+  direction: Direction,
+  limit: number,
+  start?: CursorKey,
+): Promise<{ ids: string[]; pages: number }> {
   const ids: string[] = [];
   let after = start;
   let pages = 0;
@@ -32,7 +38,9 @@ async function seed(store: Store, n: number) {
     const ms = i >= 3 && i <= 5 ? base + 3 : base + i;
     posted.push((await store.messages.post(newMessage(c.id, owner.id, { createdAt: new Date(ms) }))).message);
   }
-  const ordered = [...posted].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const ordered = [...posted].sort(
+    (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
   return { owner, c, ordered };
 }
 
@@ -56,7 +64,12 @@ export function paginationSpec(test: StoreTest): void {
     expect((await walk(store, c.id, 'newer', 3, key(middle))).ids).toEqual(ids.slice(6));
     expect((await walk(store, c.id, 'older', 3, key(middle))).ids).toEqual(ids.slice(0, 5).reverse());
     // At the ends.
-    const end = await store.messages.list({ conversationId: c.id, limit: 4, direction: 'newer', after: key(ordered.at(-1)!) });
+    const end = await store.messages.list({
+      conversationId: c.id,
+      limit: 4,
+      direction: 'newer',
+      after: key(ordered.at(-1)!),
+    });
     expect(end).toEqual({ items: [], hasMore: false });
     const exact = await store.messages.list({ conversationId: c.id, limit: 11, direction: 'older' });
     expect(exact.hasMore).toBe(false);
@@ -66,8 +79,14 @@ export function paginationSpec(test: StoreTest): void {
   test('pagination: an empty conversation gives an empty page', async (store) => {
     const owner = await createUser(store);
     const c = await createConversation(store, owner);
-    expect(await store.messages.list({ conversationId: c.id, limit: 50, direction: 'older' })).toEqual({ items: [], hasMore: false });
-    expect(await store.messages.list({ conversationId: c.id, limit: 50, direction: 'newer' })).toEqual({ items: [], hasMore: false });
+    expect(await store.messages.list({ conversationId: c.id, limit: 50, direction: 'older' })).toEqual({
+      items: [],
+      hasMore: false,
+    });
+    expect(await store.messages.list({ conversationId: c.id, limit: 50, direction: 'newer' })).toEqual({
+      items: [],
+      hasMore: false,
+    });
   });
 
   test('pagination: no gaps and no duplicates while other clients insert', async (store) => {
@@ -80,7 +99,9 @@ export function paginationSpec(test: StoreTest): void {
       if (round === 0) newestSeen = key(page.items[0]!);
       seen.push(...page.items.map((m) => m.id));
       // Another client posts between every page.
-      await store.messages.post(newMessage(c.id, owner.id, { createdAt: new Date(Date.parse('2026-09-09T00:00:00.000Z') + round) }));
+      await store.messages.post(
+        newMessage(c.id, owner.id, { createdAt: new Date(Date.parse('2026-09-09T00:00:00.000Z') + round) }),
+      );
       if (!page.hasMore) break;
       after = key(page.items.at(-1)!);
     }

@@ -5,7 +5,11 @@ import { at, audit, createUser, newUser } from '../fixtures.js';
 
 export function usersSpec(test: StoreTest): void {
   test('users: create then get returns exactly what was stored', async (store) => {
-    const user = newUser({ createdAt: at('2024-02-29T23:59:59.999Z'), updatedAt: at('2024-03-01T00:00:00.001Z'), displayName: 'Zoë 👩‍💻 Ünïcode' });
+    const user = newUser({
+      createdAt: at('2024-02-29T23:59:59.999Z'),
+      updatedAt: at('2024-03-01T00:00:00.001Z'),
+      displayName: 'Zoë 👩‍💻 Ünïcode',
+    });
     const created = await store.users.create(user, audit(user.id, 'user', user.id));
     expect(created).toEqual(user);
     const loaded = await store.users.get(user.id);
@@ -26,9 +30,15 @@ export function usersSpec(test: StoreTest): void {
   test('users: a duplicate id or handle is a typed conflict and stores nothing', async (store) => {
     const first = await createUser(store);
     const sameId = newUser({ id: first.id });
-    await expect(store.users.create(sameId, audit(first.id, 'user', first.id))).rejects.toMatchObject({ constructor: DuplicateError, field: 'id' });
+    await expect(store.users.create(sameId, audit(first.id, 'user', first.id))).rejects.toMatchObject({
+      constructor: DuplicateError,
+      field: 'id',
+    });
     const sameHandle = newUser({ handle: first.handle });
-    await expect(store.users.create(sameHandle, audit(sameHandle.id, 'user', sameHandle.id))).rejects.toMatchObject({ constructor: DuplicateError, field: 'handle' });
+    await expect(store.users.create(sameHandle, audit(sameHandle.id, 'user', sameHandle.id))).rejects.toMatchObject({
+      constructor: DuplicateError,
+      field: 'handle',
+    });
     expect(await store.users.find(sameHandle.id)).toBeNull();
     expect(await store.users.get(first.id)).toEqual(first);
     expect((await store.bulk.counts()).users).toBe(1);
@@ -52,7 +62,13 @@ export function usersSpec(test: StoreTest): void {
       updatedAt: when,
       audit: audit(user.id, 'user', user.id, 'update', { handle: `${user.handle}_new` }),
     });
-    expect(updated).toEqual({ ...user, handle: `${user.handle}_new`, displayName: 'Renamed', updatedAt: when, version: 2 });
+    expect(updated).toEqual({
+      ...user,
+      handle: `${user.handle}_new`,
+      displayName: 'Renamed',
+      updatedAt: when,
+      version: 2,
+    });
     expect(await store.users.get(user.id)).toEqual(updated);
     expect(await store.users.findByHandle(user.handle)).toBeNull();
     expect(await store.users.findByHandle(`${user.handle}_new`)).toEqual(updated);
@@ -68,24 +84,28 @@ export function usersSpec(test: StoreTest): void {
       audit: audit(user.id, 'user', user.id, 'update'),
     });
     const before = await store.users.get(user.id);
-    const error = await store.users.update({
-      id: user.id,
-      expectedVersion: 1,
-      patch: { displayName: 'Lost update' },
-      updatedAt: new Date(),
-      audit: audit(user.id, 'user', user.id, 'update'),
-    }).catch((e: unknown) => e);
+    const error = await store.users
+      .update({
+        id: user.id,
+        expectedVersion: 1,
+        patch: { displayName: 'Lost update' },
+        updatedAt: new Date(),
+        audit: audit(user.id, 'user', user.id, 'update'),
+      })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VersionConflictError);
     expect(error).toMatchObject({ entity: 'user', id: user.id, expectedVersion: 1 });
     expect(await store.users.get(user.id)).toEqual(before);
     expect((await store.audit.listForEntity('user', user.id)).length).toBe(2);
-    await expect(store.users.update({
-      id: 'missing',
-      expectedVersion: 1,
-      patch: { displayName: 'x' },
-      updatedAt: new Date(),
-      audit: audit('x', 'user', 'missing', 'update'),
-    })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      store.users.update({
+        id: 'missing',
+        expectedVersion: 1,
+        patch: { displayName: 'x' },
+        updatedAt: new Date(),
+        audit: audit('x', 'user', 'missing', 'update'),
+      }),
+    ).rejects.toBeInstanceOf(NotFoundError);
   });
 
   test('users: findExisting answers which ids name stored users, in one call', async (store) => {
@@ -122,19 +142,27 @@ export function usersSpec(test: StoreTest): void {
   test('users: taking a handle that exists is a conflict and changes nothing', async (store) => {
     const a = await createUser(store);
     const b = await createUser(store);
-    await expect(store.users.update({
-      id: b.id,
-      expectedVersion: 1,
-      patch: { handle: a.handle },
-      updatedAt: new Date(),
-      audit: audit(b.id, 'user', b.id, 'update'),
-    })).rejects.toMatchObject({ constructor: DuplicateError, field: 'handle' });
+    await expect(
+      store.users.update({
+        id: b.id,
+        expectedVersion: 1,
+        patch: { handle: a.handle },
+        updatedAt: new Date(),
+        audit: audit(b.id, 'user', b.id, 'update'),
+      }),
+    ).rejects.toMatchObject({ constructor: DuplicateError, field: 'handle' });
     expect(await store.users.get(b.id)).toEqual(b);
   });
 
   test('audit: entries are written with their change and round-trip exactly', async (store) => {
     const user = newUser();
-    const diff = { handle: { from: null, to: user.handle }, nested: { list: [1, 'two', { three: 3 }], empty: {}, none: [] }, emoji: '🧾', z: 1, a: 2 };
+    const diff = {
+      handle: { from: null, to: user.handle },
+      nested: { list: [1, 'two', { three: 3 }], empty: {}, none: [] },
+      emoji: '🧾',
+      z: 1,
+      a: 2,
+    };
     const entry = { ...audit(user.id, 'user', user.id, 'create', diff), at: at('2025-05-05T05:05:05.555Z') };
     await store.users.create(user, entry);
     const entries = await store.audit.listForEntity('user', user.id);

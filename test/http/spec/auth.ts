@@ -4,7 +4,10 @@ import { expectError, TEST_SECRET, type ApiTest } from '../support.js';
 
 const key = (secret: string) => new TextEncoder().encode(secret);
 
-function expectUnauthorized(res: Awaited<ReturnType<import('fastify').FastifyInstance['inject']>>, invalidToken: boolean) {
+function expectUnauthorized(
+  res: Awaited<ReturnType<import('fastify').FastifyInstance['inject']>>,
+  invalidToken: boolean,
+) {
   const error = expectError(res, 401, 'unauthorized');
   const header = String(res.headers['www-authenticate']);
   expect(header.startsWith('Bearer realm="polystore"')).toBe(true);
@@ -27,38 +30,73 @@ export function authSpec(test: ApiTest): void {
     });
 
     test('a token signed with another secret: 401', async (api) => {
-      const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('mallory').setExpirationTime('1h').sign(key(`${TEST_SECRET}-other`));
-      const error = expectUnauthorized(await api.withHeaders({ authorization: `Bearer ${jwt}` }).get('/v1/users/me'), true);
+      const jwt = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('mallory')
+        .setExpirationTime('1h')
+        .sign(key(`${TEST_SECRET}-other`));
+      const error = expectUnauthorized(
+        await api.withHeaders({ authorization: `Bearer ${jwt}` }).get('/v1/users/me'),
+        true,
+      );
       expect(error.message).toContain('signature');
       expect(await api.store.users.find('mallory')).toBeNull();
     });
 
     test('an expired token: 401 saying so', async (api) => {
       const jwt = await api.token('alice', { expiresIn: -120 });
-      const error = expectUnauthorized(await api.withHeaders({ authorization: `Bearer ${jwt}` }).get('/v1/users/me'), true);
+      const error = expectUnauthorized(
+        await api.withHeaders({ authorization: `Bearer ${jwt}` }).get('/v1/users/me'),
+        true,
+      );
       expect(error.message).toContain('expired');
     });
 
     test('a token with another algorithm, none, or no exp: 401', async (api) => {
-      const hs512 = await new SignJWT({}).setProtectedHeader({ alg: 'HS512' }).setSubject('alice').setExpirationTime('1h').sign(key(TEST_SECRET));
-      expect(expectUnauthorized(await api.withHeaders({ authorization: `Bearer ${hs512}` }).get('/v1/users/me'), true).message).toContain('HS256');
+      const hs512 = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS512' })
+        .setSubject('alice')
+        .setExpirationTime('1h')
+        .sign(key(TEST_SECRET));
+      expect(
+        expectUnauthorized(await api.withHeaders({ authorization: `Bearer ${hs512}` }).get('/v1/users/me'), true)
+          .message,
+      ).toContain('HS256');
       const none = new UnsecuredJWT({}).setSubject('alice').setExpirationTime('1h').encode();
       expectUnauthorized(await api.withHeaders({ authorization: `Bearer ${none}` }).get('/v1/users/me'), true);
-      const forever = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(key(TEST_SECRET));
-      expect(expectUnauthorized(await api.withHeaders({ authorization: `Bearer ${forever}` }).get('/v1/users/me'), true).message).toContain('exp');
+      const forever = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('alice')
+        .sign(key(TEST_SECRET));
+      expect(
+        expectUnauthorized(await api.withHeaders({ authorization: `Bearer ${forever}` }).get('/v1/users/me'), true)
+          .message,
+      ).toContain('exp');
     });
 
     test('a sub that is not a valid user id, or no sub: 401', async (api) => {
-      const bad = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('has space').setExpirationTime('1h').sign(key(TEST_SECRET));
-      expect(expectUnauthorized(await api.withHeaders({ authorization: `Bearer ${bad}` }).get('/v1/users/me'), true).message).toContain('subject');
-      const noSub = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key(TEST_SECRET));
+      const bad = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('has space')
+        .setExpirationTime('1h')
+        .sign(key(TEST_SECRET));
+      expect(
+        expectUnauthorized(await api.withHeaders({ authorization: `Bearer ${bad}` }).get('/v1/users/me'), true).message,
+      ).toContain('subject');
+      const noSub = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('1h')
+        .sign(key(TEST_SECRET));
       expectUnauthorized(await api.withHeaders({ authorization: `Bearer ${noSub}` }).get('/v1/users/me'), true);
     });
 
     test('issuer and audience are enforced when configured', async (api) => {
       const strict = await api.rebuild({ AUTH_JWT_ISSUER: 'https://id.example', AUTH_JWT_AUDIENCE: 'polystore-api' });
       const plain = await api.token('alice');
-      expect(expectUnauthorized(await strict.withHeaders({ authorization: `Bearer ${plain}` }).get('/v1/users/me'), true).message).toMatch(/iss|aud/);
+      expect(
+        expectUnauthorized(await strict.withHeaders({ authorization: `Bearer ${plain}` }).get('/v1/users/me'), true)
+          .message,
+      ).toMatch(/iss|aud/);
       const ok = await strict.as('alice').get('/v1/users/me');
       expect(ok.statusCode).toBe(200);
       expect(ok.json().id).toBe('alice');
@@ -78,14 +116,25 @@ export function authSpec(test: ApiTest): void {
 
   describe('provisioning on first sight', () => {
     test('the first request creates the user from preferred_username and name, audited', async (api) => {
-      const res = await api.as('auth0|42', { preferredUsername: 'Alice.W@Example', name: '  Alice Wonder  ' }).get('/v1/users/me');
+      const res = await api
+        .as('auth0|42', { preferredUsername: 'Alice.W@Example', name: '  Alice Wonder  ' })
+        .get('/v1/users/me');
       expect(res.statusCode).toBe(200);
       const user = res.json();
-      expect(user).toMatchObject({ id: 'auth0|42', handle: 'alice.w_example', displayName: 'Alice Wonder', version: 1 });
+      expect(user).toMatchObject({
+        id: 'auth0|42',
+        handle: 'alice.w_example',
+        displayName: 'Alice Wonder',
+        version: 1,
+      });
       expect(res.headers.etag).toBe('"1"');
       const audit = await api.store.audit.listForEntity('user', 'auth0|42');
       expect(audit).toHaveLength(1);
-      expect(audit[0]).toMatchObject({ actorId: 'auth0|42', action: 'create', diff: { handle: 'alice.w_example', displayName: 'Alice Wonder' } });
+      expect(audit[0]).toMatchObject({
+        actorId: 'auth0|42',
+        action: 'create',
+        diff: { handle: 'alice.w_example', displayName: 'Alice Wonder' },
+      });
       // A second request finds the user instead of creating another.
       expect((await api.as('auth0|42', { preferredUsername: 'changed' }).get('/v1/users/me')).json()).toEqual(user);
     });
@@ -100,7 +149,9 @@ export function authSpec(test: ApiTest): void {
       const second = (await api.as('u2', { preferredUsername: 'Sam' }).get('/v1/users/me')).json();
       expect(first.handle).toBe('sam');
       expect(second.handle).toMatch(/^sam_[0-9a-f]{4}$/);
-      const long = (await api.as('u3', { preferredUsername: 'x'.repeat(100), name: 'N'.repeat(300) }).get('/v1/users/me')).json();
+      const long = (
+        await api.as('u3', { preferredUsername: 'x'.repeat(100), name: 'N'.repeat(300) }).get('/v1/users/me')
+      ).json();
       expect(long.handle).toBe('x'.repeat(64));
       expect(long.displayName).toBe('N'.repeat(128));
     });

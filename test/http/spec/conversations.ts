@@ -5,7 +5,13 @@ export function conversationsSpec(test: ApiTest): void {
   describe('conversations', () => {
     test('POST creates with the caller as owner and the listed users as members, audited', async (api) => {
       for (const sub of ['owner', 'm1', 'm2']) await api.as(sub).get('/v1/users/me');
-      const res = await api.as('owner').post('/v1/conversations', { title: 'Plans', metadata: { topic: 'trip', 'app.v': '1' }, participantIds: ['m1', 'm2', 'm1', 'owner'] });
+      const res = await api
+        .as('owner')
+        .post('/v1/conversations', {
+          title: 'Plans',
+          metadata: { topic: 'trip', 'app.v': '1' },
+          participantIds: ['m1', 'm2', 'm1', 'owner'],
+        });
       expect(res.statusCode).toBe(201);
       const c = res.json();
       expect(c).toEqual({
@@ -35,7 +41,11 @@ export function conversationsSpec(test: ApiTest): void {
       const audit = await api.store.audit.listForEntity('conversation', c.id);
       expect(audit).toHaveLength(1);
       expect(audit[0]).toMatchObject({ actorId: 'owner', action: 'create', entity: 'conversation', entityId: c.id });
-      expect(audit[0]!.diff).toMatchObject({ title: 'Plans', metadata: { topic: 'trip', 'app.v': '1' }, createdAt: c.createdAt });
+      expect(audit[0]!.diff).toMatchObject({
+        title: 'Plans',
+        metadata: { topic: 'trip', 'app.v': '1' },
+        createdAt: c.createdAt,
+      });
     });
 
     test('POST with no body fields creates an untitled conversation', async (api) => {
@@ -55,7 +65,12 @@ export function conversationsSpec(test: ApiTest): void {
         ],
       });
       expect((await api.as('creator').get('/v1/conversations')).json().data).toEqual([]);
-      expectError(await api.as('creator').post('/v1/conversations', { participantIds: ['ok', 'bad id'] }), 400, 'validation_failed', 'participantIds[1]');
+      expectError(
+        await api.as('creator').post('/v1/conversations', { participantIds: ['ok', 'bad id'] }),
+        400,
+        'validation_failed',
+        'participantIds[1]',
+      );
     });
 
     test('GET: participants see it (ETag), everyone else gets 404', async (api) => {
@@ -65,8 +80,14 @@ export function conversationsSpec(test: ApiTest): void {
       expect(res.json()).toMatchObject({ id: c.id, createdBy: 'o' });
       expect(res.headers.etag).toBe('"1"');
       const hidden = expectError(await api.as('outsider').get(`/v1/conversations/${c.id}`), 404, 'not_found');
-      const absent = expectError(await api.as('outsider').get('/v1/conversations/01890000-0000-7000-8000-000000000000'), 404, 'not_found');
-      expect(hidden.message.replace(c.id, 'X')).toBe(absent.message.replace('01890000-0000-7000-8000-000000000000', 'X'));
+      const absent = expectError(
+        await api.as('outsider').get('/v1/conversations/01890000-0000-7000-8000-000000000000'),
+        404,
+        'not_found',
+      );
+      expect(hidden.message.replace(c.id, 'X')).toBe(
+        absent.message.replace('01890000-0000-7000-8000-000000000000', 'X'),
+      );
       expectError(await api.as('o').get('/v1/conversations/not-a-uuid'), 400, 'validation_failed', 'id');
       expectError(await api.as('o').get(`/v1/conversations/${c.id.toUpperCase()}`), 400, 'validation_failed', 'id');
     });
@@ -74,23 +95,58 @@ export function conversationsSpec(test: ApiTest): void {
     test('PATCH: any participant changes title/metadata; If-Match 412; stale body version 409', async (api) => {
       const c = await conversationOf(api, 'o', ['m'], { title: 'Old', metadata: { a: '1' } });
       const url = `/v1/conversations/${c.id}`;
-      const res = await api.as('m').patch(url, { title: 'New', metadata: { b: '2' } }, { headers: { 'if-match': '"1"' } });
+      const res = await api
+        .as('m')
+        .patch(url, { title: 'New', metadata: { b: '2' } }, { headers: { 'if-match': '"1"' } });
       expect(res.statusCode).toBe(200);
       expect(res.json()).toMatchObject({ id: c.id, title: 'New', metadata: { b: '2' }, version: 2 });
       expect(res.headers.etag).toBe('"2"');
 
-      const stale = expectError(await api.as('o').patch(url, { title: 'Lost' }, { headers: { 'if-match': '"1"' } }), 412, 'precondition_failed');
+      const stale = expectError(
+        await api.as('o').patch(url, { title: 'Lost' }, { headers: { 'if-match': '"1"' } }),
+        412,
+        'precondition_failed',
+      );
       expect(stale.details).toMatchObject({ currentVersion: 2 });
-      expectError(await api.as('o').patch(url, { title: 'Lost' }, { headers: { 'if-match': 'W/"2"' } }), 412, 'precondition_failed');
-      expectError(await api.as('o').patch(url, { title: 'Lost' }, { headers: { 'if-match': 'garbage' } }), 412, 'precondition_failed');
-      const conflict = expectError(await api.as('o').patch(url, { title: 'Lost', version: 1 }), 409, 'version_conflict');
-      expect(conflict.details).toMatchObject({ entity: 'conversation', id: c.id, expectedVersion: 1, actualVersion: 2 });
+      expectError(
+        await api.as('o').patch(url, { title: 'Lost' }, { headers: { 'if-match': 'W/"2"' } }),
+        412,
+        'precondition_failed',
+      );
+      expectError(
+        await api.as('o').patch(url, { title: 'Lost' }, { headers: { 'if-match': 'garbage' } }),
+        412,
+        'precondition_failed',
+      );
+      const conflict = expectError(
+        await api.as('o').patch(url, { title: 'Lost', version: 1 }),
+        409,
+        'version_conflict',
+      );
+      expect(conflict.details).toMatchObject({
+        entity: 'conversation',
+        id: c.id,
+        expectedVersion: 1,
+        actualVersion: 2,
+      });
       expect((await api.as('o').get(url)).json().title).toBe('New');
 
-      expect((await api.as('o').patch(url, { title: null }, { headers: { 'if-match': '"7", "2"' } })).json()).toMatchObject({ title: null, version: 3 });
-      expect((await api.as('o').patch(url, { title: 'Star' }, { headers: { 'if-match': '*' } })).json()).toMatchObject({ title: 'Star', version: 4 });
-      expect((await api.as('o').patch(url, { title: 'Body', version: 4 })).json()).toMatchObject({ title: 'Body', version: 5 });
-      expect((await api.as('o').patch(url, { metadata: {} })).json()).toMatchObject({ title: 'Body', metadata: {}, version: 6 });
+      expect(
+        (await api.as('o').patch(url, { title: null }, { headers: { 'if-match': '"7", "2"' } })).json(),
+      ).toMatchObject({ title: null, version: 3 });
+      expect((await api.as('o').patch(url, { title: 'Star' }, { headers: { 'if-match': '*' } })).json()).toMatchObject({
+        title: 'Star',
+        version: 4,
+      });
+      expect((await api.as('o').patch(url, { title: 'Body', version: 4 })).json()).toMatchObject({
+        title: 'Body',
+        version: 5,
+      });
+      expect((await api.as('o').patch(url, { metadata: {} })).json()).toMatchObject({
+        title: 'Body',
+        metadata: {},
+        version: 6,
+      });
 
       expectError(await api.as('o').patch(url, {}), 400, 'validation_failed', 'body');
       expectError(await api.as('o').patch(url, { metadata: { color: 5 } }), 400, 'validation_failed', 'metadata.color');

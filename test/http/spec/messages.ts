@@ -4,7 +4,12 @@ import { conversationOf, expectError, ISO_MS, postText, text, UUID, type ApiTest
 const AWKWARD = [
   { type: 'text', text: 'Grüße, 世界! 👋🏽 — "quotes" \\ back\\slash \n new line, RTL: שלום, zero-width:\u200b.' },
   { type: 'text', text: '' },
-  { type: 'tool_call', callId: 'call_1', name: 'search', arguments: { zeta: 1, alpha: { nested: [1, 2.5, -3e-7, { deep: [[], {}] }] }, none: null, big: 9007199254740991 } },
+  {
+    type: 'tool_call',
+    callId: 'call_1',
+    name: 'search',
+    arguments: { zeta: 1, alpha: { nested: [1, 2.5, -3e-7, { deep: [[], {}] }] }, none: null, big: 9007199254740991 },
+  },
   { type: 'tool_result', callId: 'call_1', output: [{ b: 'second', a: 'first' }, 'plain', 0, true] },
   { type: 'file', url: 'https://example.com/a%20b.png?x=1', mimeType: 'image/png', name: 'a b.png' },
   { type: 'file', fileId: 'file-123', mimeType: 'application/pdf' },
@@ -14,7 +19,14 @@ export function messagesSpec(test: ApiTest): void {
   describe('messages', () => {
     test('POST returns 201 with every field, ETag and Location, and bumps the conversation', async (api) => {
       const c = await conversationOf(api, 'o', ['m']);
-      const res = await api.as('m').post(`/v1/conversations/${c.id}/messages`, { role: 'assistant', content: AWKWARD, metadata: { model: 'x-1' }, clientMessageId: 'client-1' });
+      const res = await api
+        .as('m')
+        .post(`/v1/conversations/${c.id}/messages`, {
+          role: 'assistant',
+          content: AWKWARD,
+          metadata: { model: 'x-1' },
+          clientMessageId: 'client-1',
+        });
       expect(res.statusCode).toBe(201);
       const m = res.json();
       expect(m).toEqual({
@@ -54,7 +66,9 @@ export function messagesSpec(test: ApiTest): void {
       expect(repeat.json()).toEqual(first.json());
       expect(repeat.headers.etag).toBe('"1"');
       expect(repeat.headers.location).toBeUndefined();
-      const different = await api.as('o').post(url, { role: 'user', content: text('changed body'), clientMessageId: 'idem-1' });
+      const different = await api
+        .as('o')
+        .post(url, { role: 'user', content: text('changed body'), clientMessageId: 'idem-1' });
       expect(different.statusCode).toBe(200);
       expect(different.json()).toEqual(first.json());
       expect((await api.as('o').get(`/v1/conversations/${c.id}`)).json().messageCount).toBe(1);
@@ -80,8 +94,17 @@ export function messagesSpec(test: ApiTest): void {
       const c2 = await conversationOf(api, 'o');
       const m = await postText(api.as('o'), c1.id, 'here');
       expectError(await api.as('o').get(`/v1/conversations/${c2.id}/messages/${m.id}`), 404, 'not_found');
-      expectError(await api.as('o').get(`/v1/conversations/${c1.id}/messages/01890000-0000-7000-8000-000000000000`), 404, 'not_found');
-      expectError(await api.as('o').get(`/v1/conversations/${c1.id}/messages/nope`), 400, 'validation_failed', 'messageId');
+      expectError(
+        await api.as('o').get(`/v1/conversations/${c1.id}/messages/01890000-0000-7000-8000-000000000000`),
+        404,
+        'not_found',
+      );
+      expectError(
+        await api.as('o').get(`/v1/conversations/${c1.id}/messages/nope`),
+        400,
+        'validation_failed',
+        'messageId',
+      );
     });
 
     test('PATCH: author only (403 for other participants), If-Match 412, body version 409, audited', async (api) => {
@@ -93,18 +116,34 @@ export function messagesSpec(test: ApiTest): void {
       const res = await api.as('author').patch(url, { content: text('final') }, { headers: { 'if-match': '"1"' } });
       expect(res.statusCode).toBe(200);
       const edited = res.json();
-      expect(edited).toMatchObject({ id: m.id, content: text('final'), metadata: { k: 'v' }, version: 2, deletedAt: null, createdAt: m.createdAt });
+      expect(edited).toMatchObject({
+        id: m.id,
+        content: text('final'),
+        metadata: { k: 'v' },
+        version: 2,
+        deletedAt: null,
+        createdAt: m.createdAt,
+      });
       expect(edited.editedAt).toMatch(ISO_MS);
       expect(res.headers.etag).toBe('"2"');
 
-      expectError(await api.as('author').patch(url, { metadata: {} }, { headers: { 'if-match': '"1"' } }), 412, 'precondition_failed');
+      expectError(
+        await api.as('author').patch(url, { metadata: {} }, { headers: { 'if-match': '"1"' } }),
+        412,
+        'precondition_failed',
+      );
       expectError(await api.as('author').patch(url, { metadata: {}, version: 1 }), 409, 'version_conflict');
       expectError(await api.as('author').patch(url, {}), 400, 'validation_failed', 'body');
       expect((await api.as('other').get(url)).json()).toEqual(edited);
 
       const audit = await api.store.audit.listForEntity('message', m.id);
       expect(audit).toHaveLength(1);
-      expect(audit[0]).toMatchObject({ actorId: 'author', action: 'update', entity: 'message', diff: { content: text('final'), editedAt: edited.editedAt } });
+      expect(audit[0]).toMatchObject({
+        actorId: 'author',
+        action: 'update',
+        entity: 'message',
+        diff: { content: text('final'), editedAt: edited.editedAt },
+      });
     });
 
     test('DELETE: author only, If-Match honoured; leaves a tombstone that cannot be edited or deleted again', async (api) => {
@@ -124,25 +163,65 @@ export function messagesSpec(test: ApiTest): void {
       expect(list.data.map((x: { id: string; content: unknown[] }) => [x.id, x.content])).toEqual([[m.id, []]]);
       expect((await api.as('other').get(`/v1/conversations/${c.id}`)).json().messageCount).toBe(1);
       const audit = await api.store.audit.listForEntity('message', m.id);
-      expect(audit.map((a) => [a.action, a.actorId, a.diff])).toEqual([['delete', 'author', { deletedAt: tomb.deletedAt }]]);
+      expect(audit.map((a) => [a.action, a.actorId, a.diff])).toEqual([
+        ['delete', 'author', { deletedAt: tomb.deletedAt }],
+      ]);
     });
 
     test('the domain rules hold beyond the schema', async (api) => {
       const c = await conversationOf(api, 'o');
       const url = `/v1/conversations/${c.id}/messages`;
       const o = api.as('o');
-      expectError(await o.post(url, { role: 'user', content: [{ type: 'file', url: 'https://x.example/a', fileId: 'f', mimeType: 'a/b' }] }), 400, 'validation_failed', 'content[0]');
-      expectError(await o.post(url, { role: 'user', content: [{ type: 'file', mimeType: 'a/b' }] }), 400, 'validation_failed', 'content[0]');
-      expectError(await o.post(url, { role: 'user', content: [{ type: 'file', url: 'relative/path', mimeType: 'a/b' }] }), 400, 'validation_failed', 'content[0].url');
+      expectError(
+        await o.post(url, {
+          role: 'user',
+          content: [{ type: 'file', url: 'https://x.example/a', fileId: 'f', mimeType: 'a/b' }],
+        }),
+        400,
+        'validation_failed',
+        'content[0]',
+      );
+      expectError(
+        await o.post(url, { role: 'user', content: [{ type: 'file', mimeType: 'a/b' }] }),
+        400,
+        'validation_failed',
+        'content[0]',
+      );
+      expectError(
+        await o.post(url, { role: 'user', content: [{ type: 'file', url: 'relative/path', mimeType: 'a/b' }] }),
+        400,
+        'validation_failed',
+        'content[0].url',
+      );
       let deep: unknown = 'bottom';
       for (let i = 0; i < 40; i++) deep = [deep];
-      expectError(await o.post(url, { role: 'tool', content: [{ type: 'tool_result', callId: 'c', output: deep }] }), 400, 'validation_failed', 'content[0].output');
+      expectError(
+        await o.post(url, { role: 'tool', content: [{ type: 'tool_result', callId: 'c', output: deep }] }),
+        400,
+        'validation_failed',
+        'content[0].output',
+      );
       expectError(await o.post(url, { role: 'user', content: [] }), 400, 'validation_failed', 'content');
       expectError(await o.post(url, { role: 'robot', content: text('x') }), 400, 'validation_failed', 'role');
-      expectError(await o.post(url, { role: 'user', content: text('x'), clientMessageId: 'has space' }), 400, 'validation_failed', 'clientMessageId');
-      expectError(await o.post(url, { role: 'user', content: text('x'), metadata: { '-bad': 'x' } }), 400, 'validation_failed', 'metadata.-bad');
+      expectError(
+        await o.post(url, { role: 'user', content: text('x'), clientMessageId: 'has space' }),
+        400,
+        'validation_failed',
+        'clientMessageId',
+      );
+      expectError(
+        await o.post(url, { role: 'user', content: text('x'), metadata: { '-bad': 'x' } }),
+        400,
+        'validation_failed',
+        'metadata.-bad',
+      );
       const tooMany = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
-      expectError(await o.post(url, { role: 'user', content: text('x'), metadata: tooMany }), 400, 'validation_failed', 'metadata');
+      expectError(
+        await o.post(url, { role: 'user', content: text('x'), metadata: tooMany }),
+        400,
+        'validation_failed',
+        'metadata',
+      );
       expect((await o.get(`/v1/conversations/${c.id}`)).json().messageCount).toBe(0);
     });
   });

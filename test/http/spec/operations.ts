@@ -1,11 +1,20 @@
 import { describe, expect } from 'vitest';
-import { NotFoundError, SchemaMismatchError, UnavailableError, VersionConflictError } from '../../../src/domain/errors.js';
+import {
+  NotFoundError,
+  SchemaMismatchError,
+  UnavailableError,
+  VersionConflictError,
+} from '../../../src/domain/errors.js';
 import { uuidv7 } from '../../../src/domain/ids.js';
 import type { Store } from '../../../src/repositories/ports.js';
 import { conversationOf, expectError, type ApiTest } from '../support.js';
 
 /** A test double for an outage: the real store with some members replaced. */
-function withOverrides(store: Store, overrides: Record<string, unknown>, nested: Record<string, Record<string, unknown>> = {}): Store {
+function withOverrides(
+  store: Store,
+  overrides: Record<string, unknown>,
+  nested: Record<string, Record<string, unknown>> = {},
+): Store {
   const wrap = <T extends object>(target: T, replace: Record<string, unknown>): T =>
     new Proxy(target, {
       get(t, p, r) {
@@ -15,14 +24,22 @@ function withOverrides(store: Store, overrides: Record<string, unknown>, nested:
       },
     });
   const replaced: Record<string, unknown> = { ...overrides };
-  for (const [key, members] of Object.entries(nested)) replaced[key] = wrap((store as unknown as Record<string, object>)[key]!, members);
+  for (const [key, members] of Object.entries(nested))
+    replaced[key] = wrap((store as unknown as Record<string, object>)[key]!, members);
   return wrap(store, replaced);
 }
 
 export function operationsSpec(test: ApiTest): void {
   describe('operations', () => {
     test('GET /health answers without credentials or database', async (api) => {
-      const broken = await api.rebuild({}, withOverrides(api.store, { ping: async () => { throw new UnavailableError('down'); } }));
+      const broken = await api.rebuild(
+        {},
+        withOverrides(api.store, {
+          ping: async () => {
+            throw new UnavailableError('down');
+          },
+        }),
+      );
       const res = await broken.app.inject({ url: '/health' });
       expect(res.statusCode).toBe(200);
       expect(res.json()).toEqual({ status: 'ok' });
@@ -36,7 +53,14 @@ export function operationsSpec(test: ApiTest): void {
     });
 
     test('GET /ready is 503 with the reason when ping fails', async (api) => {
-      const down = await api.rebuild({}, withOverrides(api.store, { ping: async () => { throw new UnavailableError('connection refused', 7); } }));
+      const down = await api.rebuild(
+        {},
+        withOverrides(api.store, {
+          ping: async () => {
+            throw new UnavailableError('connection refused', 7);
+          },
+        }),
+      );
       const res = await down.app.inject({ url: '/ready' });
       const error = expectError(res, 503, 'unavailable');
       expect(error.message).toContain('connection refused');
@@ -45,7 +69,12 @@ export function operationsSpec(test: ApiTest): void {
     });
 
     test('GET /ready is 503 when migrations are pending or unknown', async (api) => {
-      const status = async () => ({ known: ['0001', '0002'], applied: ['0001', '0003'], pending: ['0002'], unknown: ['0003'] });
+      const status = async () => ({
+        known: ['0001', '0002'],
+        applied: ['0001', '0003'],
+        pending: ['0002'],
+        unknown: ['0003'],
+      });
       const stale = await api.rebuild({}, withOverrides(api.store, {}, { migrator: { status } }));
       const res = await stale.app.inject({ url: '/ready' });
       const error = expectError(res, 503, 'schema_mismatch');
@@ -59,7 +88,9 @@ export function operationsSpec(test: ApiTest): void {
       expect(res.statusCode).toBe(200);
       const doc = res.json();
       expect(doc.openapi).toBe('3.1.0');
-      const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+      const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+      );
       expect(routes.sort()).toEqual(
         [
           'GET /health',
@@ -119,13 +150,17 @@ export function operationsSpec(test: ApiTest): void {
       const { id } = await conversationOf(api, 'ops-owner');
       const failing = await api.rebuild(
         {},
-        withOverrides(api.store, {}, {
-          conversations: {
-            get: async () => {
-              throw new Error('SQLITE_CORRUPT at /secret/path password=hunter2');
+        withOverrides(
+          api.store,
+          {},
+          {
+            conversations: {
+              get: async () => {
+                throw new Error('SQLITE_CORRUPT at /secret/path password=hunter2');
+              },
             },
           },
-        }),
+        ),
       );
       const res = await failing.as('ops-owner').get(`/v1/conversations/${id}`);
       const error = expectError(res, 500, 'internal');
@@ -133,44 +168,87 @@ export function operationsSpec(test: ApiTest): void {
       expect(res.body).not.toContain('SQLITE');
       expect(error.details).toEqual({ requestId: res.headers['x-request-id'] });
 
-      const unavailable = await api.rebuild({}, withOverrides(api.store, {}, { conversations: { get: async () => { throw new UnavailableError('pool exhausted at db.internal', 3); } } }));
+      const unavailable = await api.rebuild(
+        {},
+        withOverrides(
+          api.store,
+          {},
+          {
+            conversations: {
+              get: async () => {
+                throw new UnavailableError('pool exhausted at db.internal', 3);
+              },
+            },
+          },
+        ),
+      );
       const res503 = await unavailable.as('ops-owner').get(`/v1/conversations/${id}`);
       expectError(res503, 503, 'unavailable');
       expect(res503.headers['retry-after']).toBe('3');
       expect(res503.body).not.toContain('db.internal');
 
-      const mismatch = await api.rebuild({}, withOverrides(api.store, {}, { conversations: { get: async () => { throw new SchemaMismatchError('column x missing'); } } }));
+      const mismatch = await api.rebuild(
+        {},
+        withOverrides(
+          api.store,
+          {},
+          {
+            conversations: {
+              get: async () => {
+                throw new SchemaMismatchError('column x missing');
+              },
+            },
+          },
+        ),
+      );
       const resSchema = await mismatch.as('ops-owner').get(`/v1/conversations/${id}`);
       expectError(resSchema, 503, 'schema_mismatch');
       expect(resSchema.body).not.toContain('column x');
 
       // Sanity: the wrapper did not break the ordinary path.
-      const missing = await api.rebuild({}, withOverrides(api.store, {}, { conversations: { get: async () => { throw new NotFoundError('conversation', id); } } }));
+      const missing = await api.rebuild(
+        {},
+        withOverrides(
+          api.store,
+          {},
+          {
+            conversations: {
+              get: async () => {
+                throw new NotFoundError('conversation', id);
+              },
+            },
+          },
+        ),
+      );
       expectError(await missing.as('ops-owner').get(`/v1/conversations/${id}`), 404, 'not_found');
     });
 
     test('a concurrent change between read and write: retried when unguarded, 412 under If-Match, 409 under a body version', async (api) => {
       const { id } = await conversationOf(api, 'racer-owner');
       let races = 0;
-      const racing = withOverrides(api.store, {}, {
-        conversations: {
-          update: async (change: Parameters<Store['conversations']['update']>[0]) => {
-            if (races > 0) {
-              races -= 1;
-              // Someone else's write lands first.
-              await api.store.conversations.update({
-                id: change.id,
-                expectedVersion: (await api.store.conversations.get(change.id)).version,
-                patch: { title: 'theirs' },
-                updatedAt: new Date(),
-                audit: { ...change.audit, id: uuidv7(), actorId: 'other' },
-              });
-              throw new VersionConflictError('conversation', change.id, change.expectedVersion!);
-            }
-            return api.store.conversations.update(change);
+      const racing = withOverrides(
+        api.store,
+        {},
+        {
+          conversations: {
+            update: async (change: Parameters<Store['conversations']['update']>[0]) => {
+              if (races > 0) {
+                races -= 1;
+                // Someone else's write lands first.
+                await api.store.conversations.update({
+                  id: change.id,
+                  expectedVersion: (await api.store.conversations.get(change.id)).version,
+                  patch: { title: 'theirs' },
+                  updatedAt: new Date(),
+                  audit: { ...change.audit, id: uuidv7(), actorId: 'other' },
+                });
+                throw new VersionConflictError('conversation', change.id, change.expectedVersion!);
+              }
+              return api.store.conversations.update(change);
+            },
           },
         },
-      });
+      );
       const app = await api.rebuild({}, racing);
       const url = `/v1/conversations/${id}`;
 
@@ -180,7 +258,11 @@ export function operationsSpec(test: ApiTest): void {
       expect(retried.json()).toMatchObject({ title: 'mine', version: 3 });
 
       races = 1;
-      expectError(await app.as('racer-owner').patch(url, { title: 'pinned' }, { headers: { 'if-match': '"3"' } }), 412, 'precondition_failed');
+      expectError(
+        await app.as('racer-owner').patch(url, { title: 'pinned' }, { headers: { 'if-match': '"3"' } }),
+        412,
+        'precondition_failed',
+      );
       races = 1;
       expectError(await app.as('racer-owner').patch(url, { title: 'pinned', version: 4 }), 409, 'version_conflict');
       expect((await app.as('racer-owner').get(url)).json()).toMatchObject({ title: 'theirs', version: 5 });

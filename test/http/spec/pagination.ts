@@ -82,14 +82,25 @@ export function paginationSpec(test: ApiTest): void {
       const c = await conversationOf(api, 'o');
       const o = api.as('o');
       for (const url of [`/v1/conversations/${c.id}/messages`, '/v1/conversations']) {
-        for (const limit of ['0', '201', '-1', 'abc', '1.5', '']) expectError(await o.get(url, { query: { limit } }), 400, 'validation_failed', 'limit');
-        for (const cursor of ['garbage', 'c1.!!!', 'c1.' + Buffer.from('123.not-a-uuid').toString('base64url'), 'x'.repeat(200)]) {
+        for (const limit of ['0', '201', '-1', 'abc', '1.5', ''])
+          expectError(await o.get(url, { query: { limit } }), 400, 'validation_failed', 'limit');
+        for (const cursor of [
+          'garbage',
+          'c1.!!!',
+          'c1.' + Buffer.from('123.not-a-uuid').toString('base64url'),
+          'x'.repeat(200),
+        ]) {
           expectError(await o.get(url, { query: { cursor } }), 400, 'validation_failed', 'cursor');
         }
         expectError(await o.get(`${url}?limit=1&limit=2`), 400, 'validation_failed', 'limit');
         expectError(await o.get(url, { query: { page: '2' } }), 400, 'validation_failed', 'page');
       }
-      expectError(await o.get(`/v1/conversations/${c.id}/messages`, { query: { direction: 'sideways' } }), 400, 'validation_failed', 'direction');
+      expectError(
+        await o.get(`/v1/conversations/${c.id}/messages`, { query: { direction: 'sideways' } }),
+        400,
+        'validation_failed',
+        'direction',
+      );
     });
   });
 }

@@ -21,7 +21,12 @@ export function participantsSpec(test: ApiTest): void {
       expectError(await api.as('m').post(base, { userId: 'newbie' }), 403, 'forbidden');
       const res = await api.as('o').post(base, { userId: 'newbie', role: 'member' });
       expect(res.statusCode).toBe(201);
-      expect(res.json()).toEqual({ conversationId: c.id, userId: 'newbie', role: 'member', joinedAt: res.json().joinedAt });
+      expect(res.json()).toEqual({
+        conversationId: c.id,
+        userId: 'newbie',
+        role: 'member',
+        joinedAt: res.json().joinedAt,
+      });
       expect(res.json().joinedAt).toMatch(ISO_MS);
       expect((await api.as('newbie').get(`/v1/conversations/${c.id}`)).statusCode).toBe(200);
 
@@ -33,7 +38,12 @@ export function participantsSpec(test: ApiTest): void {
 
       const audit = await api.store.audit.listForEntity('participant', `${c.id}/newbie`);
       expect(audit).toHaveLength(1);
-      expect(audit[0]).toMatchObject({ actorId: 'o', action: 'create', entity: 'participant', diff: { role: 'member' } });
+      expect(audit[0]).toMatchObject({
+        actorId: 'o',
+        action: 'create',
+        entity: 'participant',
+        diff: { role: 'member' },
+      });
     });
 
     test('a member leaves (204) and loses sight of the conversation', async (api) => {
@@ -58,7 +68,12 @@ export function participantsSpec(test: ApiTest): void {
       expectError(await api.as('o').delete(`${base}/m2`), 404, 'not_found');
       expectError(await api.as('o').delete(`${base}/never-joined`), 404, 'not_found');
       expectError(await api.as('o').delete(`${base}/bad%20id`), 400, 'validation_failed', 'userId');
-      expect((await api.as('o').get(base)).json().data.map((p: { userId: string }) => p.userId).sort()).toEqual(['m1', 'o']);
+      expect(
+        (await api.as('o').get(base))
+          .json()
+          .data.map((p: { userId: string }) => p.userId)
+          .sort(),
+      ).toEqual(['m1', 'o']);
     });
   });
 }

@@ -8,7 +8,14 @@ export function usersSpec(test: ApiTest): void {
       const res = await carol.post('/v1/users', { handle: 'carol' });
       expect(res.statusCode).toBe(201);
       const user = res.json();
-      expect(user).toEqual({ id: 'carol-sub', handle: 'carol', displayName: 'Carol from the token', createdAt: user.createdAt, updatedAt: user.createdAt, version: 1 });
+      expect(user).toEqual({
+        id: 'carol-sub',
+        handle: 'carol',
+        displayName: 'Carol from the token',
+        createdAt: user.createdAt,
+        updatedAt: user.createdAt,
+        version: 1,
+      });
       expect(user.createdAt).toMatch(ISO_MS);
       expect(res.headers.etag).toBe('"1"');
       expect(res.headers.location).toBe('/v1/users/carol-sub');
@@ -28,7 +35,11 @@ export function usersSpec(test: ApiTest): void {
 
     test('POST /v1/users with a taken handle: 409, and nobody is created', async (api) => {
       await api.as('first', { preferredUsername: 'taken' }).get('/v1/users/me');
-      const error = expectError(await api.as('second').post('/v1/users', { handle: 'taken', displayName: 'Second' }), 409, 'conflict');
+      const error = expectError(
+        await api.as('second').post('/v1/users', { handle: 'taken', displayName: 'Second' }),
+        409,
+        'conflict',
+      );
       expect(error.details).toMatchObject({ field: 'handle' });
       expect(await api.store.users.find('second')).toBeNull();
     });
@@ -38,8 +49,18 @@ export function usersSpec(test: ApiTest): void {
       expectError(await c.post('/v1/users', { handle: 'Has Caps' }), 400, 'validation_failed', 'handle');
       expectError(await c.post('/v1/users', { handle: '.dot' }), 400, 'validation_failed', 'handle');
       expectError(await c.post('/v1/users', {}), 400, 'validation_failed', 'handle');
-      expectError(await c.post('/v1/users', { handle: 'erin', displayName: '' }), 400, 'validation_failed', 'displayName');
-      expectError(await c.post('/v1/users', { handle: 'erin', displayName: '   ' }), 400, 'validation_failed', 'displayName');
+      expectError(
+        await c.post('/v1/users', { handle: 'erin', displayName: '' }),
+        400,
+        'validation_failed',
+        'displayName',
+      );
+      expectError(
+        await c.post('/v1/users', { handle: 'erin', displayName: '   ' }),
+        400,
+        'validation_failed',
+        'displayName',
+      );
       expectError(await c.post('/v1/users', { handle: 'erin', id: 'someone-else' }), 400, 'validation_failed', 'id');
       expect(await api.store.users.find('erin')).toBeNull();
     });
@@ -67,8 +88,16 @@ export function usersSpec(test: ApiTest): void {
       expect(res.headers.etag).toBe('"2"');
       expect(res.json().updatedAt > res.json().createdAt || res.json().updatedAt === res.json().createdAt).toBe(true);
 
-      expectError(await h.patch('/v1/users/me', { displayName: 'Stale' }, { headers: { 'if-match': '"1"' } }), 412, 'precondition_failed');
-      const conflict = expectError(await h.patch('/v1/users/me', { displayName: 'Stale', version: 1 }), 409, 'version_conflict');
+      expectError(
+        await h.patch('/v1/users/me', { displayName: 'Stale' }, { headers: { 'if-match': '"1"' } }),
+        412,
+        'precondition_failed',
+      );
+      const conflict = expectError(
+        await h.patch('/v1/users/me', { displayName: 'Stale', version: 1 }),
+        409,
+        'version_conflict',
+      );
       expect(conflict.details).toMatchObject({ entity: 'user', expectedVersion: 1, actualVersion: 2 });
       expect((await h.get('/v1/users/me')).json().displayName).toBe('Hank H.');
 

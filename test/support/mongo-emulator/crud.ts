@@ -11,14 +11,16 @@ import { isDoc, keyText, sortDocs, type Doc } from './values.js';
 
 export function collectionName(ctx: CommandContext, command: string): string {
   const name = ctx.body[command];
-  if (typeof name !== 'string' || name === '') throw new CommandError('InvalidNamespace', `collection name has invalid type ${typeof name}`);
+  if (typeof name !== 'string' || name === '')
+    throw new CommandError('InvalidNamespace', `collection name has invalid type ${typeof name}`);
   return name;
 }
 
 const optionalDoc = (ctx: CommandContext, field: string): Doc | undefined => {
   const value = ctx.body[field];
   if (value === undefined || value === null) return undefined;
-  if (!isDoc(value)) throw typeMismatch(`BSON field '${field}' is the wrong type '${typeof value}', expected type 'object'`);
+  if (!isDoc(value))
+    throw typeMismatch(`BSON field '${field}' is the wrong type '${typeof value}', expected type 'object'`);
   return value;
 };
 
@@ -93,17 +95,21 @@ export function killCursors(ctx: CommandContext): Doc {
 export function aggregate(ctx: CommandContext): Doc {
   const name = collectionName(ctx, 'aggregate');
   const pipeline = ctx.body.pipeline;
-  if (!Array.isArray(pipeline) || !pipeline.every(isDoc)) throw typeMismatch("BSON field 'pipeline' must be an array of objects");
+  if (!Array.isArray(pipeline) || !pipeline.every(isDoc))
+    throw typeMismatch("BSON field 'pipeline' must be an array of objects");
   for (const stage of pipeline as Doc[]) {
     const op = Object.keys(stage)[0];
-    if (op === '$out' || op === '$merge') throw new CommandError('IllegalOperation', `${op} is not supported by the emulator`);
+    if (op === '$out' || op === '$merge')
+      throw new CommandError('IllegalOperation', `${op} is not supported by the emulator`);
   }
   const cursor = optionalDoc(ctx, 'cursor');
   if (!cursor) throw failedToParse("The 'cursor' option is required, except for aggregate with the explain argument");
   const collection = ctx.emulator.catalog.get(ctx.db, name);
   let results: Doc[];
   try {
-    results = new Aggregator(pipeline as Doc[], { ...MINGO_OPTIONS, processingMode: ProcessingMode.CLONE_INPUT }).run(collection ? ctx.scope.visible(collection) : []) as Doc[];
+    results = new Aggregator(pipeline as Doc[], { ...MINGO_OPTIONS, processingMode: ProcessingMode.CLONE_INPUT }).run(
+      collection ? ctx.scope.visible(collection) : [],
+    ) as Doc[];
   } catch (error) {
     throw badValue((error as Error).message);
   }
@@ -128,7 +134,8 @@ function write(ctx: CommandContext, collection: Collection, writes: Write[]): vo
 
 function statements(ctx: CommandContext, field: string): Doc[] {
   const list = ctx.body[field];
-  if (!Array.isArray(list) || !list.every(isDoc)) throw typeMismatch(`BSON field '${field}' must be an array of objects`);
+  if (!Array.isArray(list) || !list.every(isDoc))
+    throw typeMismatch(`BSON field '${field}' must be an array of objects`);
   return list as Doc[];
 }
 
@@ -149,7 +156,8 @@ async function eachStatement(ctx: CommandContext, list: Doc[], run: (stmt: Doc) 
   return writeErrors;
 }
 
-const withErrors = (reply: Doc, writeErrors: Doc[]): Doc => (writeErrors.length > 0 ? { ...reply, writeErrors, ok: 1 } : { ...reply, ok: 1 });
+const withErrors = (reply: Doc, writeErrors: Doc[]): Doc =>
+  writeErrors.length > 0 ? { ...reply, writeErrors, ok: 1 } : { ...reply, ok: 1 };
 
 export async function insert(ctx: CommandContext): Promise<Doc> {
   const name = collectionName(ctx, 'insert');
@@ -209,7 +217,8 @@ async function remove(ctx: CommandContext): Promise<Doc> {
   const writeErrors = await eachStatement(ctx, list, (stmt) => {
     if (!collection) return;
     const limit = Number(stmt.limit ?? 0);
-    if (limit !== 0 && limit !== 1) throw failedToParse(`The limit field in delete objects must be 0 or 1. Got ${limit}`);
+    if (limit !== 0 && limit !== 1)
+      throw failedToParse(`The limit field in delete objects must be 0 or 1. Got ${limit}`);
     const found = matching(ctx, collection, isDoc(stmt.q) ? stmt.q : {});
     const targets = limit === 1 ? found.slice(0, 1) : found;
     write(
@@ -229,7 +238,8 @@ export async function findAndModify(ctx: CommandContext): Promise<Doc> {
   const sort = optionalDoc(ctx, 'sort');
   const fields = optionalDoc(ctx, 'fields');
   const removing = ctx.body.remove === true;
-  if (removing === (ctx.body.update !== undefined)) throw failedToParse('Either an update or remove=true must be specified');
+  if (removing === (ctx.body.update !== undefined))
+    throw failedToParse('Either an update or remove=true must be specified');
   const u = removing ? undefined : checkUpdateSpec(ctx.body.update);
   const arrayFilters = Array.isArray(ctx.body.arrayFilters) ? (ctx.body.arrayFilters as Doc[]) : undefined;
   const returnNew = ctx.body.new === true;
@@ -240,11 +250,16 @@ export async function findAndModify(ctx: CommandContext): Promise<Doc> {
     const target = found[0];
     const shown = (doc: Doc | null) => (doc === null ? null : project([doc], fields)[0]);
     if (!target) {
-      if (u === undefined || ctx.body.upsert !== true) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
+      if (u === undefined || ctx.body.upsert !== true)
+        return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
       const doc = upsertDocument(query, u, arrayFilters);
       ctx.emulator.validate(collection, doc);
       write(ctx, collection, [{ kind: 'insert', doc }]);
-      return { lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id }, value: returnNew ? shown(doc) : null, ok: 1 };
+      return {
+        lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id },
+        value: returnNew ? shown(doc) : null,
+        ok: 1,
+      };
     }
     if (u === undefined) {
       write(ctx, collection, [{ kind: 'remove', doc: target }]);

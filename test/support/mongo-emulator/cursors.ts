@@ -34,12 +34,18 @@ export class Cursors {
     const cursor = this.open.get(key);
     if (!cursor) throw new CommandError('CursorNotFound', `cursor id ${key} not found`);
     if (typeof collection !== 'string' || !cursor.ns.endsWith(`.${collection}`)) {
-      throw new CommandError('BadValue', `Requested getMore on namespace '${String(collection)}', but cursor belongs to a different namespace ${cursor.ns}`);
+      throw new CommandError(
+        'BadValue',
+        `Requested getMore on namespace '${String(collection)}', but cursor belongs to a different namespace ${cursor.ns}`,
+      );
     }
     const [batch, rest] = take(cursor.rest, batchSize ?? Number.MAX_SAFE_INTEGER);
     cursor.rest = rest;
     if (rest.length === 0) this.open.delete(key);
-    return { cursor: { nextBatch: batch, id: rest.length === 0 ? Long.ZERO : Long.fromString(key), ns: cursor.ns }, ok: 1 };
+    return {
+      cursor: { nextBatch: batch, id: rest.length === 0 ? Long.ZERO : Long.fromString(key), ns: cursor.ns },
+      ok: 1,
+    };
   }
 
   kill(ids: unknown[]): Doc {

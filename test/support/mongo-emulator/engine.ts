@@ -51,7 +51,18 @@ const WIRE_VERSION = 21;
 const TRANSACTION_LIFETIME_MS = 60_000;
 const BLOCKED_WAIT_LIMIT_MS = 30_000;
 /** Commands a transaction may run; anything else inside one is OperationNotSupportedInTransaction. */
-const IN_TRANSACTION = new Set(['find', 'getMore', 'killCursors', 'insert', 'update', 'delete', 'findAndModify', 'aggregate', 'commitTransaction', 'abortTransaction']);
+const IN_TRANSACTION = new Set([
+  'find',
+  'getMore',
+  'killCursors',
+  'insert',
+  'update',
+  'delete',
+  'findAndModify',
+  'aggregate',
+  'commitTransaction',
+  'abortTransaction',
+]);
 
 /** Runs commands one at a time. A holder can step aside (release, then acquire again) while it waits. */
 class Mutex {
@@ -123,7 +134,12 @@ export class Engine {
   }
 
   /** Runs one command and returns its reply (errors become `ok: 0` replies). */
-  async execute(db: string, body: Doc, connectionId: number, wire: WireInfo = { opCode: 2013, sequences: [] }): Promise<Doc> {
+  async execute(
+    db: string,
+    body: Doc,
+    connectionId: number,
+    wire: WireInfo = { opCode: 2013, sequences: [] },
+  ): Promise<Doc> {
     const name = Object.keys(body)[0] ?? '';
     for (const listener of this.listeners) listener({ db, name, command: body, wire });
     let release = await this.mutex.acquire();
@@ -134,7 +150,8 @@ export class Engine {
           return statement();
         } catch (error) {
           if (!(error instanceof Blocked)) throw error;
-          if (Date.now() > deadline) throw new CommandError('MaxTimeMSExpired', 'operation exceeded time limit while waiting for a transaction');
+          if (Date.now() > deadline)
+            throw new CommandError('MaxTimeMSExpired', 'operation exceeded time limit while waiting for a transaction');
           // Step aside so other commands (the transaction's commit among them) can run meanwhile.
           release();
           await sleep(2);
@@ -149,7 +166,13 @@ export class Engine {
     }
   }
 
-  private async run(db: string, name: string, body: Doc, connectionId: number, perform: CommandContext['perform']): Promise<Doc> {
+  private async run(
+    db: string,
+    name: string,
+    body: Doc,
+    connectionId: number,
+    perform: CommandContext['perform'],
+  ): Promise<Doc> {
     let txn: Transaction | undefined;
     try {
       const handler = Object.hasOwn(this.handlers, name) ? this.handlers[name]! : undefined;
@@ -173,10 +196,14 @@ export class Engine {
     if (!isDoc(validator) || validationLevel === 'off' || validationAction === 'warn') return;
     const { $jsonSchema, ...query } = validator;
     const reason = isDoc($jsonSchema) ? violation($jsonSchema, doc) : undefined;
-    const rejected = reason !== undefined || (Object.keys(query).length > 0 && !new Query(query, MINGO_OPTIONS).test(doc));
+    const rejected =
+      reason !== undefined || (Object.keys(query).length > 0 && !new Query(query, MINGO_OPTIONS).test(doc));
     if (rejected) {
       throw new CommandError('DocumentValidationFailure', 'Document failed validation', {
-        errInfo: { failingDocumentId: doc._id, details: { operatorName: '$jsonSchema', reason: reason ?? 'query validator did not match' } },
+        errInfo: {
+          failingDocumentId: doc._id,
+          details: { operatorName: '$jsonSchema', reason: reason ?? 'query validator did not match' },
+        },
       });
     }
   }
@@ -184,21 +211,35 @@ export class Engine {
   private transactionFor(name: string, body: Doc): Transaction | undefined {
     if (body.autocommit === undefined) return undefined;
     if (body.autocommit !== false) throw new CommandError('InvalidOptions', 'autocommit must be false');
-    if (!this.options.replicaSet) throw new CommandError('IllegalOperation', 'Transaction numbers are only allowed on a replica set member or mongos');
-    const session = isDoc(body.lsid) && body.lsid.id instanceof Binary ? Buffer.from(body.lsid.id.buffer).toString('hex') : undefined;
+    if (!this.options.replicaSet)
+      throw new CommandError(
+        'IllegalOperation',
+        'Transaction numbers are only allowed on a replica set member or mongos',
+      );
+    const session =
+      isDoc(body.lsid) && body.lsid.id instanceof Binary ? Buffer.from(body.lsid.id.buffer).toString('hex') : undefined;
     if (!session) throw new CommandError('InvalidOptions', 'a transaction needs a logical session id');
     const txnNumber = Number(body.txnNumber instanceof Long ? body.txnNumber.toNumber() : body.txnNumber);
-    if (!IN_TRANSACTION.has(name)) throw new CommandError('OperationNotSupportedInTransaction', `Cannot run '${name}' in a multi-document transaction.`);
+    if (!IN_TRANSACTION.has(name))
+      throw new CommandError(
+        'OperationNotSupportedInTransaction',
+        `Cannot run '${name}' in a multi-document transaction.`,
+      );
     const existing = this.transactions.get(session);
     if (body.startTransaction === true) {
-      if (existing && existing.txnNumber >= txnNumber) throw new CommandError('TransactionTooOld', `txnNumber ${txnNumber} is less than last txnNumber ${existing.txnNumber} seen in session ${session}`);
+      if (existing && existing.txnNumber >= txnNumber)
+        throw new CommandError(
+          'TransactionTooOld',
+          `txnNumber ${txnNumber} is less than last txnNumber ${existing.txnNumber} seen in session ${session}`,
+        );
       existing?.abort();
       const txn = new Transaction(this.locks, session, txnNumber);
       this.transactions.set(session, txn);
       return txn;
     }
     if (!existing || existing.txnNumber !== txnNumber) throw noSuchTransaction(txnNumber);
-    if (existing.state !== 'open' && name !== 'commitTransaction' && name !== 'abortTransaction') throw noSuchTransaction(txnNumber);
+    if (existing.state !== 'open' && name !== 'commitTransaction' && name !== 'abortTransaction')
+      throw noSuchTransaction(txnNumber);
     return existing;
   }
 
@@ -241,7 +282,15 @@ export class Engine {
       helloOk: true,
       ...(legacy ? { ismaster: true } : { isWritablePrimary: true }),
       ...(replicaSet
-        ? { setName: replicaSet, setVersion: 1, hosts: [me], primary: me, me, secondary: false, electionId: new ObjectId('7fffffff0000000000000001') }
+        ? {
+            setName: replicaSet,
+            setVersion: 1,
+            hosts: [me],
+            primary: me,
+            me,
+            secondary: false,
+            electionId: new ObjectId('7fffffff0000000000000001'),
+          }
         : {}),
       maxBsonObjectSize: 16 * 1024 * 1024,
       maxMessageSizeBytes: 48_000_000,
@@ -269,4 +318,6 @@ export class Engine {
 }
 
 const noSuchTransaction = (txnNumber: number) =>
-  new CommandError('NoSuchTransaction', `Transaction with { txnNumber: ${txnNumber} } has been aborted.`, {}, ['TransientTransactionError']);
+  new CommandError('NoSuchTransaction', `Transaction with { txnNumber: ${txnNumber} } has been aborted.`, {}, [
+    'TransientTransactionError',
+  ]);

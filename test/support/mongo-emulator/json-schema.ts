@@ -62,20 +62,26 @@ export function violation(schema: Doc, value: unknown, path = '(root)'): string 
   if (schema.type !== undefined && !list(schema.type).some((t) => hasJsonType(value, String(t)))) {
     return `${path}: type ${bsonTypeOf(value)} is not ${list(schema.type).join(' or ')}`;
   }
-  if (Array.isArray(schema.enum) && !schema.enum.some((e) => e === value)) return `${path}: not one of the allowed values`;
+  if (Array.isArray(schema.enum) && !schema.enum.some((e) => e === value))
+    return `${path}: not one of the allowed values`;
   if (typeof value === 'string') {
     const length = [...value].length;
-    if (typeof schema.minLength === 'number' && length < schema.minLength) return `${path}: shorter than ${schema.minLength}`;
-    if (typeof schema.maxLength === 'number' && length > schema.maxLength) return `${path}: longer than ${schema.maxLength}`;
-    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value)) return `${path}: does not match ${schema.pattern}`;
+    if (typeof schema.minLength === 'number' && length < schema.minLength)
+      return `${path}: shorter than ${schema.minLength}`;
+    if (typeof schema.maxLength === 'number' && length > schema.maxLength)
+      return `${path}: longer than ${schema.maxLength}`;
+    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value))
+      return `${path}: does not match ${schema.pattern}`;
   }
   if (typeof value === 'number') {
     if (typeof schema.minimum === 'number' && value < schema.minimum) return `${path}: below ${schema.minimum}`;
     if (typeof schema.maximum === 'number' && value > schema.maximum) return `${path}: above ${schema.maximum}`;
   }
   if (Array.isArray(value)) {
-    if (typeof schema.minItems === 'number' && value.length < schema.minItems) return `${path}: fewer than ${schema.minItems} items`;
-    if (typeof schema.maxItems === 'number' && value.length > schema.maxItems) return `${path}: more than ${schema.maxItems} items`;
+    if (typeof schema.minItems === 'number' && value.length < schema.minItems)
+      return `${path}: fewer than ${schema.minItems} items`;
+    if (typeof schema.maxItems === 'number' && value.length > schema.maxItems)
+      return `${path}: more than ${schema.maxItems} items`;
     if (isDoc(schema.items)) {
       for (const [i, item] of value.entries()) {
         const reason = violation(schema.items, item, `${path}.${i}`);
@@ -84,7 +90,9 @@ export function violation(schema: Doc, value: unknown, path = '(root)'): string 
     }
   }
   if (isDoc(value) && bsonTypeOf(value) === 'object') {
-    if (Array.isArray(schema.required)) for (const field of schema.required) if (!Object.hasOwn(value, String(field))) return `${path}: missing required field ${String(field)}`;
+    if (Array.isArray(schema.required))
+      for (const field of schema.required)
+        if (!Object.hasOwn(value, String(field))) return `${path}: missing required field ${String(field)}`;
     const properties = isDoc(schema.properties) ? schema.properties : {};
     for (const [field, fieldValue] of Object.entries(value)) {
       const sub = properties[field];
@@ -98,12 +106,20 @@ export function violation(schema: Doc, value: unknown, path = '(root)'): string 
       }
     }
   }
-  if (Array.isArray(schema.allOf)) for (const s of schema.allOf) if (isDoc(s)) {
-    const reason = violation(s, value, path);
-    if (reason) return reason;
-  }
-  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((s) => isDoc(s) && violation(s, value, path) === undefined)) return `${path}: matches none of anyOf`;
-  if (Array.isArray(schema.oneOf) && schema.oneOf.filter((s) => isDoc(s) && violation(s, value, path) === undefined).length !== 1) return `${path}: does not match exactly one of oneOf`;
-  if (isDoc(schema.not) && violation(schema.not, value, path) === undefined) return `${path}: matches a schema it must not`;
+  if (Array.isArray(schema.allOf))
+    for (const s of schema.allOf)
+      if (isDoc(s)) {
+        const reason = violation(s, value, path);
+        if (reason) return reason;
+      }
+  if (Array.isArray(schema.anyOf) && !schema.anyOf.some((s) => isDoc(s) && violation(s, value, path) === undefined))
+    return `${path}: matches none of anyOf`;
+  if (
+    Array.isArray(schema.oneOf) &&
+    schema.oneOf.filter((s) => isDoc(s) && violation(s, value, path) === undefined).length !== 1
+  )
+    return `${path}: does not match exactly one of oneOf`;
+  if (isDoc(schema.not) && violation(schema.not, value, path) === undefined)
+    return `${path}: matches a schema it must not`;
   return undefined;
 }

@@ -22,7 +22,9 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 try {
   const emulator = await startMongoEmulator({ host: values.host, port, replicaSet: values['replica-set'] });
   const mode = values['replica-set'] ? ` as single-node replica set ${values['replica-set']}` : '';
-  console.log(`MongoDB wire-protocol emulator (not MongoDB) listening on mongodb://${emulator.host.includes(':') ? `[${emulator.host}]` : emulator.host}:${emulator.port}${mode}`);
+  console.log(
+    `MongoDB wire-protocol emulator (not MongoDB) listening on mongodb://${emulator.host.includes(':') ? `[${emulator.host}]` : emulator.host}:${emulator.port}${mode}`,
+  );
   const stop = () => void emulator.stop().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

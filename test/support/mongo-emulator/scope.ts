@@ -8,7 +8,10 @@ import type { Doc } from './values.js';
  * the documents and unique keys it touched are locked meanwhile.
  */
 
-export type Write = { kind: 'insert'; doc: Doc } | { kind: 'replace'; before: Doc; after: Doc } | { kind: 'remove'; doc: Doc };
+export type Write =
+  | { kind: 'insert'; doc: Doc }
+  | { kind: 'replace'; before: Doc; after: Doc }
+  | { kind: 'remove'; doc: Doc };
 
 export interface Scope {
   /** The documents this scope sees, in natural order. */
@@ -151,15 +154,23 @@ export class Transaction implements Scope {
   }
 
   /** Unique keys as this transaction would leave them: committed holders it replaced or deleted no longer count. */
-  private checkUnique(collection: Collection, doc: Doc, id: string, mine: Map<string, Doc | null>, inserting: boolean): void {
+  private checkUnique(
+    collection: Collection,
+    doc: Doc,
+    id: string,
+    mine: Map<string, Doc | null>,
+    inserting: boolean,
+  ): void {
     for (const index of collection.indexes) {
       if (!index.unique) continue;
       for (const key of index.keysOf(doc)) {
         // A committed holder counts unless this transaction replaced or deleted it (then its own version decides, below).
         const holder = index.entries.get(key);
-        if (holder !== undefined && !mine.has(holder) && (inserting || holder !== id)) throw collection.duplicateError(index, doc);
+        if (holder !== undefined && !mine.has(holder) && (inserting || holder !== id))
+          throw collection.duplicateError(index, doc);
         for (const [otherId, other] of mine) {
-          if ((inserting || otherId !== id) && other && index.keysOf(other).includes(key)) throw collection.duplicateError(index, doc);
+          if ((inserting || otherId !== id) && other && index.keysOf(other).includes(key))
+            throw collection.duplicateError(index, doc);
         }
       }
     }
@@ -178,7 +189,8 @@ export class Transaction implements Scope {
   commit(): void {
     if (this.state !== 'open') return;
     // Order does not matter: put() and remove() only drop index entries that still point at their own document.
-    for (const [collection, mine] of this.writes) for (const [id, doc] of mine) (doc ? collection.put(doc) : collection.remove(id));
+    for (const [collection, mine] of this.writes)
+      for (const [id, doc] of mine) doc ? collection.put(doc) : collection.remove(id);
     this.state = 'committed';
     this.locks.release(this);
   }

@@ -33,7 +33,8 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 export async function startMongoEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = options.host ?? '127.0.0.1';
-  if (!LOOPBACK.has(host)) throw new Error(`the MongoDB wire-protocol emulator binds only to loopback addresses, not ${host}`);
+  if (!LOOPBACK.has(host))
+    throw new Error(`the MongoDB wire-protocol emulator binds only to loopback addresses, not ${host}`);
   const sockets = new Set<Socket>();
   let nextConnectionId = 1;
   const engine = new Engine({ replicaSet: options.replicaSet });
@@ -53,10 +54,13 @@ export async function startMongoEmulator(options: EmulatorOptions = {}): Promise
           pending = pending.subarray(length);
           queue = queue
             .then(async () => {
-              const reply = await engine.execute(request.db, request.command, connectionId, { opCode: request.opCode, sequences: request.sequences });
+              const reply = await engine.execute(request.db, request.command, connectionId, {
+                opCode: request.opCode,
+                sequences: request.sequences,
+              });
               if (!request.noReply && !socket.destroyed) socket.write(encodeReply(request, reply));
             })
-                        .catch(() => {
+            .catch(() => {
               socket.destroy();
             });
         }

@@ -26,7 +26,9 @@ export class Index {
     this.fields = Object.keys(spec.key as Doc);
     this.unique = spec.unique === true || this.name === '_id_';
     this.sparse = spec.sparse === true;
-    this.partial = isDoc(spec.partialFilterExpression) ? new Query(spec.partialFilterExpression, MINGO_OPTIONS) : undefined;
+    this.partial = isDoc(spec.partialFilterExpression)
+      ? new Query(spec.partialFilterExpression, MINGO_OPTIONS)
+      : undefined;
   }
 
   /** The key texts `doc` has in this index; none when the partial filter or sparseness leaves it out. */
@@ -38,7 +40,10 @@ export class Index {
       const reached = valuesAt(doc, field);
       if (reached.length > 0) present = true;
       // Arrays index each element (multikey); an empty array indexes as undefined, a missing field as null.
-      const values = reached.length === 0 ? [null] : reached.flatMap((v) => (Array.isArray(v) ? (v.length === 0 ? [undefined] : v) : [v]));
+      const values =
+        reached.length === 0
+          ? [null]
+          : reached.flatMap((v) => (Array.isArray(v) ? (v.length === 0 ? [undefined] : v) : [v]));
       tuples = tuples.flatMap((t) => values.map((v) => [...t, v]));
     }
     if (this.sparse && !present) return [];
@@ -76,11 +81,17 @@ export class Collection {
   /** The duplicate-key error MongoDB gives when `doc` takes a unique key another document holds. */
   duplicateError(index: Index, doc: Doc): CommandError {
     const keyValue = index.keyValueOf(doc);
-    const shown = Object.entries(keyValue).map(([k, v]) => `${k}: ${formatValue(v)}`).join(', ');
-    return new CommandError('DuplicateKey', `E11000 duplicate key error collection: ${this.ns} index: ${index.name} dup key: { ${shown} }`, {
-      keyPattern: index.spec.key,
-      keyValue,
-    });
+    const shown = Object.entries(keyValue)
+      .map(([k, v]) => `${k}: ${formatValue(v)}`)
+      .join(', ');
+    return new CommandError(
+      'DuplicateKey',
+      `E11000 duplicate key error collection: ${this.ns} index: ${index.name} dup key: { ${shown} }`,
+      {
+        keyPattern: index.spec.key,
+        keyValue,
+      },
+    );
   }
 
   /**
@@ -156,7 +167,8 @@ export class Catalog {
   }
 
   create(db: string, name: string, options: Doc): Collection {
-    if (!/^[^$\0]+$/.test(name) || name.startsWith('.') || name.endsWith('.')) throw new CommandError('InvalidNamespace', `Invalid collection name: ${db}.${name}`);
+    if (!/^[^$\0]+$/.test(name) || name.startsWith('.') || name.endsWith('.'))
+      throw new CommandError('InvalidNamespace', `Invalid collection name: ${db}.${name}`);
     if (this.get(db, name)) throw new CommandError('NamespaceExists', `Collection ${db}.${name} already exists.`);
     let collections = this.dbs.get(db);
     if (!collections) this.dbs.set(db, (collections = new Map()));

@@ -10,7 +10,23 @@ import { cloneDoc, isDoc, keyText, type Doc } from './values.js';
  * the operators; this module adds MongoDB's checks around them.
  */
 
-const OPERATORS = new Set(['$set', '$unset', '$inc', '$mul', '$min', '$max', '$push', '$pull', '$pullAll', '$addToSet', '$pop', '$rename', '$currentDate', '$bit', '$setOnInsert']);
+const OPERATORS = new Set([
+  '$set',
+  '$unset',
+  '$inc',
+  '$mul',
+  '$min',
+  '$max',
+  '$push',
+  '$pull',
+  '$pullAll',
+  '$addToSet',
+  '$pop',
+  '$rename',
+  '$currentDate',
+  '$bit',
+  '$setOnInsert',
+]);
 const PIPELINE_STAGES = new Set(['$addFields', '$set', '$project', '$unset', '$replaceRoot', '$replaceWith']);
 
 export type UpdateSpec = Doc | Doc[];
@@ -19,7 +35,8 @@ export function checkUpdateSpec(u: unknown): UpdateSpec {
   if (Array.isArray(u)) {
     for (const stage of u) {
       const name = isDoc(stage) ? Object.keys(stage)[0] : undefined;
-      if (!name || !PIPELINE_STAGES.has(name)) throw new CommandError('InvalidOptions', `${String(name)} is not allowed to be used within an update`);
+      if (!name || !PIPELINE_STAGES.has(name))
+        throw new CommandError('InvalidOptions', `${String(name)} is not allowed to be used within an update`);
     }
     return u as Doc[];
   }
@@ -27,17 +44,26 @@ export function checkUpdateSpec(u: unknown): UpdateSpec {
   const keys = Object.keys(u);
   const operators = keys.filter((k) => k.startsWith('$'));
   if (operators.length > 0 && operators.length !== keys.length) {
-    throw failedToParse(`Unknown modifier: ${keys.find((k) => !k.startsWith('$'))}. Expected a valid update modifier or pipeline-style update specified as an array`);
+    throw failedToParse(
+      `Unknown modifier: ${keys.find((k) => !k.startsWith('$'))}. Expected a valid update modifier or pipeline-style update specified as an array`,
+    );
   }
   for (const op of operators) {
-    if (!OPERATORS.has(op)) throw failedToParse(`Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
-    if (!isDoc(u[op])) throw failedToParse(`Modifiers operate on fields but we found type ${typeof u[op]} instead. For example: {$mod: {<field>: ...}} not {${op}: ${String(u[op])}}`);
+    if (!OPERATORS.has(op))
+      throw failedToParse(
+        `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`,
+      );
+    if (!isDoc(u[op]))
+      throw failedToParse(
+        `Modifiers operate on fields but we found type ${typeof u[op]} instead. For example: {$mod: {<field>: ...}} not {${op}: ${String(u[op])}}`,
+      );
   }
   checkConflicts(u);
   return u;
 }
 
-export const isOperatorUpdate = (u: UpdateSpec): boolean => !Array.isArray(u) && Object.keys(u).some((k) => k.startsWith('$'));
+export const isOperatorUpdate = (u: UpdateSpec): boolean =>
+  !Array.isArray(u) && Object.keys(u).some((k) => k.startsWith('$'));
 
 /** `$set: {a: 1}, $inc: {a: 1}` (or `a` and `a.b`) in one update is an error on a server. */
 function checkConflicts(u: Doc): void {
@@ -53,7 +79,10 @@ function checkConflicts(u: Doc): void {
     for (const b of paths) {
       if (a !== b && !b.startsWith(`${a}.`)) continue;
       if (a === b && paths.indexOf(a) === paths.lastIndexOf(a)) continue;
-      throw new CommandError('ConflictingUpdateOperators', `Updating the path '${a}' would create a conflict at '${a}'`);
+      throw new CommandError(
+        'ConflictingUpdateOperators',
+        `Updating the path '${a}' would create a conflict at '${a}'`,
+      );
     }
   }
 }
@@ -80,7 +109,8 @@ export function applyUpdate(before: Doc, u: UpdateSpec, options: { arrayFilters?
     const { $setOnInsert, ...modifier } = u as Doc;
     const docs = [cloneDoc(before)];
     try {
-      if (Object.keys(modifier).length > 0) updateOne(docs, {}, modifier, { arrayFilters: options.arrayFilters ?? [] }, MINGO_OPTIONS);
+      if (Object.keys(modifier).length > 0)
+        updateOne(docs, {}, modifier, { arrayFilters: options.arrayFilters ?? [] }, MINGO_OPTIONS);
       if (options.inserting && isDoc($setOnInsert)) updateOne(docs, {}, { $set: $setOnInsert }, {}, MINGO_OPTIONS);
     } catch (error) {
       throw mingoError(error);
@@ -100,7 +130,8 @@ export function applyUpdate(before: Doc, u: UpdateSpec, options: { arrayFilters?
   return after;
 }
 
-const immutableId = () => new CommandError('ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
+const immutableId = () =>
+  new CommandError('ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
 
 /** True when the update changed nothing (nModified counts only real changes). */
 export function sameDocument(a: Doc, b: Doc): boolean {

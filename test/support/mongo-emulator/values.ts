@@ -1,10 +1,30 @@
-import { Binary, Decimal128, deserialize, Double, EJSON, Int32, Long, MaxKey, MinKey, ObjectId, serialize, Timestamp } from 'bson';
+import {
+  Binary,
+  Decimal128,
+  deserialize,
+  Double,
+  EJSON,
+  Int32,
+  Long,
+  MaxKey,
+  MinKey,
+  ObjectId,
+  serialize,
+  Timestamp,
+} from 'bson';
 
 /** A stored document or command body, as the `bson` package deserializes it. */
 export type Doc = Record<string, unknown>;
 
 export function isDoc(value: unknown): value is Doc {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !('_bsontype' in value) && !(value instanceof RegExp);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Date) &&
+    !('_bsontype' in value) &&
+    !(value instanceof RegExp)
+  );
 }
 
 /** A deep copy through BSON, so BSON types survive and key order is kept. */
@@ -21,7 +41,15 @@ export function cloneDoc<T extends Doc>(doc: T): T {
 function typeRank(v: unknown): number {
   if (v instanceof MinKey) return 0;
   if (v === undefined || v === null) return 1;
-  if (typeof v === 'number' || typeof v === 'bigint' || v instanceof Int32 || v instanceof Double || v instanceof Long || v instanceof Decimal128) return 2;
+  if (
+    typeof v === 'number' ||
+    typeof v === 'bigint' ||
+    v instanceof Int32 ||
+    v instanceof Double ||
+    v instanceof Long ||
+    v instanceof Decimal128
+  )
+    return 2;
   if (typeof v === 'string') return 3;
   if (Array.isArray(v)) return 5;
   if (v instanceof Binary) return 6;
@@ -34,7 +62,8 @@ function typeRank(v: unknown): number {
   return 4;
 }
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : Number((v as { valueOf(): unknown }).valueOf()));
+const num = (v: unknown): number =>
+  typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : Number((v as { valueOf(): unknown }).valueOf());
 const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
 
 export function compareValues(a: unknown, b: unknown): number {
@@ -141,7 +170,8 @@ export function keyText(values: unknown[]): string {
 function normalizeKeyValue(v: unknown): unknown {
   if (v === undefined) return null;
   // 1, 1.0 and 1n are one key in MongoDB's indexes.
-  if (typeof v === 'number' || v instanceof Int32 || v instanceof Double || v instanceof Long || typeof v === 'bigint') return new Double(num(v));
+  if (typeof v === 'number' || v instanceof Int32 || v instanceof Double || v instanceof Long || typeof v === 'bigint')
+    return new Double(num(v));
   if (Array.isArray(v)) return v.map(normalizeKeyValue);
   if (isDoc(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalizeKeyValue(x)]));
   return v;
@@ -154,6 +184,9 @@ export function formatValue(v: unknown): string {
   if (v instanceof Date) return `new Date(${v.getTime()})`;
   if (v instanceof ObjectId) return `ObjectId('${v.toHexString()}')`;
   if (Array.isArray(v)) return `[ ${v.map(formatValue).join(', ')} ]`;
-  if (isDoc(v)) return `{ ${Object.entries(v).map(([k, x]) => `${k}: ${formatValue(x)}`).join(', ')} }`;
+  if (isDoc(v))
+    return `{ ${Object.entries(v)
+      .map(([k, x]) => `${k}: ${formatValue(x)}`)
+      .join(', ')} }`;
   return String(v);
 }

@@ -86,7 +86,14 @@ export function parseRequest(message: Buffer): Request {
     for (const [identifier, docs] of sequences) body[identifier] = docs;
     const db = body.$db;
     if (typeof db !== 'string') throw new ProtocolError('OP_MSG command without $db');
-    return { requestId, opCode, command: body, db, noReply: (flags & MSG_MORE_TO_COME) !== 0, sequences: sequences.map(([identifier]) => identifier) };
+    return {
+      requestId,
+      opCode,
+      command: body,
+      db,
+      noReply: (flags & MSG_MORE_TO_COME) !== 0,
+      sequences: sequences.map(([identifier]) => identifier),
+    };
   }
   if (opCode === OP_QUERY) {
     let offset = HEADER_BYTES + 4;
@@ -122,8 +129,16 @@ export function encodeReply(request: Request, reply: Doc): Buffer {
     Buffer.from(Long.ZERO.toBytesLE()).copy(fields, 4); // cursorID
     fields.writeInt32LE(0, 12); // startingFrom
     fields.writeInt32LE(1, 16); // numberReturned
-    return Buffer.concat([header(HEADER_BYTES + fields.length + body.length, request.requestId, OP_REPLY), fields, body]);
+    return Buffer.concat([
+      header(HEADER_BYTES + fields.length + body.length, request.requestId, OP_REPLY),
+      fields,
+      body,
+    ]);
   }
   const flagsAndKind = Buffer.alloc(5); // flagBits 0, section kind 0
-  return Buffer.concat([header(HEADER_BYTES + flagsAndKind.length + body.length, request.requestId, OP_MSG), flagsAndKind, body]);
+  return Buffer.concat([
+    header(HEADER_BYTES + flagsAndKind.length + body.length, request.requestId, OP_MSG),
+    flagsAndKind,
+    body,
+  ]);
 }
