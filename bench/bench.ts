@@ -112,7 +112,8 @@ async function benchBackend(
           log(`  [${backend.name}] ${op} ${variant}: ${problem} — not measured`);
           continue;
         }
-        (run.responseBytes[op] ??= {})[variant] = answer!.bytes;
+        run.responseBytes[op] ??= {};
+        run.responseBytes[op][variant] = answer!.bytes;
         answers.set(variant, answer!.text);
         ready.add(variant);
         // Warm-up: JIT, connection pools, caches; not recorded.

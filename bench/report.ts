@@ -229,7 +229,7 @@ export function markdown(r: BenchResult): string {
       `Run took ${Math.round(r.seconds)} s.`,
     '',
   );
-  out.push('Options: `' + JSON.stringify(r.options) + '`', '');
+  out.push(`Options: \`${JSON.stringify(r.options)}\``, '');
   out.push('## Backends', '');
   out.push(
     table(

@@ -70,7 +70,7 @@ const UNIQUE_INDEXES: Record<string, { keys: readonly string[]; field: string }>
 /** The first write error of a bulk or single write, where the duplicate-key details live. */
 function writeErrorOf(error: MongoServerError): { code?: unknown; keyPattern?: unknown; errmsg?: unknown } {
   if (error instanceof MongoBulkWriteError) {
-    const first = error.writeErrors instanceof Array ? error.writeErrors[0] : error.writeErrors;
+    const first = Array.isArray(error.writeErrors) ? error.writeErrors[0] : error.writeErrors;
     if (first) {
       // Driver v7 builds a bulk WriteError from code, index, errmsg, errInfo and op only: the
       // server's keyPattern is dropped, so the index name in errmsg is normally all there is.

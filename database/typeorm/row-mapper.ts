@@ -208,7 +208,10 @@ const insertTexts = new WeakMap<RecordCodec<unknown>, Map<number, string>>();
  */
 export function insertSql(c: RecordCodec<unknown>, rows = 1): string {
   let byRows = insertTexts.get(c);
-  if (!byRows) insertTexts.set(c, (byRows = new Map()));
+  if (!byRows) {
+    byRows = new Map();
+    insertTexts.set(c, byRows);
+  }
   let text = byRows.get(rows);
   if (text === undefined) {
     const one = `(${c.columns.map(() => '?').join(', ')})`;

@@ -212,7 +212,7 @@ export function checkContent(value: unknown, field = 'content'): ContentPart[] {
   if (!Array.isArray(value)) issues.add(field, 'must be an array of content parts');
   else if (value.length === 0) issues.add(field, 'must have at least one part');
   else if (value.length > LIMITS.contentPartsMax) issues.add(field, `may have at most ${LIMITS.contentPartsMax} parts`);
-  else value.forEach((part, i) => collectPart(issues, `${field}[${i}]`, part));
+  else for (const [i, part] of value.entries()) collectPart(issues, `${field}[${i}]`, part);
   issues.throwIfAny();
   return value as ContentPart[];
 }

@@ -172,13 +172,11 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply
-    .status(404)
-    .send(
-      errorBody({
-        code: 'not_found',
-        message: `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`,
-        details: null,
-      }),
-    );
+  return reply.status(404).send(
+    errorBody({
+      code: 'not_found',
+      message: `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`,
+      details: null,
+    }),
+  );
 }

@@ -16,7 +16,7 @@ import {
   type WriteError,
 } from 'mongodb';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toMessageDoc, toUserDoc } from '../../database/mongodb/document-mapper.js';
 import { duplicateField, isDuplicateKey, mapMongoError } from '../../database/mongodb/map-mongodb-error.js';
 import { MONGODB_MIGRATIONS } from '../../migrations/mongodb/index.js';

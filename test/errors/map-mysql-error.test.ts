@@ -2,7 +2,7 @@ import '../support/provided-context.js';
 import { serverFor } from '../support/initializer.js';
 import mysql from 'mysql2/promise';
 import type { QueryRunner } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapMysqlError } from '../../database/typeorm/map-mysql-error.js';
 import { MYSQL_MIGRATIONS } from '../../migrations/mysql/index.js';
 import { NotFoundError } from '../../src/domain/errors.js';

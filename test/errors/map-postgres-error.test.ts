@@ -2,7 +2,7 @@ import '../support/provided-context.js';
 import { serverFor } from '../support/initializer.js';
 import pg from 'pg';
 import type { QueryRunner } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapPostgresError } from '../../database/typeorm/map-postgres-error.js';
 import { POSTGRES_MIGRATIONS } from '../../migrations/postgres/index.js';
 import { NotFoundError, ValidationError } from '../../src/domain/errors.js';

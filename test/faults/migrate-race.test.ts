@@ -1,7 +1,7 @@
 import '../support/provided-context.js';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BACKENDS, type DatabaseConfig } from '../../database/registry.js';
 import type { Scratch } from '../../src/repositories/backend.js';
 import { openStore } from '../../src/repositories/factory.js';

@@ -237,16 +237,14 @@ describe('mongodb adapter: migrations', () => {
     const store = await openStore();
     await store.migrator.up();
     await expect(
-      db
-        .collection('users')
-        .insertOne({
-          _id: 'x' as never,
-          handle: 'h',
-          displayName: 'd',
-          createdAt: 'yesterday',
-          updatedAt: new Date(),
-          version: 1,
-        }),
+      db.collection('users').insertOne({
+        _id: 'x' as never,
+        handle: 'h',
+        displayName: 'd',
+        createdAt: 'yesterday',
+        updatedAt: new Date(),
+        version: 1,
+      }),
     ).rejects.toMatchObject({ code: 121 });
   });
 });

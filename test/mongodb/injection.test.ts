@@ -1,5 +1,5 @@
 import { MongoClient } from 'mongodb';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openMongoStore } from '../../database/mongodb/mongodb-store.js';
 import { NotFoundError, ValidationError } from '../../src/domain/errors.js';
 import type { ContentPart } from '../../src/domain/models.js';
@@ -227,7 +227,10 @@ describe.skipIf('skip' in shared)(
       const collect = (v: unknown): void => {
         if (Array.isArray(v)) v.forEach(collect);
         else if (v !== null && typeof v === 'object' && !(v instanceof Date))
-          for (const [k, x] of Object.entries(v)) keys.push(k), collect(x);
+          for (const [k, x] of Object.entries(v)) {
+            keys.push(k);
+            collect(x);
+          }
       };
       collect(doc);
       expect(keys).toContain('%24where');
@@ -393,7 +396,10 @@ describe('operator injection: what reaches the wire', () => {
     expect(crud.length).toBeGreaterThan(50);
     const offending: string[] = [];
     const walk = (value: unknown, where: string): void => {
-      if (Array.isArray(value)) return value.forEach((v, i) => walk(v, `${where}[${i}]`));
+      if (Array.isArray(value)) {
+        for (const [i, v] of value.entries()) walk(v, `${where}[${i}]`);
+        return;
+      }
       if (value === null || typeof value !== 'object' || value instanceof Date) return;
       for (const [key, v] of Object.entries(value)) {
         if (key.startsWith('$') && !ADAPTER_OPERATORS.has(key)) offending.push(`${where}.${key}`);

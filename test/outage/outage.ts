@@ -1,7 +1,7 @@
 import '../support/provided-context.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import type { Config, DatabaseType } from '../../src/config/schema.js';
 import { mintToken } from '../../src/http/auth/jwt.js';
@@ -119,7 +119,10 @@ async function waitUntil(what: string, done: () => boolean | Promise<boolean>, s
 /** Posts counted by status; with one body for each status when a wait failed. */
 function tally(attempts: Attempt[], examples: boolean): string {
   const byStatus: Record<string, { count: number; example: unknown }> = {};
-  for (const a of attempts) (byStatus[String(a.status)] ??= { count: 0, example: a.body }).count++;
+  for (const a of attempts) {
+    byStatus[String(a.status)] ??= { count: 0, example: a.body };
+    byStatus[String(a.status)]!.count++;
+  }
   const shown = examples
     ? byStatus
     : Object.fromEntries(Object.entries(byStatus).map(([status, { count }]) => [status, count]));

@@ -34,10 +34,16 @@ export function openMemory(): L1Db {
 
   const addParticipant = (p: Participant) => {
     let members = participants.get(p.conversationId);
-    if (!members) participants.set(p.conversationId, (members = new Map()));
+    if (!members) {
+      members = new Map();
+      participants.set(p.conversationId, members);
+    }
     members.set(p.userId, p);
     let mine = byUser.get(p.userId);
-    if (!mine) byUser.set(p.userId, (mine = new Set()));
+    if (!mine) {
+      mine = new Set();
+      byUser.set(p.userId, mine);
+    }
     mine.add(p.conversationId);
   };
   const addMessage = (m: Message) => {

@@ -15,13 +15,18 @@ export async function openSqlite(file: string): Promise<L1Db> {
   const statements = new Map<string, Database.Statement>();
   const prepare = (text: string) => {
     let s = statements.get(text);
-    if (!s) statements.set(text, (s = db.prepare(text)));
+    if (!s) {
+      s = db.prepare(text);
+      statements.set(text, s);
+    }
     return s;
   };
   const conn: SqlConn = {
     rows: async (text, params) => {
       const s = prepare(text);
-      return s.reader ? (s.all(...params) as Record<string, unknown>[]) : (s.run(...params), []);
+      if (s.reader) return s.all(...params) as Record<string, unknown>[];
+      s.run(...params);
+      return [];
     },
     exec: async (text, params) => prepare(text).run(...params).changes,
   };

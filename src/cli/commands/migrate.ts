@@ -20,13 +20,13 @@ ${SETTINGS_HINT}`,
       const status = await store.migrator.status();
       if (options.status === true) {
         process.stdout.write(
-          [
+          `${[
             `database: ${store.kind}`,
             `known:    ${list(status.known)}`,
             `applied:  ${list(status.applied)}`,
             `pending:  ${list(status.pending)}`,
             `unknown:  ${list(status.unknown)}`,
-          ].join('\n') + '\n',
+          ].join('\n')}\n`,
         );
         if (status.unknown.length > 0) {
           process.stderr.write(`polystore: ${newerSchema(store.kind, status.unknown).message}\n`);
@@ -40,7 +40,7 @@ ${SETTINGS_HINT}`,
       }
       const applied = await store.migrator.up();
       if (applied.length === 0) process.stdout.write(`the ${store.kind} database is up to date; nothing to apply\n`);
-      else process.stdout.write(applied.map((name) => `applied ${name}`).join('\n') + '\n');
+      else process.stdout.write(`${applied.map((name) => `applied ${name}`).join('\n')}\n`);
       return 0;
     });
   },

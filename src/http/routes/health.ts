@@ -62,15 +62,13 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
           parts.push(`${status.pending.length} pending migration(s): ${status.pending.join(', ')}`);
         if (status.unknown.length > 0)
           parts.push(`${status.unknown.length} migration(s) newer than this build: ${status.unknown.join(', ')}`);
-        return reply
-          .code(503)
-          .send(
-            errorBody({
-              code: 'schema_mismatch',
-              message: `database schema is not current: ${parts.join('; ')}`,
-              details: { check: 'schema', pending: status.pending, unknown: status.unknown },
-            }),
-          );
+        return reply.code(503).send(
+          errorBody({
+            code: 'schema_mismatch',
+            message: `database schema is not current: ${parts.join('; ')}`,
+            details: { check: 'schema', pending: status.pending, unknown: status.unknown },
+          }),
+        );
       }
       return { status: 'ready' as const, database: store.kind };
     },

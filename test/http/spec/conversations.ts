@@ -5,13 +5,11 @@ export function conversationsSpec(test: ApiTest): void {
   describe('conversations', () => {
     test('POST creates with the caller as owner and the listed users as members, audited', async (api) => {
       for (const sub of ['owner', 'm1', 'm2']) await api.as(sub).get('/v1/users/me');
-      const res = await api
-        .as('owner')
-        .post('/v1/conversations', {
-          title: 'Plans',
-          metadata: { topic: 'trip', 'app.v': '1' },
-          participantIds: ['m1', 'm2', 'm1', 'owner'],
-        });
+      const res = await api.as('owner').post('/v1/conversations', {
+        title: 'Plans',
+        metadata: { topic: 'trip', 'app.v': '1' },
+        participantIds: ['m1', 'm2', 'm1', 'owner'],
+      });
       expect(res.statusCode).toBe(201);
       const c = res.json();
       expect(c).toEqual({

@@ -174,14 +174,12 @@ export function inputSpec(test: ApiTest): void {
 
       for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
         expectError(
-          await small
-            .as('o')
-            .inject({
-              method: 'POST',
-              url: '/v1/conversations',
-              headers: { 'content-type': type },
-              payload: 'title=x',
-            }),
+          await small.as('o').inject({
+            method: 'POST',
+            url: '/v1/conversations',
+            headers: { 'content-type': type },
+            payload: 'title=x',
+          }),
           415,
           'unsupported_media_type',
         );
@@ -293,7 +291,7 @@ export function inputSpec(test: ApiTest): void {
         { 'if-match': '"99999999999999999999"' },
         { 'if-match': ',,,' },
         { 'if-match': 'W/' },
-        { authorization: 'Bearer ' + 'a'.repeat(10000) },
+        { authorization: `Bearer ${'a'.repeat(10000)}` },
         { authorization: 'Bearer e30.e30.' },
         { 'content-type': 'application/json; charset=utf-16' },
       ];

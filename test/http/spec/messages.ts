@@ -19,14 +19,12 @@ export function messagesSpec(test: ApiTest): void {
   describe('messages', () => {
     test('POST returns 201 with every field, ETag and Location, and bumps the conversation', async (api) => {
       const c = await conversationOf(api, 'o', ['m']);
-      const res = await api
-        .as('m')
-        .post(`/v1/conversations/${c.id}/messages`, {
-          role: 'assistant',
-          content: AWKWARD,
-          metadata: { model: 'x-1' },
-          clientMessageId: 'client-1',
-        });
+      const res = await api.as('m').post(`/v1/conversations/${c.id}/messages`, {
+        role: 'assistant',
+        content: AWKWARD,
+        metadata: { model: 'x-1' },
+        clientMessageId: 'client-1',
+      });
       expect(res.statusCode).toBe(201);
       const m = res.json();
       expect(m).toEqual({

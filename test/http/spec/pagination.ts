@@ -87,7 +87,7 @@ export function paginationSpec(test: ApiTest): void {
         for (const cursor of [
           'garbage',
           'c1.!!!',
-          'c1.' + Buffer.from('123.not-a-uuid').toString('base64url'),
+          `c1.${Buffer.from('123.not-a-uuid').toString('base64url')}`,
           'x'.repeat(200),
         ]) {
           expectError(await o.get(url, { query: { cursor } }), 400, 'validation_failed', 'cursor');

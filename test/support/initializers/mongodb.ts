@@ -1,4 +1,4 @@
-import { mongoTestConfig, mongoTestKit } from '../../../database/mongodb/testing.js';
+import { mongoTestKit } from '../../../database/mongodb/testing.js';
 import type { Store } from '../../../src/repositories/ports.js';
 import { initializerFor, openMigrated, type StoreInitializer } from '../initializer.js';
 

@@ -144,11 +144,17 @@ export class Transaction implements Scope {
     const id = idOf(write);
     const doc = newDocOf(write);
     let mine = this.writes.get(collection);
-    if (!mine) this.writes.set(collection, (mine = new Map()));
+    if (!mine) {
+      mine = new Map();
+      this.writes.set(collection, mine);
+    }
     if (doc) this.checkUnique(collection, doc, id, mine, write.kind === 'insert');
     mine.set(id, doc);
     let docLocks = this.locks.docs.get(collection);
-    if (!docLocks) this.locks.docs.set(collection, (docLocks = new Map()));
+    if (!docLocks) {
+      docLocks = new Map();
+      this.locks.docs.set(collection, docLocks);
+    }
     docLocks.set(id, this);
     this.reserveKeys(collection, mine);
   }
@@ -180,7 +186,10 @@ export class Transaction implements Scope {
     for (const index of collection.indexes) {
       if (!index.unique) continue;
       let reserved = this.locks.keys.get(index);
-      if (!reserved) this.locks.keys.set(index, (reserved = new Map()));
+      if (!reserved) {
+        reserved = new Map();
+        this.locks.keys.set(index, reserved);
+      }
       for (const [key, holder] of reserved) if (holder === this) reserved.delete(key);
       for (const doc of mine.values()) if (doc) for (const key of index.keysOf(doc)) reserved.set(key, this);
     }

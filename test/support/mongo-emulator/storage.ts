@@ -171,7 +171,10 @@ export class Catalog {
       throw new CommandError('InvalidNamespace', `Invalid collection name: ${db}.${name}`);
     if (this.get(db, name)) throw new CommandError('NamespaceExists', `Collection ${db}.${name} already exists.`);
     let collections = this.dbs.get(db);
-    if (!collections) this.dbs.set(db, (collections = new Map()));
+    if (!collections) {
+      collections = new Map();
+      this.dbs.set(db, collections);
+    }
     const collection = new Collection(db, name, options);
     collections.set(name, collection);
     return collection;

@@ -96,12 +96,9 @@ export function parseRequest(message: Buffer): Request {
     };
   }
   if (opCode === OP_QUERY) {
-    let offset = HEADER_BYTES + 4;
-    let collection: string;
-    [collection, offset] = readCString(message, offset);
-    offset += 8; // numberToSkip, numberToReturn
-    let query: Doc;
-    [query, offset] = readDocument(message, offset);
+    const [collection, afterName] = readCString(message, HEADER_BYTES + 4);
+    // numberToSkip and numberToReturn (4 bytes each) come before the query document.
+    const [query] = readDocument(message, afterName + 8);
     // Legacy wrapping: { $query: { hello: 1 }, $readPreference: ... }.
     const command = typeof query.$query === 'object' && query.$query !== null ? (query.$query as Doc) : query;
     return { requestId, opCode, command, db: collection.split('.')[0] ?? 'admin', noReply: false, sequences: [] };
