@@ -36,7 +36,12 @@ function merge(sources: ConfigSources): Raw {
 type Spec = (typeof SETTINGS)[SettingName];
 
 /** One setting's text as its spec's type; undefined (with a problem noted) when it is not accepted. */
-function parseValue(name: SettingName, spec: Spec, text: string, problems: string[]): string | number | boolean | undefined {
+function parseValue(
+  name: SettingName,
+  spec: Spec,
+  text: string,
+  problems: string[],
+): string | number | boolean | undefined {
   switch (spec.kind) {
     case 'enum':
       if ((spec.values as readonly string[]).includes(text)) return text;
@@ -45,7 +50,9 @@ function parseValue(name: SettingName, spec: Spec, text: string, problems: strin
     case 'int': {
       const n = /^-?\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
       if (Number.isInteger(n) && n >= spec.min && n <= spec.max) return n;
-      problems.push(`${name}=${JSON.stringify(text)} is not accepted; use a whole number from ${spec.min} to ${spec.max}`);
+      problems.push(
+        `${name}=${JSON.stringify(text)} is not accepted; use a whole number from ${spec.min} to ${spec.max}`,
+      );
       return undefined;
     }
     case 'bool': {
@@ -69,7 +76,8 @@ function parseSettings(raw: Raw, problems: string[]): SettingValues {
   const values: Partial<Record<SettingName, unknown>> = {};
   for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, Spec][]) {
     const text = raw[name];
-    values[name] = text === undefined ? ('default' in spec ? spec.default : undefined) : parseValue(name, spec, text, problems);
+    values[name] =
+      text === undefined ? ('default' in spec ? spec.default : undefined) : parseValue(name, spec, text, problems);
   }
   return values as SettingValues;
 }
@@ -136,7 +144,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
 
   const secret = values.AUTH_JWT_SECRET;
   if (values.NODE_ENV === 'production') {
-    if (values.AUTH_MODE === 'dev') problems.push('AUTH_MODE=dev is refused when NODE_ENV=production; use AUTH_MODE=jwt');
+    if (values.AUTH_MODE === 'dev')
+      problems.push('AUTH_MODE=dev is refused when NODE_ENV=production; use AUTH_MODE=jwt');
     if (secret === undefined) problems.push('AUTH_JWT_SECRET is required when NODE_ENV=production');
   }
   if (secret !== undefined && secret.length < 32) problems.push('AUTH_JWT_SECRET must be at least 32 characters');

@@ -23,11 +23,16 @@ display name and handle when the user is created on first sight. --expires-in ta
     if (typeof sub !== 'string') throw new UsageError('--sub is required');
     if (!isUserId(sub)) throw new UsageError('--sub must be 1–128 of letters, digits and ._:@|-');
     const expiresIn = typeof options['expires-in'] === 'string' ? options['expires-in'] : '1h';
-    if (!/^\d+\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks|y|yr|yrs|year|years)$/i.test(expiresIn)) {
+    if (
+      !/^\d+\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days|w|week|weeks|y|yr|yrs|year|years)$/i.test(
+        expiresIn,
+      )
+    ) {
       throw new UsageError('--expires-in must look like 30m, 12h or 7d');
     }
     const config = loadConfig({ flags: settings });
-    if (config.auth.usingDevSecret) process.stderr.write('polystore: warning: AUTH_JWT_SECRET is not set; signing with the development secret\n');
+    if (config.auth.usingDevSecret)
+      process.stderr.write('polystore: warning: AUTH_JWT_SECRET is not set; signing with the development secret\n');
     const jwt = await mintToken(config.auth, {
       sub,
       name: typeof options.name === 'string' ? options.name : undefined,

@@ -21,12 +21,18 @@ export interface MintOptions {
   expiresIn?: string | number | undefined;
 }
 
-export async function mintToken(auth: Pick<AuthConfig, 'jwtSecret' | 'issuer' | 'audience'>, options: MintOptions): Promise<string> {
+export async function mintToken(
+  auth: Pick<AuthConfig, 'jwtSecret' | 'issuer' | 'audience'>,
+  options: MintOptions,
+): Promise<string> {
   if (!isUserId(options.sub)) throw new TypeError('sub may contain only letters, digits and ._:@|- (1–128 characters)');
   const claims: Record<string, string> = {};
   if (options.name !== undefined) claims.name = options.name;
   if (options.preferredUsername !== undefined) claims.preferred_username = options.preferredUsername;
-  let jwt = new SignJWT(claims).setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' }).setSubject(options.sub).setIssuedAt();
+  let jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setSubject(options.sub)
+    .setIssuedAt();
   const expiresIn = options.expiresIn ?? '1h';
   jwt = jwt.setExpirationTime(typeof expiresIn === 'number' ? Math.floor(Date.now() / 1000) + expiresIn : expiresIn);
   if (auth.issuer !== undefined) jwt = jwt.setIssuer(auth.issuer);
@@ -39,7 +45,8 @@ function reason(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'the token has expired';
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return `the token must be signed with ${ALGORITHM}`;
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `the token's ${error.claim} claim is missing or not accepted`;
+  if (error instanceof joseErrors.JWTClaimValidationFailed)
+    return `the token's ${error.claim} claim is missing or not accepted`;
   return 'the token is malformed';
 }
 
@@ -63,7 +70,10 @@ export async function verifyToken(auth: AuthConfig, token: string): Promise<Iden
   }
   const sub = payload.sub;
   if (typeof sub !== 'string' || !isUserId(sub)) {
-    throw new UnauthorizedError('the token subject is not a valid user id (1–128 of letters, digits and ._:@|-)', { scheme: 'Bearer', invalidToken: true });
+    throw new UnauthorizedError('the token subject is not a valid user id (1–128 of letters, digits and ._:@|-)', {
+      scheme: 'Bearer',
+      invalidToken: true,
+    });
   }
   return {
     sub,

@@ -47,10 +47,14 @@ export default fp(
   async (app) => {
     const auth = app.config.auth;
     if (auth.mode === 'dev') {
-      app.log.warn('AUTH_MODE=dev: any request may claim any user with an X-User-Id header. Never expose this server; use AUTH_MODE=jwt outside local work.');
+      app.log.warn(
+        'AUTH_MODE=dev: any request may claim any user with an X-User-Id header. Never expose this server; use AUTH_MODE=jwt outside local work.',
+      );
     }
     if (auth.usingDevSecret) {
-      app.log.warn('AUTH_JWT_SECRET is not set: tokens are signed and verified with the public development secret. Set AUTH_JWT_SECRET (32+ characters) for anything but local work.');
+      app.log.warn(
+        'AUTH_JWT_SECRET is not set: tokens are signed and verified with the public development secret. Set AUTH_JWT_SECRET (32+ characters) for anything but local work.',
+      );
     }
 
     app.decorateRequest('identity', null);
@@ -59,15 +63,18 @@ export default fp(
       if (auth.mode === 'dev') {
         const header = request.headers['x-user-id'];
         if (header !== undefined) {
-          if (typeof header !== 'string' || !isUserId(header)) throw new UnauthorizedError('X-User-Id must be a user id: 1–128 of letters, digits and ._:@|-');
+          if (typeof header !== 'string' || !isUserId(header))
+            throw new UnauthorizedError('X-User-Id must be a user id: 1–128 of letters, digits and ._:@|-');
           request.identity = { sub: header };
           return;
         }
       }
       const authorization = request.headers.authorization;
-      if (authorization === undefined || authorization === '') throw new UnauthorizedError('missing credentials: send Authorization: Bearer <token>');
+      if (authorization === undefined || authorization === '')
+        throw new UnauthorizedError('missing credentials: send Authorization: Bearer <token>');
       const match = BEARER.exec(authorization);
-      if (!match) throw new UnauthorizedError('the Authorization header must be "Bearer <token>"', { invalidToken: true });
+      if (!match)
+        throw new UnauthorizedError('the Authorization header must be "Bearer <token>"', { invalidToken: true });
       request.identity = await verifyToken(auth, match[1]!);
     });
 

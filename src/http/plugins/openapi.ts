@@ -22,7 +22,14 @@ export default fp(
             '`{ "error": { "code", "message", "details" } }`. Single resources carry `ETag: "<version>"`.',
         },
         components: {
-          securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256 JWT; `sub` is the user id.' } },
+          securitySchemes: {
+            bearerAuth: {
+              type: 'http',
+              scheme: 'bearer',
+              bearerFormat: 'JWT',
+              description: 'HS256 JWT; `sub` is the user id.',
+            },
+          },
         },
         security: [{ bearerAuth: [] }],
         tags: [
