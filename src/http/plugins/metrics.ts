@@ -97,8 +97,8 @@ const REPOSITORIES = ['users', 'conversations', 'messages', 'audit'] as const;
 export function instrumentStore(store: Store, metrics: AppMetrics): Store {
   const time = <T extends object>(target: T, repository: string): T =>
     new Proxy(target, {
-      get(object, property, receiver) {
-        const value = Reflect.get(object, property, receiver);
+      get(object, property) {
+        const value = Reflect.get(object, property);
         if (typeof value !== 'function' || typeof property !== 'string') return value;
         return (...args: unknown[]) => {
           const end = metrics.database.startTimer({ repository, operation: property });
@@ -131,10 +131,10 @@ export function instrumentStore(store: Store, metrics: AppMetrics): Store {
   );
   const ping = time(store, 'store').ping;
   return new Proxy(store, {
-    get(object, property, receiver) {
+    get(object, property) {
       if (typeof property === 'string' && Object.hasOwn(timed, property)) return timed[property];
       if (property === 'ping') return ping;
-      const value = Reflect.get(object, property, receiver);
+      const value = Reflect.get(object, property);
       return typeof value === 'function' ? value.bind(object) : value;
     },
   });
