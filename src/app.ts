@@ -4,6 +4,8 @@ import type { Config } from './config/schema.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import authPlugin from './http/plugins/auth.js';
 import configPlugin from './http/plugins/config.js';
+import corsPlugin from './http/plugins/cors.js';
+import metricsPlugin, { createMetrics, instrumentStore } from './http/plugins/metrics.js';
 import openApiPlugin, { openApiRoute } from './http/plugins/openapi.js';
 import servicesPlugin from './http/plugins/services.js';
 import storePlugin from './http/plugins/store.js';
@@ -60,12 +62,15 @@ export function buildApp({ config, store, logger, ownsStore = true }: BuildAppOp
     reply.header('x-request-id', request.id);
   });
 
-  // External plugins.
+  // External plugins. CORS and metrics are app-wide: their hooks see every route and error.
+  if (config.cors) app.register(corsPlugin, { cors: config.cors, devAuth: config.auth.mode === 'dev' });
+  const metrics = config.metrics.enabled ? createMetrics() : undefined;
+  if (metrics) app.register(metricsPlugin, { config: config.metrics, metrics });
   app.register(openApiPlugin);
 
   // Application plugins.
   app.register(configPlugin, { config });
-  app.register(storePlugin, { store, ownsStore });
+  app.register(storePlugin, { store: metrics ? instrumentStore(store, metrics) : store, ownsStore });
   app.register(servicesPlugin);
   app.register(authPlugin);
 

@@ -2,7 +2,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { backendFor, type DatabaseConfig } from '../../database/registry.js';
 import { DEV_JWT_SECRET } from './defaults.js';
-import { SETTINGS, type Config, type SettingName, type SettingValues } from './schema.js';
+import {
+  DEFAULT_JWKS_ALGORITHMS,
+  JWKS_ALGORITHMS,
+  SETTINGS,
+  type Config,
+  type CorsConfig,
+  type JwksAlgorithm,
+  type RemoteKeysConfig,
+  type SettingName,
+  type SettingValues,
+} from './schema.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -143,12 +153,24 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const database = databaseConfig(values, problems);
 
   const secret = values.AUTH_JWT_SECRET;
+  const remote = remoteKeysConfig(values, problems);
   if (values.NODE_ENV === 'production') {
     if (values.AUTH_MODE === 'dev')
       problems.push('AUTH_MODE=dev is refused when NODE_ENV=production; use AUTH_MODE=jwt');
-    if (secret === undefined) problems.push('AUTH_JWT_SECRET is required when NODE_ENV=production');
+    if (secret === undefined && remote === undefined)
+      problems.push(
+        'AUTH_JWT_SECRET is required when NODE_ENV=production, unless AUTH_JWKS_URL or AUTH_OIDC_ISSUER names an identity provider',
+      );
+    if (remote !== undefined && values.AUTH_JWT_AUDIENCE === undefined)
+      problems.push(
+        'AUTH_JWT_AUDIENCE is required when NODE_ENV=production and an identity provider is configured (otherwise tokens the provider issued for other applications are accepted)',
+      );
   }
   if (secret !== undefined && secret.length < 32) problems.push('AUTH_JWT_SECRET must be at least 32 characters');
+  for (const name of ['AUTH_CLAIM_USER_ID', 'AUTH_CLAIM_HANDLE', 'AUTH_CLAIM_NAME'] as const) {
+    if (!CLAIM_NAME.test(values[name])) problems.push(`${name}=${JSON.stringify(values[name])} is not a claim name`);
+  }
+  const cors = corsConfig(values, problems);
   const caFile = values.DATABASE_TLS_CA_FILE;
   if (values.DATABASE_TLS === 'verify' && caFile !== undefined && !existsSync(caFile)) {
     problems.push(`DATABASE_TLS_CA_FILE=${JSON.stringify(caFile)} does not exist`);
@@ -163,17 +185,135 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     logPretty: values.LOG_PRETTY,
     bodyLimitBytes: values.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: values.SHUTDOWN_TIMEOUT_MS,
-    migrateOnStart: values.MIGRATE_ON_START ?? backendFor(database.type)!.migrateOnStartByDefault,
+    migrateOnStart: values.MIGRATE_ON_START ?? backendFor(database.type)?.migrateOnStartByDefault ?? false,
     database,
     auth: {
       mode: values.AUTH_MODE,
-      jwtSecret: secret ?? DEV_JWT_SECRET,
-      usingDevSecret: secret === undefined,
+      // The development secret only stands in when no other way to verify tokens is configured.
+      jwtSecret: secret ?? (remote === undefined ? DEV_JWT_SECRET : undefined),
+      usingDevSecret: secret === undefined && remote === undefined,
       issuer: values.AUTH_JWT_ISSUER,
       audience: values.AUTH_JWT_AUDIENCE,
+      remote,
+      clockToleranceS: values.AUTH_CLOCK_TOLERANCE_S,
+      claims: { userId: values.AUTH_CLAIM_USER_ID, handle: values.AUTH_CLAIM_HANDLE, name: values.AUTH_CLAIM_NAME },
     },
+    cors,
+    metrics: { enabled: values.METRICS_ENABLED ?? values.NODE_ENV !== 'production', token: values.METRICS_TOKEN },
     settings: values,
   };
+}
+
+const CLAIM_NAME = /^[A-Za-z0-9_:./-]{1,128}$/;
+
+/** A comma-separated setting as its non-empty, trimmed items. */
+function list(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** True for http(s) URLs on a loopback host, which need no TLS. */
+function isLoopback(url: URL): boolean {
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+}
+
+/** An absolute http(s) URL (https in production unless on loopback), or a problem naming the variable. */
+function checkProviderUrl(name: string, text: string, production: boolean, problems: string[]): boolean {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    problems.push(`${name}=${JSON.stringify(text)} is not an http(s) URL`);
+    return false;
+  }
+  if (production && url.protocol === 'http:' && !isLoopback(url)) {
+    problems.push(`${name}=${JSON.stringify(text)} must use https:// when NODE_ENV=production`);
+    return false;
+  }
+  return true;
+}
+
+/** The identity provider's key source, or undefined when none is configured. */
+function remoteKeysConfig(values: SettingValues, problems: string[]): RemoteKeysConfig | undefined {
+  const production = values.NODE_ENV === 'production';
+  const jwksUrl = values.AUTH_JWKS_URL;
+  const oidcIssuer = values.AUTH_OIDC_ISSUER;
+  const algorithmsText = values.AUTH_JWT_ALGORITHMS;
+  if (jwksUrl === undefined && oidcIssuer === undefined) {
+    if (algorithmsText !== undefined)
+      problems.push('AUTH_JWT_ALGORITHMS applies to identity-provider keys; set AUTH_JWKS_URL or AUTH_OIDC_ISSUER too');
+    return undefined;
+  }
+  if (jwksUrl !== undefined) checkProviderUrl('AUTH_JWKS_URL', jwksUrl, production, problems);
+  if (oidcIssuer !== undefined) checkProviderUrl('AUTH_OIDC_ISSUER', oidcIssuer, production, problems);
+  const jwtIssuer = values.AUTH_JWT_ISSUER;
+  if (oidcIssuer !== undefined && jwtIssuer !== undefined && jwtIssuer !== oidcIssuer) {
+    problems.push(
+      `AUTH_JWT_ISSUER=${JSON.stringify(jwtIssuer)} differs from AUTH_OIDC_ISSUER=${JSON.stringify(oidcIssuer)}; tokens from the provider must carry its issuer (leave AUTH_JWT_ISSUER unset, or set it to the same value)`,
+    );
+  }
+  let algorithms: JwksAlgorithm[] = [...DEFAULT_JWKS_ALGORITHMS];
+  if (algorithmsText !== undefined) {
+    algorithms = [];
+    for (const alg of list(algorithmsText)) {
+      if ((JWKS_ALGORITHMS as readonly string[]).includes(alg)) algorithms.push(alg as JwksAlgorithm);
+      else if (/^HS/i.test(alg) || alg.toLowerCase() === 'none')
+        problems.push(
+          `AUTH_JWT_ALGORITHMS may not contain ${alg}: keys from an identity provider are public, so only asymmetric algorithms are accepted (HS256 is verified with AUTH_JWT_SECRET)`,
+        );
+      else
+        problems.push(
+          `AUTH_JWT_ALGORITHMS: ${JSON.stringify(alg)} is not accepted; use some of: ${JWKS_ALGORITHMS.join(', ')}`,
+        );
+    }
+    if (algorithms.length === 0 && problems.length === 0) problems.push('AUTH_JWT_ALGORITHMS lists no algorithm');
+  }
+  return {
+    jwksUrl,
+    oidcIssuer,
+    issuer: oidcIssuer ?? jwtIssuer,
+    algorithms,
+    cacheMaxAgeMs: values.AUTH_JWKS_CACHE_MAX_AGE_S * 1000,
+    cooldownMs: values.AUTH_JWKS_COOLDOWN_S * 1000,
+    timeoutMs: values.AUTH_JWKS_TIMEOUT_MS,
+  };
+}
+
+/**
+ * CORS_ORIGINS as exact origins (scheme://host[:port], as browsers send them in Origin), or '*'
+ * alone, which is refused with credentials: a browser would otherwise let any site act with the
+ * user's cookies.
+ */
+function corsConfig(values: SettingValues, problems: string[]): CorsConfig | undefined {
+  const text = values.CORS_ORIGINS;
+  if (text === undefined) return undefined;
+  const items = list(text);
+  const credentials = values.CORS_CREDENTIALS;
+  const maxAgeS = values.CORS_MAX_AGE_S;
+  if (items.includes('*')) {
+    if (items.length > 1) problems.push('CORS_ORIGINS: * allows every origin; list origins or * alone, not both');
+    else if (credentials)
+      problems.push(
+        "CORS_ORIGINS=* is refused with CORS_CREDENTIALS=true (any site could send requests with the user's credentials); list the origins instead",
+      );
+    return { origins: '*', credentials, maxAgeS };
+  }
+  if (items.length === 0) problems.push('CORS_ORIGINS lists no origin');
+  const origins: string[] = [];
+  for (const item of items) {
+    const url = URL.canParse(item) ? new URL(item) : undefined;
+    if (
+      !url ||
+      (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+      url.origin !== item ||
+      !/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)$/.test(url.hostname)
+    ) {
+      problems.push(
+        `CORS_ORIGINS: ${JSON.stringify(item)} is not an origin; write scheme://host[:port] in lower case, with no path or trailing slash (e.g. https://chat.example.com)`,
+      );
+    } else if (!origins.includes(item)) origins.push(item);
+  }
+  return { origins, credentials, maxAgeS };
 }
 
 /** Where a database config points, password hidden, for logs and messages. */

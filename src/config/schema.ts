@@ -15,6 +15,22 @@ export const AUTH_MODES = ['jwt', 'dev'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
 export const TLS_MODES = ['disable', 'require', 'verify'] as const;
+/** Signature algorithms a JWKS/OIDC key may be used with (asymmetric only: never HS*, never none). */
+export const JWKS_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+export const DEFAULT_JWKS_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+export type JwksAlgorithm = (typeof JWKS_ALGORITHMS)[number];
 
 type Spec =
   | { kind: 'enum'; values: readonly string[]; default?: string; doc: string }
@@ -27,7 +43,7 @@ export const SETTINGS = {
     kind: 'enum',
     values: NODE_ENVS,
     default: 'development',
-    doc: 'development, production or test. Production refuses AUTH_MODE=dev and a missing AUTH_JWT_SECRET.',
+    doc: 'development, production or test. Production refuses AUTH_MODE=dev, and needs AUTH_JWT_SECRET or AUTH_JWKS_URL/AUTH_OIDC_ISSUER.',
   },
   HOST: { kind: 'string', default: '127.0.0.1', doc: 'Address the HTTP server binds to (0.0.0.0 in containers).' },
   PORT: { kind: 'int', min: 0, max: 65535, default: 3000, doc: 'HTTP port.' },
@@ -115,15 +131,93 @@ export const SETTINGS = {
     kind: 'enum',
     values: AUTH_MODES,
     default: 'jwt',
-    doc: 'jwt: Authorization: Bearer <HS256 JWT>. dev: trusts an X-User-Id header (local work only; refused in production).',
+    doc: 'jwt: Authorization: Bearer <JWT> (HS256 with AUTH_JWT_SECRET, or signed by an identity provider). dev: trusts an X-User-Id header (local work only; refused in production).',
   },
   AUTH_JWT_SECRET: {
     kind: 'string',
     secret: true,
-    doc: 'HS256 secret (at least 32 characters). Required in production; elsewhere a fixed development secret is used, with a warning.',
+    doc: 'HS256 secret (at least 32 characters). In production this or AUTH_JWKS_URL/AUTH_OIDC_ISSUER is required; elsewhere, with neither, a fixed development secret is used, with a warning.',
   },
   AUTH_JWT_ISSUER: { kind: 'string', doc: 'When set, tokens must carry this iss.' },
   AUTH_JWT_AUDIENCE: { kind: 'string', doc: 'When set, tokens must carry this aud.' },
+  AUTH_JWKS_URL: {
+    kind: 'string',
+    doc: "An identity provider's JWKS endpoint: tokens signed with its public keys (selected by kid) are accepted.",
+  },
+  AUTH_OIDC_ISSUER: {
+    kind: 'string',
+    doc: 'An OpenID Connect issuer: its keys are found through <issuer>/.well-known/openid-configuration, and tokens must carry iss equal to it.',
+  },
+  AUTH_JWT_ALGORITHMS: {
+    kind: 'string',
+    doc: `Comma-separated signature algorithms accepted for JWKS/OIDC keys. Default ${DEFAULT_JWKS_ALGORITHMS.join(',')}. HS256 is verified with AUTH_JWT_SECRET instead; none is never accepted.`,
+  },
+  AUTH_CLOCK_TOLERANCE_S: {
+    kind: 'int',
+    min: 0,
+    max: 300,
+    default: 5,
+    doc: 'Seconds of clock skew allowed when checking exp and nbf.',
+  },
+  AUTH_JWKS_CACHE_MAX_AGE_S: {
+    kind: 'int',
+    min: 1,
+    max: 86_400,
+    default: 600,
+    doc: 'How long fetched keys count as fresh; older ones are refetched on use, and kept while the provider cannot be reached.',
+  },
+  AUTH_JWKS_COOLDOWN_S: {
+    kind: 'int',
+    min: 0,
+    max: 3600,
+    default: 30,
+    doc: 'At most one fetch of the key set per this many seconds, however many tokens with unknown kids arrive.',
+  },
+  AUTH_JWKS_TIMEOUT_MS: {
+    kind: 'int',
+    min: 100,
+    max: 60_000,
+    default: 5000,
+    doc: 'Give up a discovery or key-set fetch after this long.',
+  },
+  AUTH_CLAIM_USER_ID: { kind: 'string', default: 'sub', doc: 'The token claim that holds the user id.' },
+  AUTH_CLAIM_HANDLE: {
+    kind: 'string',
+    default: 'preferred_username',
+    doc: 'The claim that seeds the handle of a user provisioned on first sight.',
+  },
+  AUTH_CLAIM_NAME: {
+    kind: 'string',
+    default: 'name',
+    doc: 'The claim that seeds the display name of a user provisioned on first sight.',
+  },
+
+  CORS_ORIGINS: {
+    kind: 'string',
+    doc: 'Comma-separated origins (scheme://host[:port]) whose pages may call the API from a browser, or * for any (only with CORS_CREDENTIALS=false). Unset: CORS is off.',
+  },
+  CORS_CREDENTIALS: {
+    kind: 'bool',
+    default: false,
+    doc: 'Send Access-Control-Allow-Credentials: true (cookies and client certificates). Bearer tokens do not need it.',
+  },
+  CORS_MAX_AGE_S: {
+    kind: 'int',
+    min: 0,
+    max: 86_400,
+    default: 600,
+    doc: 'How long browsers may cache a preflight answer.',
+  },
+
+  METRICS_ENABLED: {
+    kind: 'bool',
+    doc: 'Serve Prometheus metrics at GET /metrics. Default: on, except when NODE_ENV=production.',
+  },
+  METRICS_TOKEN: {
+    kind: 'string',
+    secret: true,
+    doc: 'When set, /metrics requires Authorization: Bearer <this token>.',
+  },
 } as const satisfies Record<string, Spec>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -149,11 +243,52 @@ export type SettingValues = {
 
 export interface AuthConfig {
   mode: SettingValues['AUTH_MODE'];
-  jwtSecret: string;
+  /**
+   * The HS256 secret: AUTH_JWT_SECRET, or the development secret when neither it nor a JWKS/OIDC
+   * source is configured (outside production). Undefined: HS256 tokens are refused.
+   */
+  jwtSecret: string | undefined;
   /** True when no AUTH_JWT_SECRET was given and the development secret is in use. */
   usingDevSecret: boolean;
+  /** AUTH_JWT_ISSUER: the iss HS256 tokens (and JWKS tokens without AUTH_OIDC_ISSUER) must carry. */
   issuer: string | undefined;
   audience: string | undefined;
+  /** Public keys from an identity provider; undefined when neither AUTH_JWKS_URL nor AUTH_OIDC_ISSUER is set. */
+  remote: RemoteKeysConfig | undefined;
+  clockToleranceS: number;
+  /** Which claims carry the user id, the handle seed and the display-name seed. */
+  claims: ClaimNames;
+}
+
+export interface ClaimNames {
+  userId: string;
+  handle: string;
+  name: string;
+}
+
+export interface RemoteKeysConfig {
+  /** AUTH_JWKS_URL; when undefined, the jwks_uri of the OIDC discovery document. */
+  jwksUrl: string | undefined;
+  /** AUTH_OIDC_ISSUER: where discovery starts. */
+  oidcIssuer: string | undefined;
+  /** The iss tokens signed with these keys must carry (AUTH_OIDC_ISSUER, else AUTH_JWT_ISSUER). */
+  issuer: string | undefined;
+  algorithms: JwksAlgorithm[];
+  cacheMaxAgeMs: number;
+  cooldownMs: number;
+  timeoutMs: number;
+}
+
+export interface CorsConfig {
+  /** Exact origins, or '*' for any (never with credentials). */
+  origins: string[] | '*';
+  credentials: boolean;
+  maxAgeS: number;
+}
+
+export interface MetricsConfig {
+  enabled: boolean;
+  token: string | undefined;
 }
 
 export interface Config {
@@ -167,6 +302,9 @@ export interface Config {
   migrateOnStart: boolean;
   database: DatabaseConfig;
   auth: AuthConfig;
+  /** Undefined when CORS_ORIGINS is unset: no CORS headers, no preflight route. */
+  cors: CorsConfig | undefined;
+  metrics: MetricsConfig;
   /** Every setting as checked, for code that builds another database config (the transfer commands). */
   settings: SettingValues;
 }

@@ -31,6 +31,12 @@ display name and handle when the user is created on first sight. --expires-in ta
       throw new UsageError('--expires-in must look like 30m, 12h or 7d');
     }
     const config = loadConfig({ flags: settings });
+    if (config.auth.jwtSecret === undefined) {
+      process.stderr.write(
+        'polystore: token signs with AUTH_JWT_SECRET, which is not set; tokens from the identity provider (AUTH_JWKS_URL / AUTH_OIDC_ISSUER) come from the provider itself\n',
+      );
+      return 1;
+    }
     if (config.auth.usingDevSecret)
       process.stderr.write('polystore: warning: AUTH_JWT_SECRET is not set; signing with the development secret\n');
     const jwt = await mintToken(config.auth, {

@@ -1,13 +1,21 @@
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import type { AuthConfig } from '../../config/schema.js';
-import { UnauthorizedError } from '../../domain/errors.js';
+import {
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  SignJWT,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
+} from 'jose';
+import type { AuthConfig, ClaimNames } from '../../config/schema.js';
+import { UnauthorizedError, UnavailableError } from '../../domain/errors.js';
 import { isUserId } from '../../domain/ids.js';
 import type { Identity } from '../../services/users.js';
+import { RemoteKeySet, type RemoteKeySetOptions } from './jwks.js';
 
 /**
- * HS256 bearer tokens: verified by the API, minted by `polystore token` and the tests, so all three
- * agree on algorithm, secret, issuer and audience.
- * @see https://github.com/panva/jose/blob/main/docs/jwt/verify/functions/jwtVerify.md
+ * Bearer tokens. HS256 ones are verified by the API and minted by `polystore token` and the tests,
+ * so all three agree on algorithm, secret, issuer, audience and claim names; tokens from an
+ * identity provider are verified with its published keys (jwks.ts).
  */
 
 const ALGORITHM = 'HS256';
@@ -21,14 +29,18 @@ export interface MintOptions {
   expiresIn?: string | number | undefined;
 }
 
+/** Mints an HS256 token; the claim names follow `auth.claims` (AUTH_CLAIM_*) when given. */
 export async function mintToken(
-  auth: Pick<AuthConfig, 'jwtSecret' | 'issuer' | 'audience'>,
+  auth: Pick<AuthConfig, 'jwtSecret' | 'issuer' | 'audience'> & { claims?: ClaimNames },
   options: MintOptions,
 ): Promise<string> {
   if (!isUserId(options.sub)) throw new TypeError('sub may contain only letters, digits and ._:@|- (1–128 characters)');
+  if (auth.jwtSecret === undefined) throw new TypeError('AUTH_JWT_SECRET is not set: there is no secret to sign with');
+  const names = auth.claims ?? { userId: 'sub', handle: 'preferred_username', name: 'name' };
   const claims: Record<string, string> = {};
-  if (options.name !== undefined) claims.name = options.name;
-  if (options.preferredUsername !== undefined) claims.preferred_username = options.preferredUsername;
+  if (names.userId !== 'sub') claims[names.userId] = options.sub;
+  if (options.name !== undefined) claims[names.name] = options.name;
+  if (options.preferredUsername !== undefined) claims[names.handle] = options.preferredUsername;
   let jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
     .setSubject(options.sub)
@@ -40,44 +52,106 @@ export async function mintToken(
   return jwt.sign(encoder.encode(auth.jwtSecret));
 }
 
-/** Why a token was refused, for the 401 body and the WWW-Authenticate header. */
-function reason(error: unknown): string {
+/** How a token was refused: the reason goes to the 401 body and the WWW-Authenticate header. */
+function refused(message: string): UnauthorizedError {
+  return new UnauthorizedError(message, { scheme: 'Bearer', invalidToken: true });
+}
+
+/** Why jose refused a token, in words for the client. */
+function reason(error: unknown, accepted: readonly string[]): string {
   if (error instanceof joseErrors.JWTExpired) return 'the token has expired';
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return `the token must be signed with ${ALGORITHM}`;
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return `the token must be signed with ${accepted.join(', ')}`;
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
   if (error instanceof joseErrors.JWTClaimValidationFailed)
     return `the token's ${error.claim} claim is missing or not accepted`;
+  if (error instanceof joseErrors.JWKSNoMatchingKey)
+    return "no signing key of the identity provider matches the token's kid and alg";
+  if (error instanceof joseErrors.JOSENotSupported) return "the token's algorithm or key type is not supported";
   return 'the token is malformed';
 }
 
+export interface TokenVerifier {
+  /** The identity a bearer token carries; UnauthorizedError (401) or UnavailableError (503) otherwise. */
+  verify(token: string): Promise<Identity>;
+}
+
+export interface VerifierOptions {
+  /** Where problems with the identity provider are logged. */
+  log?: RemoteKeySetOptions['log'];
+}
+
 /**
- * Verifies a bearer token and returns the identity it carries. Tokens must be HS256, unexpired,
- * carry `exp` and a `sub` that is a valid user id, and match the configured issuer/audience.
- * Throws UnauthorizedError with the reason otherwise.
+ * Verifies bearer tokens by their `alg`: HS256 with AUTH_JWT_SECRET (the development secret on a
+ * fresh clone), the asymmetric algorithms of AUTH_JWT_ALGORITHMS with the identity provider's
+ * keys (AUTH_JWKS_URL / AUTH_OIDC_ISSUER). `none` is never accepted, and an HS token is never
+ * checked against a provider's public key. Every token must carry `exp` and the user-id claim,
+ * and the configured issuer and audience. One verifier per app: it holds the provider's key cache.
+ * @see https://github.com/panva/jose/blob/main/docs/jwt/verify/functions/jwtVerify.md
+ */
+export function createVerifier(auth: AuthConfig, options: VerifierOptions = {}): TokenVerifier {
+  const remote = auth.remote;
+  const keys = remote === undefined ? undefined : new RemoteKeySet(remote, options.log ? { log: options.log } : {});
+  const secret = auth.jwtSecret === undefined ? undefined : encoder.encode(auth.jwtSecret);
+  const accepted = [...(secret ? [ALGORITHM] : []), ...(remote?.algorithms ?? [])];
+  const claims = auth.claims;
+  const base = {
+    requiredClaims: ['exp', claims.userId],
+    clockTolerance: auth.clockToleranceS,
+    ...(auth.audience !== undefined ? { audience: auth.audience } : {}),
+  };
+
+  async function payloadOf(token: string): Promise<JWTPayload> {
+    let header: ProtectedHeaderParameters;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw refused('the token is malformed');
+    }
+    const alg = header.alg;
+    if (typeof alg !== 'string') throw refused('the token is malformed');
+    if (alg.toLowerCase() === 'none') throw refused('unsigned tokens (alg "none") are not accepted');
+    try {
+      if (alg.startsWith('HS') || keys === undefined || remote === undefined) {
+        if (secret === undefined)
+          throw refused(`${alg} tokens are not accepted here; use a token from the identity provider`);
+        const issuer = auth.issuer;
+        return (await jwtVerify(token, secret, { ...base, algorithms: [ALGORITHM], ...(issuer ? { issuer } : {}) }))
+          .payload;
+      }
+      const issuer = remote.issuer;
+      return (
+        await jwtVerify(token, keys.getKey, { ...base, algorithms: remote.algorithms, ...(issuer ? { issuer } : {}) })
+      ).payload;
+    } catch (error) {
+      if (error instanceof UnauthorizedError || error instanceof UnavailableError) throw error;
+      throw refused(reason(error, accepted));
+    }
+  }
+
+  return {
+    async verify(token) {
+      const payload = await payloadOf(token);
+      const userId = payload[claims.userId];
+      if (typeof userId !== 'string' || !isUserId(userId)) {
+        throw refused(
+          `the token subject (its ${claims.userId} claim) is not a valid user id (1–128 of letters, digits and ._:@|-)`,
+        );
+      }
+      const handle = payload[claims.handle];
+      const name = payload[claims.name];
+      return {
+        sub: userId,
+        name: typeof name === 'string' ? name : undefined,
+        preferredUsername: typeof handle === 'string' ? handle : undefined,
+      };
+    },
+  };
+}
+
+/**
+ * Verifies one token with a verifier made for the call (no key cache survives it): for scripts and
+ * tests. The server keeps one verifier per app.
  */
 export async function verifyToken(auth: AuthConfig, token: string): Promise<Identity> {
-  let payload;
-  try {
-    ({ payload } = await jwtVerify(token, encoder.encode(auth.jwtSecret), {
-      algorithms: [ALGORITHM],
-      requiredClaims: ['sub', 'exp'],
-      clockTolerance: 5,
-      ...(auth.issuer !== undefined ? { issuer: auth.issuer } : {}),
-      ...(auth.audience !== undefined ? { audience: auth.audience } : {}),
-    }));
-  } catch (error) {
-    throw new UnauthorizedError(reason(error), { scheme: 'Bearer', invalidToken: true });
-  }
-  const sub = payload.sub;
-  if (typeof sub !== 'string' || !isUserId(sub)) {
-    throw new UnauthorizedError('the token subject is not a valid user id (1–128 of letters, digits and ._:@|-)', {
-      scheme: 'Bearer',
-      invalidToken: true,
-    });
-  }
-  return {
-    sub,
-    name: typeof payload.name === 'string' ? payload.name : undefined,
-    preferredUsername: typeof payload.preferred_username === 'string' ? payload.preferred_username : undefined,
-  };
+  return createVerifier(auth).verify(token);
 }

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { UnauthorizedError } from '../../domain/errors.js';
 import { isUserId } from '../../domain/ids.js';
 import type { Identity } from '../../services/users.js';
-import { verifyToken } from '../auth/jwt.js';
+import { createVerifier } from '../auth/jwt.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -35,7 +35,8 @@ export function identityOf(request: FastifyRequest): Identity {
 const BEARER = /^Bearer +([A-Za-z0-9_.~+/=-]+) *$/i;
 
 /**
- * Authentication. `AUTH_MODE=jwt`: `Authorization: Bearer <HS256 JWT>`, `sub` is the user id.
+ * Authentication. `AUTH_MODE=jwt`: `Authorization: Bearer <JWT>` (HS256, or signed by the identity
+ * provider's keys; see auth/jwt.ts), whose user-id claim (`sub` by default) is the user id.
  * `AUTH_MODE=dev`: an `X-User-Id` header is trusted as is (a bearer token still works) — for local
  * work only; the config refuses it in production and startup logs a warning.
  *
@@ -57,6 +58,7 @@ export default fp(
       );
     }
 
+    const verifier = createVerifier(auth, { log: app.log });
     app.decorateRequest('identity', null);
 
     app.decorate('authenticate', async (request: FastifyRequest) => {
@@ -75,7 +77,7 @@ export default fp(
       const match = BEARER.exec(authorization);
       if (!match)
         throw new UnauthorizedError('the Authorization header must be "Bearer <token>"', { invalidToken: true });
-      request.identity = await verifyToken(auth, match[1]!);
+      request.identity = await verifier.verify(match[1] ?? '');
     });
 
     app.decorate('provisionCaller', async (request: FastifyRequest) => {

@@ -27,7 +27,8 @@ export default fp(
               type: 'http',
               scheme: 'bearer',
               bearerFormat: 'JWT',
-              description: 'HS256 JWT; `sub` is the user id.',
+              description:
+                'A JWT: HS256 with the server secret, or signed by the configured identity provider; `sub` (or AUTH_CLAIM_USER_ID) is the user id.',
             },
           },
         },
