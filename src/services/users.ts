@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DuplicateError, ValidationError } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import type { User } from '../domain/models.js';
-import { checkDisplayName, checkHandle, checkUserId } from '../domain/validation.js';
+import { checkDisplayName, checkHandle, checkUserId, storableClaim } from '../domain/validation.js';
 import type { Store, UserPatch } from '../repositories/ports.js';
 import { auditEntry } from './audit.js';
 import { applyGuarded, type VersionGuard } from './guard.js';
@@ -42,7 +42,7 @@ export class UserService {
   async register(identity: Identity, input: RegisterInput): Promise<User> {
     const id = checkUserId(identity.sub, 'sub');
     const handle = checkHandle(input.handle);
-    const displayName = checkDisplayName(input.displayName ?? displayNameFrom(identity.name) ?? handle);
+    const displayName = checkDisplayName(input.displayName ?? displayNameFrom(storableClaim(identity.name)) ?? handle);
     if (await this.store.users.find(id)) {
       throw new DuplicateError(
         'user',
@@ -51,10 +51,14 @@ export class UserService {
           'update the user to change the handle or display name',
       );
     }
-    if (await this.store.users.findByHandle(handle)) throw new DuplicateError('user', 'handle', `the handle ${handle} is taken`);
+    if (await this.store.users.findByHandle(handle))
+      throw new DuplicateError('user', 'handle', `the handle ${handle} is taken`);
     const now = new Date();
     const user: User = { id, handle, displayName, createdAt: now, updatedAt: now, version: 1 };
-    const created = await this.store.users.create(user, auditEntry(id, 'create', 'user', id, now, { handle, displayName, createdAt: now }));
+    const created = await this.store.users.create(
+      user,
+      auditEntry(id, 'create', 'user', id, now, { handle, displayName, createdAt: now }),
+    );
     this.remember(id);
     return created;
   }
@@ -68,7 +72,8 @@ export class UserService {
     const patch: UserPatch = {};
     if (input.handle !== undefined) patch.handle = checkHandle(input.handle);
     if (input.displayName !== undefined) patch.displayName = checkDisplayName(input.displayName);
-    if (Object.keys(patch).length === 0) throw ValidationError.field('body', 'must change at least one of handle, displayName');
+    if (Object.keys(patch).length === 0)
+      throw ValidationError.field('body', 'must change at least one of handle, displayName');
     try {
       return await applyGuarded(
         'user',
@@ -84,7 +89,8 @@ export class UserService {
         },
       );
     } catch (error) {
-      if (error instanceof DuplicateError && error.field === 'handle') throw new DuplicateError('user', 'handle', `the handle ${patch.handle} is taken`);
+      if (error instanceof DuplicateError && error.field === 'handle')
+        throw new DuplicateError('user', 'handle', `the handle ${patch.handle} is taken`);
       throw error;
     }
   }
@@ -93,6 +99,8 @@ export class UserService {
    * Returns the user behind an authenticated identity, creating it on first sight: the handle comes
    * from `preferred_username` (else the sub), lower-cased, other characters replaced by `_`,
    * truncated, with a short random suffix when taken; the display name from `name`, else the handle.
+   * A claim that is not text every backend can store (a NUL, a lone surrogate) is ignored as if
+   * absent, so it falls back the same way on every backend and never fails the request.
    * Safe under concurrent first requests of the same user.
    */
   async provision(identity: Identity): Promise<User> {
@@ -102,15 +110,18 @@ export class UserService {
       this.remember(id);
       return existing;
     }
-    const base = handleFrom(identity.preferredUsername ?? id);
+    const base = handleFrom(storableClaim(identity.preferredUsername) ?? id);
     for (let attempt = 0; attempt < 8; attempt++) {
       const handle = attempt === 0 ? base : withSuffix(base, attempt < 4 ? 4 : 8);
       if (await this.store.users.findByHandle(handle)) continue;
       const now = new Date();
-      const displayName = displayNameFrom(identity.name) ?? handle;
+      const displayName = displayNameFrom(storableClaim(identity.name)) ?? handle;
       const user: User = { id, handle, displayName, createdAt: now, updatedAt: now, version: 1 };
       try {
-        const created = await this.store.users.create(user, auditEntry(id, 'create', 'user', id, now, { handle, displayName, createdAt: now }));
+        const created = await this.store.users.create(
+          user,
+          auditEntry(id, 'create', 'user', id, now, { handle, displayName, createdAt: now }),
+        );
         this.remember(id);
         return created;
       } catch (error) {

@@ -11,13 +11,33 @@ import { LIMITS, METADATA_KEY_PATTERN } from '../../domain/limits.js';
 
 export const closed = { additionalProperties: false } as const;
 
-export const Uuid = Type.String({ pattern: UUID_PATTERN.source, description: 'A lower-case UUID (v7 for ids this service creates).' });
-export const UserId = Type.String({ pattern: USER_ID_PATTERN.source, maxLength: LIMITS.userIdMax, description: "A user id: the identity provider's `sub`." });
-export const Timestamp = Type.String({ format: 'date-time', description: 'ISO-8601 UTC with milliseconds, e.g. 2025-01-31T12:00:00.000Z.' });
-export const NullableTimestamp = Type.Unsafe<string | null>({ type: ['string', 'null'], format: 'date-time', description: 'ISO-8601 UTC with milliseconds, or null.' });
-export const Version = (description = 'Optimistic-concurrency version; also sent as the ETag.') => Type.Integer({ minimum: 1, description });
+export const Uuid = Type.String({
+  pattern: UUID_PATTERN.source,
+  description: 'A lower-case UUID (v7 for ids this service creates).',
+});
+export const UserId = Type.String({
+  pattern: USER_ID_PATTERN.source,
+  maxLength: LIMITS.userIdMax,
+  description: "A user id: the identity provider's `sub`.",
+});
+export const Timestamp = Type.String({
+  format: 'date-time',
+  description: 'ISO-8601 UTC with milliseconds, e.g. 2025-01-31T12:00:00.000Z.',
+});
+export const NullableTimestamp = Type.Unsafe<string | null>({
+  type: ['string', 'null'],
+  format: 'date-time',
+  description: 'ISO-8601 UTC with milliseconds, or null.',
+});
+export const Version = (description = 'Optimistic-concurrency version; also sent as the ETag.') =>
+  Type.Integer({
+    minimum: 1,
+    maximum: LIMITS.integerMax,
+    description: `${description} An integer from 1 to ${LIMITS.integerMax}.`,
+  });
 /** The `version` of a PATCH body. */
-export const ExpectedVersion = () => Version('The version the change applies to; a stale one gives 409 version_conflict.');
+export const ExpectedVersion = () =>
+  Version('The version the change applies to; a stale one gives 409 version_conflict.');
 
 const METADATA_DOC = `String→string map: at most ${LIMITS.metadataKeys} keys of 1–${LIMITS.metadataKeyMax} of letters, digits and _.:- (not starting with . : or -), values up to ${LIMITS.metadataValueMax} characters.`;
 /**
@@ -37,12 +57,16 @@ export const ErrorResponse = Type.Object(
   {
     error: Type.Object(
       {
-        code: Type.String({ description: 'Machine-readable: validation_failed, invalid_json, unauthorized, forbidden, not_found, conflict, version_conflict, precondition_failed, payload_too_large, unsupported_media_type, unavailable, schema_mismatch, internal, ...' }),
+        code: Type.String({
+          description:
+            'Machine-readable: validation_failed, invalid_json, unauthorized, forbidden, not_found, conflict, version_conflict, precondition_failed, payload_too_large, unsupported_media_type, too_many_requests, unavailable, schema_mismatch, internal, ...',
+        }),
         message: Type.String(),
         details: Type.Unsafe<Record<string, unknown> | null>({
           type: ['object', 'null'],
           additionalProperties: true,
-          description: 'Specifics, e.g. `{ fields: [{ field: "metadata.color", message }] }` for validation_failed; null when there are none.',
+          description:
+            'Specifics, e.g. `{ fields: [{ field: "metadata.color", message }] }` for validation_failed; null when there are none.',
         }),
       },
       closed,
@@ -60,25 +84,44 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   412: 'If-Match names no current version.',
   413: 'The body is larger than BODY_LIMIT_BYTES.',
   415: 'The body is not application/json.',
+  429: 'too_many_requests: over the rate limit of the caller or its address (Retry-After, X-RateLimit-* headers); details carry scope, limit and retryAfterSeconds.',
   500: 'An unexpected failure; details carry the request id to quote.',
   503: 'The database is unavailable (Retry-After) or its schema does not match.',
 };
 
-/** Error responses for a route, with their descriptions. */
+/** Error responses for a route, with their descriptions; every route may also answer 429, 500 and 503. */
 export function errors(...statuses: number[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {};
-  for (const status of [...statuses, 500, 503]) out[status] = Type.Unsafe({ ...ErrorResponse, description: ERROR_DESCRIPTIONS[status] ?? 'Error.' });
+  for (const status of [...statuses, 429, 500, 503])
+    out[status] = Type.Unsafe({ ...ErrorResponse, description: ERROR_DESCRIPTIONS[status] ?? 'Error.' });
   return out;
 }
 
 export const IfMatchHeaders = Type.Object({
-  'if-match': Type.Optional(Type.String({ maxLength: 1024, description: 'Strong ETag(s) of the version the change applies to, e.g. `"3"`; a stale one gives 412.' })),
+  'if-match': Type.Optional(
+    Type.String({
+      maxLength: 1024,
+      description: 'Strong ETag(s) of the version the change applies to, e.g. `"3"`; a stale one gives 412.',
+    }),
+  ),
 });
 
 export const ListQuery = Type.Object(
   {
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'An opaque cursor from an earlier page (`nextCursor` or `prevCursor`).' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pageMax, description: `Page size, 1–${LIMITS.pageMax}; default ${LIMITS.pageDefault}.` })),
+    cursor: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: 'An opaque cursor from an earlier page (`nextCursor` or `prevCursor`).',
+      }),
+    ),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: LIMITS.pageMax,
+        description: `Page size, 1–${LIMITS.pageMax}; default ${LIMITS.pageDefault}.`,
+      }),
+    ),
   },
   closed,
 );
@@ -92,7 +135,10 @@ export function Page<T extends TSchema>(item: T, prevCursorDoc: string) {
   return Type.Object(
     {
       data: Type.Array(item),
-      nextCursor: Type.Unsafe<string | null>({ type: ['string', 'null'], description: 'Continue after the last item (same direction); null on an empty page.' }),
+      nextCursor: Type.Unsafe<string | null>({
+        type: ['string', 'null'],
+        description: 'Continue after the last item (same direction); null on an empty page.',
+      }),
       prevCursor: Type.Unsafe<string | null>({ type: ['string', 'null'], description: prevCursorDoc }),
       hasMore: Type.Boolean({ description: 'Whether another page exists in the direction of travel.' }),
     },

@@ -2,7 +2,11 @@ import { Type } from 'typebox';
 import { LIMITS } from '../../domain/limits.js';
 import { closed, ExpectedVersion, Metadata, NullableTimestamp, Timestamp, UserId, Uuid, Version } from './common.js';
 
-const Title = Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: LIMITS.titleMax, description: `Up to ${LIMITS.titleMax} characters, or null.` });
+const Title = Type.Unsafe<string | null>({
+  type: ['string', 'null'],
+  maxLength: LIMITS.titleMax,
+  description: `Up to ${LIMITS.titleMax} characters, or null.`,
+});
 
 export const ConversationSchema = Type.Object(
   {
@@ -13,7 +17,11 @@ export const ConversationSchema = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
     lastMessageAt: NullableTimestamp,
-    messageCount: Type.Integer({ minimum: 0, description: 'Messages posted, soft-deleted ones included.' }),
+    messageCount: Type.Integer({
+      minimum: 0,
+      maximum: LIMITS.integerMax,
+      description: 'Messages posted, soft-deleted ones included.',
+    }),
     version: Version(),
   },
   closed,
@@ -24,7 +32,10 @@ export const ConversationCreateBody = Type.Object(
     title: Type.Optional(Title),
     metadata: Type.Optional(Metadata()),
     participantIds: Type.Optional(
-      Type.Array(UserId, { maxItems: LIMITS.participantsPerCreate, description: 'Existing users to add as members; the caller becomes the owner.' }),
+      Type.Array(UserId, {
+        maxItems: LIMITS.participantsPerCreate,
+        description: 'Existing users to add as members; the caller becomes the owner.',
+      }),
     ),
   },
   closed,
