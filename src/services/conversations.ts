@@ -1,3 +1,4 @@
+import { conversationJson } from '../domain/encoding.js';
 import { ForbiddenError, ValidationError, type FieldIssue } from '../domain/errors.js';
 import { uuidv7 } from '../domain/ids.js';
 import { LIMITS } from '../domain/limits.js';
@@ -7,7 +8,8 @@ import type { ConversationPatch, Store } from '../repositories/ports.js';
 import { requireParticipant } from './access.js';
 import { auditEntry } from './audit.js';
 import { applyGuarded, type VersionGuard } from './guard.js';
-import { readPageRequest, toPaged, type PageRequest, type Paged } from './pagination.js';
+import type { ServiceLimits } from './limits.js';
+import { jsonBytes, readPageRequest, toPaged, withinBudget, type PageRequest, type Paged } from './pagination.js';
 import type { UserService } from './users.js';
 
 export interface ConversationCreateInput {
@@ -26,6 +28,7 @@ export class ConversationService {
   constructor(
     private readonly store: Store,
     private readonly users: UserService,
+    private readonly limits: Pick<ServiceLimits, 'pageMaxBytes'>,
   ) {}
 
   async create(actorId: string, input: ConversationCreateInput): Promise<Conversation> {
@@ -48,7 +51,9 @@ export class ConversationService {
     };
     const participants: Participant[] = [
       { conversationId: conversation.id, userId: actorId, role: 'owner', joinedAt: now },
-      ...memberIds.map((userId): Participant => ({ conversationId: conversation.id, userId, role: 'member', joinedAt: now })),
+      ...memberIds.map(
+        (userId): Participant => ({ conversationId: conversation.id, userId, role: 'member', joinedAt: now }),
+      ),
     ];
     const audit = auditEntry(actorId, 'create', 'conversation', conversation.id, now, {
       title,
@@ -102,16 +107,23 @@ export class ConversationService {
   async list(actorId: string, request: PageRequest): Promise<Paged<Conversation>> {
     checkUserId(actorId, 'actorId');
     const { after, limit } = readPageRequest(request);
-    const page = await this.store.conversations.listForUser({ userId: actorId, limit, ...(after ? { after } : {}) });
+    const read = await this.store.conversations.listForUser({ userId: actorId, limit, ...(after ? { after } : {}) });
+    const page = withinBudget(read, (c) => jsonBytes(conversationJson(c)), this.limits.pageMaxBytes);
     return toPaged(page, (c) => ({ at: activityAt(c), id: c.id }), { reversible: false });
   }
 
   /** Any participant may change the title and metadata. */
-  async update(actorId: string, id: string, input: ConversationUpdateInput, guard: VersionGuard = {}): Promise<Conversation> {
+  async update(
+    actorId: string,
+    id: string,
+    input: ConversationUpdateInput,
+    guard: VersionGuard = {},
+  ): Promise<Conversation> {
     const patch: ConversationPatch = {};
     if (input.title !== undefined) patch.title = checkTitle(input.title);
     if (input.metadata !== undefined) patch.metadata = checkMetadata(input.metadata);
-    if (Object.keys(patch).length === 0) throw ValidationError.field('body', 'must change at least one of title, metadata');
+    if (Object.keys(patch).length === 0)
+      throw ValidationError.field('body', 'must change at least one of title, metadata');
     await requireParticipant(this.store, id, actorId);
     return applyGuarded(
       'conversation',
@@ -133,6 +145,9 @@ export class ConversationService {
     const me = await requireParticipant(this.store, id, actorId);
     if (me.role !== 'owner') throw new ForbiddenError('only the owner of a conversation may delete it');
     const now = new Date();
-    await this.store.conversations.delete(id, auditEntry(actorId, 'delete', 'conversation', id, now, { deletedAt: now }));
+    await this.store.conversations.delete(
+      id,
+      auditEntry(actorId, 'delete', 'conversation', id, now, { deletedAt: now }),
+    );
   }
 }
