@@ -5,6 +5,7 @@ import { errorHandler, notFoundHandler } from './http/errors.js';
 import authPlugin from './http/plugins/auth.js';
 import configPlugin from './http/plugins/config.js';
 import openApiPlugin, { openApiRoute } from './http/plugins/openapi.js';
+import rateLimitPlugin from './http/plugins/rate-limit.js';
 import servicesPlugin from './http/plugins/services.js';
 import storePlugin from './http/plugins/store.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -68,6 +69,7 @@ export function buildApp({ config, store, logger, ownsStore = true }: BuildAppOp
   app.register(storePlugin, { store, ownsStore });
   app.register(servicesPlugin);
   app.register(authPlugin);
+  app.register(rateLimitPlugin);
 
   // Routes.
   app.register(healthRoutes);

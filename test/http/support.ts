@@ -17,9 +17,17 @@ export const TEST_SECRET = 'http-suite-secret-0123456789abcdef0123456789';
 
 export type Env = Record<string, string>;
 
+/** Rate limits are off in tests, except where a test turns them on (RATE_LIMIT_ENABLED: 'true'). */
 export function testConfig(env: Env = {}): Config {
   return loadConfig({
-    env: { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_TYPE: 'memory', AUTH_JWT_SECRET: TEST_SECRET, ...env },
+    env: {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      DATABASE_TYPE: 'memory',
+      AUTH_JWT_SECRET: TEST_SECRET,
+      RATE_LIMIT_ENABLED: 'false',
+      ...env,
+    },
     dotenvPath: false,
   });
 }
@@ -52,17 +60,30 @@ export interface Api {
   rebuild(env: Env, store?: Store): Promise<Api>;
 }
 
-export type ApiTest = (name: string, fn: (api: Api) => Promise<void>, options?: { env?: Env; timeout?: number }) => void;
+export type ApiTest = (
+  name: string,
+  fn: (api: Api) => Promise<void>,
+  options?: { env?: Env; timeout?: number },
+) => void;
 
 function client(app: App, auth: () => Promise<Record<string, string>>): Client {
   const send = async (opts: InjectOptions) => {
     const headers = { ...(await auth()), ...((opts.headers as Record<string, string>) ?? {}) };
     return app.inject({ ...opts, headers });
   };
-  const withBody = (method: 'POST' | 'PATCH') => (url: string, body?: unknown, opts: RequestOptions = {}) =>
-    send({ method, url, ...(body === undefined ? {} : { payload: body as InjectOptions['payload'] }), ...(opts.query ? { query: opts.query } : {}), headers: opts.headers ?? {} });
+  const withBody =
+    (method: 'POST' | 'PATCH') =>
+    (url: string, body?: unknown, opts: RequestOptions = {}) =>
+      send({
+        method,
+        url,
+        ...(body === undefined ? {} : { payload: body as InjectOptions['payload'] }),
+        ...(opts.query ? { query: opts.query } : {}),
+        headers: opts.headers ?? {},
+      });
   return {
-    get: (url, opts = {}) => send({ method: 'GET', url, ...(opts.query ? { query: opts.query } : {}), headers: opts.headers ?? {} }),
+    get: (url, opts = {}) =>
+      send({ method: 'GET', url, ...(opts.query ? { query: opts.query } : {}), headers: opts.headers ?? {} }),
     post: withBody('POST'),
     patch: withBody('PATCH'),
     delete: (url, opts = {}) => send({ method: 'DELETE', url, headers: opts.headers ?? {} }),
@@ -124,7 +145,12 @@ export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** Creates a conversation as `owner` with `members` (provisioning all of them first). */
-export async function conversationOf(api: Api, owner: string, members: string[] = [], body: Record<string, unknown> = {}) {
+export async function conversationOf(
+  api: Api,
+  owner: string,
+  members: string[] = [],
+  body: Record<string, unknown> = {},
+) {
   for (const sub of [owner, ...members]) expect((await api.as(sub).get('/v1/users/me')).statusCode).toBe(200);
   const res = await api.as(owner).post('/v1/conversations', { participantIds: members, ...body });
   expect(res.statusCode).toBe(201);
@@ -134,7 +160,11 @@ export async function conversationOf(api: Api, owner: string, members: string[] 
 export const text = (s: string) => [{ type: 'text', text: s }];
 
 export async function postText(c: Client, conversationId: string, s: string, extra: Record<string, unknown> = {}) {
-  const res = await c.post(`/v1/conversations/${conversationId}/messages`, { role: 'user', content: text(s), ...extra });
+  const res = await c.post(`/v1/conversations/${conversationId}/messages`, {
+    role: 'user',
+    content: text(s),
+    ...extra,
+  });
   expect(res.statusCode).toBe(201);
   return res.json() as { id: string; version: number; createdAt: string };
 }
