@@ -7,6 +7,7 @@ import configPlugin from './http/plugins/config.js';
 import corsPlugin from './http/plugins/cors.js';
 import metricsPlugin, { createMetrics, instrumentStore } from './http/plugins/metrics.js';
 import openApiPlugin, { openApiRoute } from './http/plugins/openapi.js';
+import rateLimitPlugin from './http/plugins/rate-limit.js';
 import servicesPlugin from './http/plugins/services.js';
 import storePlugin from './http/plugins/store.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -73,6 +74,7 @@ export function buildApp({ config, store, logger, ownsStore = true }: BuildAppOp
   app.register(storePlugin, { store: metrics ? instrumentStore(store, metrics) : store, ownsStore });
   app.register(servicesPlugin);
   app.register(authPlugin);
+  app.register(rateLimitPlugin);
 
   // Routes.
   app.register(healthRoutes);

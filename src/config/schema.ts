@@ -218,6 +218,41 @@ export const SETTINGS = {
     secret: true,
     doc: 'When set, /metrics requires Authorization: Bearer <this token>.',
   },
+
+  // Work per request: message and page budgets, rate limits.
+  MESSAGE_MAX_BYTES: {
+    kind: 'int',
+    min: 1024,
+    max: 1024 * 1024,
+    default: 256 * 1024,
+    doc: 'Largest message: its content and metadata serialized as JSON; a larger one is a 400 naming content.',
+  },
+  PAGE_MAX_BYTES: {
+    kind: 'int',
+    min: 64 * 1024,
+    max: 64 * 1024 * 1024,
+    default: 4 * 1024 * 1024,
+    doc: 'A page of a listing ends early (hasMore: true, with a cursor) once its items would serialize to more; a page always has at least one item.',
+  },
+  RATE_LIMIT_ENABLED: {
+    kind: 'bool',
+    default: true,
+    doc: 'Rate limits per user and per client address; over either, 429 with Retry-After.',
+  },
+  RATE_LIMIT_PER_MINUTE: {
+    kind: 'int',
+    min: 1,
+    max: 1_000_000,
+    default: 600,
+    doc: 'Requests per minute of one authenticated user (counted after authentication, on /v1).',
+  },
+  RATE_LIMIT_ADDRESS_PER_MINUTE: {
+    kind: 'int',
+    min: 1,
+    max: 1_000_000,
+    default: 1200,
+    doc: 'Requests per minute from one client address, authenticated or not (/health and /ready are exempt).',
+  },
 } as const satisfies Record<string, Spec>;
 
 export type SettingName = keyof typeof SETTINGS;

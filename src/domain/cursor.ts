@@ -1,5 +1,6 @@
 import { ValidationError } from './errors.js';
 import { UUID_PATTERN } from './ids.js';
+import { LIMITS } from './limits.js';
 
 /**
  * Keyset position: the (timestamp, id) of the last item a client saw. Clients get it as an
@@ -23,10 +24,11 @@ export function decodeCursor(value: unknown, field = 'cursor'): CursorKey {
   const body = value.slice(PREFIX.length);
   if (!/^[A-Za-z0-9_-]+$/.test(body)) throw invalid();
   const text = Buffer.from(body, 'base64url').toString('utf8');
-  const match = /^(\d{1,15})\.(.+)$/.exec(text);
-  if (!match || !UUID_PATTERN.test(match[2]!)) throw invalid();
-  const ms = Number(match[1]);
+  const [, digits, id] = /^(\d{1,15})\.(.+)$/.exec(text) ?? [];
+  if (digits === undefined || id === undefined || !UUID_PATTERN.test(id)) throw invalid();
+  // Within what every backend's timestamp column holds (SQL DATETIME ends in the year 9999).
+  const ms = Number(digits);
+  if (ms > LIMITS.cursorTimeMax) throw invalid();
   const at = new Date(ms);
-  if (Number.isNaN(at.getTime())) throw invalid();
-  return { at, id: match[2]! };
+  return { at, id };
 }

@@ -17,6 +17,18 @@ export const LIMITS = {
   participantsPerCreate: 100,
   pageDefault: 50,
   pageMax: 200,
+  /** Every integer field of the API: SQL columns are INT. */
+  integerMax: 2_147_483_647,
+  /**
+   * Levels of arrays and objects in a JSON field (tool arguments and outputs): `{}` is one level,
+   * `{"a":[1]}` two. Stored, a part adds two levels and the audit diff of an edit one more; 16
+   * keeps every backend far from its own limit (MariaDB's JSON check gives up near 32).
+   */
+  jsonDepthMax: 16,
+  /** How deep the HTTP layer looks for unstorable strings in a body: deeper than anything the domain accepts. */
+  bodyScanDepthMax: 64,
+  /** Latest instant a cursor may name: 9999-12-31T23:59:59.999Z, the end of SQL DATETIME. */
+  cursorTimeMax: 253_402_300_799_999,
 } as const;
 
 export const HANDLE_PATTERN = /^[a-z0-9_][a-z0-9_.-]{0,63}$/;

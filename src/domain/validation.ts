@@ -1,7 +1,7 @@
 import { ValidationError, type FieldIssue } from './errors.js';
 import { USER_ID_PATTERN, UUID_PATTERN } from './ids.js';
 import { CLIENT_MESSAGE_ID_PATTERN, HANDLE_PATTERN, LIMITS, METADATA_KEY_PATTERN } from './limits.js';
-import type { ContentPart, JsonValue, Metadata, MessageRole } from './models.js';
+import type { ContentPart, Metadata, MessageRole } from './models.js';
 
 /**
  * Domain validation. The HTTP schemas reject malformed shapes first; these checks hold the rules
@@ -13,11 +13,109 @@ const MESSAGE_ROLES: readonly MessageRole[] = ['user', 'assistant', 'system', 't
 /**
  * U+0000 and lone UTF-16 surrogates are refused in every string, JSON ones included: PostgreSQL
  * cannot hold NUL, MongoDB keys cannot, and BSON/UTF-8 cannot carry a lone surrogate unchanged.
- * A value one backend cannot store exactly is refused on all of them alike.
+ * A value one backend cannot store exactly is refused on all of them alike. `findUnstorable` is the
+ * one check: the HTTP layer runs it over every request body, the checks below over every field,
+ * and user provisioning over token claims.
  */
 const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
 const SURROGATE_MESSAGE = 'must be valid Unicode (it has a lone surrogate)';
-const unstorable = (s: string) => s.includes('\u0000') || !s.isWellFormed();
+
+/** Why no backend can store `s` exactly, or undefined when every backend can. */
+export function unstorableReason(s: string): string | undefined {
+  if (s.includes('\u0000')) return NUL_MESSAGE;
+  if (!s.isWellFormed()) return SURROGATE_MESSAGE;
+  return undefined;
+}
+
+/** True for a string every backend stores exactly. */
+export const isStorableText = (value: unknown): value is string =>
+  typeof value === 'string' && unstorableReason(value) === undefined;
+
+/** Where in a value a problem is: object keys and array indexes from the top. */
+export type ValuePath = (string | number)[];
+
+/** `base` followed by `path` as error fields name it: `content[0].arguments.a`. Unstorable characters of keys show as U+FFFD. */
+export function fieldOf(base: string, path: ValuePath): string {
+  let field = base;
+  for (const step of path) {
+    if (typeof step === 'number') field = `${field}[${step}]`;
+    else {
+      const key = step.replaceAll('\u0000', '\ufffd').toWellFormed();
+      field = field === '' ? key : `${field}.${key}`;
+    }
+  }
+  return field;
+}
+
+export interface ScanOptions {
+  /** Levels of arrays and objects looked into; the value itself is level 1. */
+  maxDepth: number;
+  /** `refuse`: a deeper value is a problem reported at the top; `skip`: deeper levels are not looked at. */
+  tooDeep: 'refuse' | 'skip';
+  /** Also refuse what JSON cannot carry (undefined, functions, non-finite numbers, class instances). */
+  json: boolean;
+}
+
+export interface ValueProblem {
+  path: ValuePath;
+  message: string;
+}
+
+/**
+ * The first problem, in document order, of a value about to be stored: a string or object key at
+ * any depth that no backend stores exactly, a value nested deeper than `maxDepth`, or (with `json`)
+ * something that is not JSON. Iterative, so no input can exhaust the stack.
+ */
+export function findUnstorable(value: unknown, options: ScanOptions): ValueProblem | undefined {
+  const stack: { value: unknown; path: ValuePath; depth: number }[] = [{ value, path: [], depth: 1 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const v = item.value;
+    if (typeof v === 'string') {
+      const reason = unstorableReason(v);
+      if (reason) return { path: item.path, message: reason };
+      continue;
+    }
+    if (v === null || typeof v === 'boolean') continue;
+    if (typeof v === 'number') {
+      if (options.json && !Number.isFinite(v)) return { path: item.path, message: 'must be a finite number' };
+      continue;
+    }
+    const isArray = Array.isArray(v);
+    if (!isArray && !isPlainObject(v)) {
+      if (options.json)
+        return {
+          path: item.path,
+          message: 'must be JSON (null, a boolean, a number, a string, an array or an object)',
+        };
+      continue;
+    }
+    if (item.depth > options.maxDepth) {
+      if (options.tooDeep === 'refuse')
+        return { path: [], message: `may nest at most ${options.maxDepth} levels of arrays and objects` };
+      continue;
+    }
+    const children: { value: unknown; path: ValuePath; depth: number }[] = [];
+    if (isArray) {
+      for (const [i, child] of v.entries())
+        children.push({ value: child, path: [...item.path, i], depth: item.depth + 1 });
+    } else {
+      for (const [key, child] of Object.entries(v)) {
+        const reason = unstorableReason(key);
+        if (reason) return { path: [...item.path, key], message: `key ${reason}` };
+        children.push({ value: child, path: [...item.path, key], depth: item.depth + 1 });
+      }
+    }
+    for (const child of children.reverse()) stack.push(child);
+  }
+  return undefined;
+}
+
+/** Adds the first problem of a JSON field (tool arguments and outputs) to `issues`; true when there is none. */
+function collectJson(issues: Issues, field: string, value: unknown): boolean {
+  const problem = findUnstorable(value, { maxDepth: LIMITS.jsonDepthMax, tooDeep: 'refuse', json: true });
+  if (problem) issues.add(fieldOf(field, problem.path), problem.message);
+  return problem === undefined;
+}
 
 class Issues {
   readonly list: FieldIssue[] = [];
@@ -49,8 +147,8 @@ function checkString(
     return false;
   }
   const min = opts.min ?? 1;
-  if (value.includes('\u0000')) issues.add(field, NUL_MESSAGE);
-  else if (!value.isWellFormed()) issues.add(field, SURROGATE_MESSAGE);
+  const reason = unstorableReason(value);
+  if (reason) issues.add(field, reason);
   else if (value.length < min)
     issues.add(field, min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
   else if (value.length > opts.max) issues.add(field, `must be at most ${opts.max} characters`);
@@ -120,6 +218,7 @@ function collectMetadata(issues: Issues, field: string, value: unknown): void {
     }
     const v = value[key];
     if (typeof v !== 'string') issues.add(`${field}.${key}`, 'must be a string');
+    else if (!isStorableText(v)) issues.add(`${field}.${key}`, unstorableReason(v) ?? 'is invalid');
     else if (v.length > LIMITS.metadataValueMax)
       issues.add(`${field}.${key}`, `must be at most ${LIMITS.metadataValueMax} characters`);
   }
@@ -130,17 +229,6 @@ export function checkMetadata(value: unknown, field = 'metadata'): Metadata {
   collectMetadata(issues, field, value);
   issues.throwIfAny();
   return value as Metadata;
-}
-
-/** JSON of at most 32 levels, every string and key storable (see `unstorable`). */
-function isJsonValue(value: unknown, depth = 0): value is JsonValue {
-  if (depth > 32) return false;
-  if (typeof value === 'string') return !unstorable(value);
-  if (value === null || typeof value === 'boolean') return true;
-  if (typeof value === 'number') return Number.isFinite(value);
-  if (Array.isArray(value)) return value.every((v) => isJsonValue(v, depth + 1));
-  if (isPlainObject(value)) return Object.entries(value).every(([k, v]) => !unstorable(k) && isJsonValue(v, depth + 1));
-  return false;
 }
 
 const PART_KEYS: Record<ContentPart['type'], { required: string[]; optional: string[] }> = {
@@ -173,19 +261,11 @@ function collectPart(issues: Issues, field: string, part: unknown): void {
     case 'tool_call':
       if ('callId' in part) checkString(issues, `${field}.callId`, part.callId, { max: LIMITS.identifierMax });
       if ('name' in part) checkString(issues, `${field}.name`, part.name, { max: LIMITS.identifierMax });
-      if ('arguments' in part && !isJsonValue(part.arguments))
-        issues.add(
-          `${field}.arguments`,
-          'must be JSON (at most 32 levels deep, with valid Unicode and no NUL characters)',
-        );
+      if ('arguments' in part) collectJson(issues, `${field}.arguments`, part.arguments);
       break;
     case 'tool_result':
       if ('callId' in part) checkString(issues, `${field}.callId`, part.callId, { max: LIMITS.identifierMax });
-      if ('output' in part && !isJsonValue(part.output))
-        issues.add(
-          `${field}.output`,
-          'must be JSON (at most 32 levels deep, with valid Unicode and no NUL characters)',
-        );
+      if ('output' in part) collectJson(issues, `${field}.output`, part.output);
       break;
     case 'file': {
       if ('mimeType' in part)
@@ -243,8 +323,43 @@ export function checkLimit(value: unknown, field = 'limit'): number {
   return n;
 }
 
+/** An expected version: an integer from 1 to 2^31−1 (SQL columns are INT). */
 export function checkVersion(value: unknown, field = 'version'): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-    throw ValidationError.field(field, 'must be a positive integer');
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > LIMITS.integerMax) {
+    throw ValidationError.field(field, `must be an integer from 1 to ${LIMITS.integerMax}`);
+  }
   return value;
+}
+
+/**
+ * Bytes a message's content and metadata take serialized (UTF-8 JSON): what MESSAGE_MAX_BYTES
+ * bounds.
+ */
+export function messageBytes(content: readonly ContentPart[], metadata: Metadata): number {
+  return Buffer.byteLength(JSON.stringify(content)) + Buffer.byteLength(JSON.stringify(metadata));
+}
+
+/** Refuses a message whose content and metadata serialize to more than `maxBytes`, naming `content`. */
+export function checkMessageSize(
+  content: readonly ContentPart[],
+  metadata: Metadata,
+  maxBytes: number,
+  field = 'content',
+): void {
+  const bytes = messageBytes(content, metadata);
+  if (bytes > maxBytes) {
+    throw ValidationError.field(
+      field,
+      `content and metadata together must serialize to at most ${maxBytes} bytes of JSON (these take ${bytes})`,
+    );
+  }
+}
+
+/**
+ * A token claim used to seed a provisioned user (`name`, `preferred_username`): the claim when it
+ * is text every backend stores exactly, else undefined, so provisioning falls back as if the
+ * claim were absent. A bad claim never fails the request.
+ */
+export function storableClaim(value: unknown): string | undefined {
+  return isStorableText(value) ? value : undefined;
 }

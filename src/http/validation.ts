@@ -2,6 +2,8 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { FieldIssue } from '../domain/errors.js';
+import { LIMITS } from '../domain/limits.js';
+import { findUnstorable } from '../domain/validation.js';
 
 /**
  * Request validation. Two Ajv instances, because the parts of a request differ in what arrives:
@@ -10,6 +12,8 @@ import type { FieldIssue } from '../domain/errors.js';
  * Neither removes unknown properties: with `additionalProperties: false` in every schema an unknown
  * field is rejected, never silently dropped. `discriminator` lets a content part be checked
  * against the one schema its `type` names, so errors point at the right field.
+ * Every body is first scanned for strings and keys no backend can store exactly (NUL, lone
+ * surrogates) at any depth the domain accepts, so no field of any route can let one through.
  * @see https://fastify.dev/docs/latest/Reference/Validation-and-Serialization/#validator-compiler
  */
 
@@ -29,7 +33,34 @@ export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
   const body = addFormats(new Ajv({ ...common, coerceTypes: false }));
   const text = addFormats(new Ajv({ ...common, coerceTypes: true }));
   // Ajv caches compiled functions by schema object, so shared schemas compile once per instance.
-  return ({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema as object);
+  return ({ schema, httpPart }) =>
+    httpPart === 'body' ? storableFirst(body.compile(schema as object)) : text.compile(schema as object);
+}
+
+type Validate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+/** One JSON-pointer step; the unstorable characters of a key show as U+FFFD in the field name. */
+const pointerStep = (step: string | number) =>
+  String(step).replaceAll('\u0000', '\ufffd').toWellFormed().replaceAll('~', '~0').replaceAll('/', '~1');
+
+/**
+ * A body validator that refuses unstorable strings before the schema runs, reporting them as a
+ * validation error of their own (`storable`) at their path. Values nested deeper than the scan
+ * reaches are left to the schema and the domain, which accept nothing that deep.
+ */
+function storableFirst(validate: Validate): Validate {
+  const wrapped: Validate = (data) => {
+    const problem = findUnstorable(data, { maxDepth: LIMITS.bodyScanDepthMax, tooDeep: 'skip', json: false });
+    if (problem) {
+      const instancePath = problem.path.map((step) => `/${pointerStep(step)}`).join('');
+      wrapped.errors = [{ keyword: 'storable', instancePath, schemaPath: '#', params: {}, message: problem.message }];
+      return false;
+    }
+    const ok = validate(data);
+    wrapped.errors = validate.errors ?? null;
+    return ok;
+  };
+  return wrapped;
 }
 
 const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'headers' };
@@ -86,6 +117,12 @@ export function ajvIssue(error: ErrorObject, context: string | undefined): Field
       break;
     case 'maxProperties':
       message = `may have at most ${String(params.limit)} keys`;
+      break;
+    case 'maximum':
+      message = `must be at most ${String(params.limit)}`;
+      break;
+    case 'minimum':
+      message = `must be at least ${String(params.limit)}`;
       break;
   }
   // A propertyNames failure also reports the inner keyword (e.g. pattern) with the key in `propertyName`.

@@ -1,3 +1,4 @@
+import { conversationJson } from '../domain/encoding.js';
 import { ForbiddenError, ValidationError, type FieldIssue } from '../domain/errors.js';
 import { uuidv7 } from '../domain/ids.js';
 import { LIMITS } from '../domain/limits.js';
@@ -7,7 +8,8 @@ import type { ConversationPatch, Store } from '../repositories/ports.js';
 import { requireParticipant } from './access.js';
 import { auditEntry } from './audit.js';
 import { applyGuarded, type VersionGuard } from './guard.js';
-import { readPageRequest, toPaged, type PageRequest, type Paged } from './pagination.js';
+import type { ServiceLimits } from './limits.js';
+import { jsonBytes, readPageRequest, toPaged, withinBudget, type PageRequest, type Paged } from './pagination.js';
 import type { UserService } from './users.js';
 
 export interface ConversationCreateInput {
@@ -26,6 +28,7 @@ export class ConversationService {
   constructor(
     private readonly store: Store,
     private readonly users: UserService,
+    private readonly limits: Pick<ServiceLimits, 'pageMaxBytes'>,
   ) {}
 
   async create(actorId: string, input: ConversationCreateInput): Promise<Conversation> {
@@ -104,7 +107,8 @@ export class ConversationService {
   async list(actorId: string, request: PageRequest): Promise<Paged<Conversation>> {
     checkUserId(actorId, 'actorId');
     const { after, limit } = readPageRequest(request);
-    const page = await this.store.conversations.listForUser({ userId: actorId, limit, ...(after ? { after } : {}) });
+    const read = await this.store.conversations.listForUser({ userId: actorId, limit, ...(after ? { after } : {}) });
+    const page = withinBudget(read, (c) => jsonBytes(conversationJson(c)), this.limits.pageMaxBytes);
     return toPaged(page, (c) => ({ at: activityAt(c), id: c.id }), { reversible: false });
   }
 

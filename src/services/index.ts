@@ -1,8 +1,11 @@
 import type { Store } from '../repositories/ports.js';
 import { ConversationService } from './conversations.js';
+import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from './limits.js';
 import { MessageService } from './messages.js';
 import { ParticipantService } from './participants.js';
 import { UserService } from './users.js';
+
+export { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from './limits.js';
 
 /**
  * The use cases, each taking the acting user's id first. They enforce the domain rules and the
@@ -16,12 +19,12 @@ export interface Services {
   messages: MessageService;
 }
 
-export function createServices(store: Store): Services {
+export function createServices(store: Store, limits: ServiceLimits = DEFAULT_SERVICE_LIMITS): Services {
   const users = new UserService(store);
   return {
     users,
-    conversations: new ConversationService(store, users),
+    conversations: new ConversationService(store, users, limits),
     participants: new ParticipantService(store, users),
-    messages: new MessageService(store),
+    messages: new MessageService(store, limits),
   };
 }

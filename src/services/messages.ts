@@ -1,9 +1,11 @@
+import { messageJson } from '../domain/encoding.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { uuidv7 } from '../domain/ids.js';
 import type { ContentPart, Message, MessageRole, Metadata } from '../domain/models.js';
 import {
   checkClientMessageId,
   checkContent,
+  checkMessageSize,
   checkMessageRole,
   checkMetadata,
   checkUuid,
@@ -12,7 +14,8 @@ import type { Direction, MessagePatch, PostResult, Store } from '../repositories
 import { requireParticipant } from './access.js';
 import { auditEntry } from './audit.js';
 import { applyGuarded, type VersionGuard } from './guard.js';
-import { readPageRequest, toPaged, type PageRequest, type Paged } from './pagination.js';
+import type { ServiceLimits } from './limits.js';
+import { jsonBytes, readPageRequest, toPaged, withinBudget, type PageRequest, type Paged } from './pagination.js';
 
 export interface MessagePostInput {
   role: MessageRole;
@@ -33,7 +36,10 @@ export interface MessageListRequest extends PageRequest {
 }
 
 export class MessageService {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly limits: ServiceLimits,
+  ) {}
 
   /**
    * Posts a message as the caller. Not audited: the message itself, with its author and time, is
@@ -44,6 +50,7 @@ export class MessageService {
     const content = checkContent(input.content);
     const metadata = input.metadata === undefined ? {} : checkMetadata(input.metadata);
     const clientMessageId = input.clientMessageId === undefined ? null : checkClientMessageId(input.clientMessageId);
+    checkMessageSize(content, metadata, this.limits.messageMaxBytes);
     await requireParticipant(this.store, conversationId, actorId);
     const now = new Date();
     const message: Message = {
@@ -75,7 +82,8 @@ export class MessageService {
       throw ValidationError.field('direction', 'must be older or newer');
     const { after, limit } = readPageRequest(request);
     await requireParticipant(this.store, conversationId, actorId);
-    const page = await this.store.messages.list({ conversationId, direction, limit, ...(after ? { after } : {}) });
+    const read = await this.store.messages.list({ conversationId, direction, limit, ...(after ? { after } : {}) });
+    const page = withinBudget(read, (m) => jsonBytes(messageJson(m)), this.limits.pageMaxBytes);
     return toPaged(page, (m) => ({ at: m.createdAt, id: m.id }), { reversible: true });
   }
 
@@ -92,11 +100,21 @@ export class MessageService {
     if (input.metadata !== undefined) patch.metadata = checkMetadata(input.metadata);
     if (Object.keys(patch).length === 0)
       throw ValidationError.field('body', 'must change at least one of content, metadata');
+    // What the patch brings is refused before any read; the edited message as a whole once it is read.
+    checkMessageSize(patch.content ?? [], patch.metadata ?? {}, this.limits.messageMaxBytes);
     return applyGuarded(
       'message',
       messageId,
       guard,
-      async () => (await this.requireAuthor(actorId, conversationId, messageId, 'edit')).version,
+      async () => {
+        const current = await this.requireAuthor(actorId, conversationId, messageId, 'edit');
+        checkMessageSize(
+          patch.content ?? current.content,
+          patch.metadata ?? current.metadata,
+          this.limits.messageMaxBytes,
+        );
+        return current.version;
+      },
       (expected) => {
         const now = new Date();
         const audit = auditEntry(actorId, 'update', 'message', messageId, now, { ...patch, editedAt: now });

@@ -29,6 +29,23 @@ export function readPageRequest(request: PageRequest): { after: CursorKey | unde
   };
 }
 
+/**
+ * Ends a page early once its items would serialize to more than `maxBytes`: the items that fit
+ * stay (always at least one, however large), and `hasMore` becomes true so the client continues
+ * from the last kept item's cursor. Every backend's page goes through here alike.
+ */
+export function withinBudget<T>(page: Page<T>, sizeOf: (item: T) => number, maxBytes: number): Page<T> {
+  let total = 0;
+  for (const [i, item] of page.items.entries()) {
+    total += sizeOf(item);
+    if (total > maxBytes && i > 0) return { items: page.items.slice(0, i), hasMore: true };
+  }
+  return page;
+}
+
+/** Bytes of an item as the API serializes it (UTF-8 JSON). */
+export const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
 export function toPaged<T>(page: Page<T>, keyOf: (item: T) => CursorKey, opts: { reversible: boolean }): Paged<T> {
   const first = page.items[0];
   const last = page.items[page.items.length - 1];

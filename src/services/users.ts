@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DuplicateError, ValidationError } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import type { User } from '../domain/models.js';
-import { checkDisplayName, checkHandle, checkUserId } from '../domain/validation.js';
+import { checkDisplayName, checkHandle, checkUserId, storableClaim } from '../domain/validation.js';
 import type { Store, UserPatch } from '../repositories/ports.js';
 import { auditEntry } from './audit.js';
 import { applyGuarded, type VersionGuard } from './guard.js';
@@ -42,7 +42,7 @@ export class UserService {
   async register(identity: Identity, input: RegisterInput): Promise<User> {
     const id = checkUserId(identity.sub, 'sub');
     const handle = checkHandle(input.handle);
-    const displayName = checkDisplayName(input.displayName ?? displayNameFrom(identity.name) ?? handle);
+    const displayName = checkDisplayName(input.displayName ?? displayNameFrom(storableClaim(identity.name)) ?? handle);
     if (await this.store.users.find(id)) {
       throw new DuplicateError(
         'user',
@@ -99,6 +99,8 @@ export class UserService {
    * Returns the user behind an authenticated identity, creating it on first sight: the handle comes
    * from `preferred_username` (else the sub), lower-cased, other characters replaced by `_`,
    * truncated, with a short random suffix when taken; the display name from `name`, else the handle.
+   * A claim that is not text every backend can store (a NUL, a lone surrogate) is ignored as if
+   * absent, so it falls back the same way on every backend and never fails the request.
    * Safe under concurrent first requests of the same user.
    */
   async provision(identity: Identity): Promise<User> {
@@ -108,12 +110,12 @@ export class UserService {
       this.remember(id);
       return existing;
     }
-    const base = handleFrom(identity.preferredUsername ?? id);
+    const base = handleFrom(storableClaim(identity.preferredUsername) ?? id);
     for (let attempt = 0; attempt < 8; attempt++) {
       const handle = attempt === 0 ? base : withSuffix(base, attempt < 4 ? 4 : 8);
       if (await this.store.users.findByHandle(handle)) continue;
       const now = new Date();
-      const displayName = displayNameFrom(identity.name) ?? handle;
+      const displayName = displayNameFrom(storableClaim(identity.name)) ?? handle;
       const user: User = { id, handle, displayName, createdAt: now, updatedAt: now, version: 1 };
       try {
         const created = await this.store.users.create(

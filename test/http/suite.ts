@@ -3,6 +3,7 @@ import { initializerFor, type StoreInitializer } from '../support/initializer.js
 import { describeBackend } from '../contract/harness.js';
 import { authSpec } from './spec/auth.js';
 import { conversationsSpec } from './spec/conversations.js';
+import { hostileSpec } from './spec/hostile.js';
 import { inputSpec } from './spec/input.js';
 import { messagesSpec } from './spec/messages.js';
 import { operationsSpec } from './spec/operations.js';
@@ -27,5 +28,6 @@ export function describeHttp(backend: DatabaseType | StoreInitializer): void {
     messagesSpec(api);
     paginationSpec(api);
     inputSpec(api);
+    hostileSpec(api);
   });
 }

@@ -17,9 +17,17 @@ export const TEST_SECRET = 'http-suite-secret-0123456789abcdef0123456789';
 
 export type Env = Record<string, string>;
 
+/** Rate limits are off in tests, except where a test turns them on (RATE_LIMIT_ENABLED: 'true'). */
 export function testConfig(env: Env = {}): Config {
   return loadConfig({
-    env: { NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_TYPE: 'memory', AUTH_JWT_SECRET: TEST_SECRET, ...env },
+    env: {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      DATABASE_TYPE: 'memory',
+      AUTH_JWT_SECRET: TEST_SECRET,
+      RATE_LIMIT_ENABLED: 'false',
+      ...env,
+    },
     dotenvPath: false,
   });
 }

@@ -10,7 +10,11 @@ declare module 'fastify' {
 /** The use cases over the store; routes call these and nothing below them. */
 export default fp(
   async (app) => {
-    app.decorate('services', createServices(app.store));
+    const settings = app.config.settings;
+    app.decorate(
+      'services',
+      createServices(app.store, { messageMaxBytes: settings.MESSAGE_MAX_BYTES, pageMaxBytes: settings.PAGE_MAX_BYTES }),
+    );
   },
-  { name: 'services', dependencies: ['store'] },
+  { name: 'services', dependencies: ['config', 'store'] },
 );

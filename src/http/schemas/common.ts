@@ -30,7 +30,11 @@ export const NullableTimestamp = Type.Unsafe<string | null>({
   description: 'ISO-8601 UTC with milliseconds, or null.',
 });
 export const Version = (description = 'Optimistic-concurrency version; also sent as the ETag.') =>
-  Type.Integer({ minimum: 1, description });
+  Type.Integer({
+    minimum: 1,
+    maximum: LIMITS.integerMax,
+    description: `${description} An integer from 1 to ${LIMITS.integerMax}.`,
+  });
 /** The `version` of a PATCH body. */
 export const ExpectedVersion = () =>
   Version('The version the change applies to; a stale one gives 409 version_conflict.');
@@ -55,7 +59,7 @@ export const ErrorResponse = Type.Object(
       {
         code: Type.String({
           description:
-            'Machine-readable: validation_failed, invalid_json, unauthorized, forbidden, not_found, conflict, version_conflict, precondition_failed, payload_too_large, unsupported_media_type, unavailable, schema_mismatch, internal, ...',
+            'Machine-readable: validation_failed, invalid_json, unauthorized, forbidden, not_found, conflict, version_conflict, precondition_failed, payload_too_large, unsupported_media_type, too_many_requests, unavailable, schema_mismatch, internal, ...',
         }),
         message: Type.String(),
         details: Type.Unsafe<Record<string, unknown> | null>({
@@ -80,14 +84,15 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   412: 'If-Match names no current version.',
   413: 'The body is larger than BODY_LIMIT_BYTES.',
   415: 'The body is not application/json.',
+  429: 'too_many_requests: over the rate limit of the caller or its address (Retry-After, X-RateLimit-* headers); details carry scope, limit and retryAfterSeconds.',
   500: 'An unexpected failure; details carry the request id to quote.',
   503: 'The database is unavailable (Retry-After) or its schema does not match.',
 };
 
-/** Error responses for a route, with their descriptions. */
+/** Error responses for a route, with their descriptions; every route may also answer 429, 500 and 503. */
 export function errors(...statuses: number[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {};
-  for (const status of [...statuses, 500, 503])
+  for (const status of [...statuses, 429, 500, 503])
     out[status] = Type.Unsafe({ ...ErrorResponse, description: ERROR_DESCRIPTIONS[status] ?? 'Error.' });
   return out;
 }

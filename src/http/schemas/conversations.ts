@@ -17,7 +17,11 @@ export const ConversationSchema = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
     lastMessageAt: NullableTimestamp,
-    messageCount: Type.Integer({ minimum: 0, description: 'Messages posted, soft-deleted ones included.' }),
+    messageCount: Type.Integer({
+      minimum: 0,
+      maximum: LIMITS.integerMax,
+      description: 'Messages posted, soft-deleted ones included.',
+    }),
     version: Version(),
   },
   closed,

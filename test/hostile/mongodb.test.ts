@@ -1,0 +1,3 @@
+import { describeHostile } from './spec.js';
+
+describeHostile('mongodb');
