@@ -8,11 +8,16 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  */
 const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 
+// MySQL and MariaDB commit each CREATE TABLE on its own (no transactional DDL), so a run that
+// fails part-way (say, the user lacks REFERENCES for the foreign keys) leaves the first tables
+// behind. IF NOT EXISTS lets the same migration run again once the cause is fixed; every key and
+// constraint is declared inside its CREATE TABLE, so a table is either there whole or not at all.
+
 export class InitialSchema1763769600000 implements MigrationInterface {
   readonly name = 'InitialSchema1763769600000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE TABLE users (
+    await q.query(`CREATE TABLE IF NOT EXISTS users (
       id VARCHAR(128) NOT NULL,
       handle VARCHAR(64) NOT NULL,
       display_name VARCHAR(128) NOT NULL,
@@ -23,7 +28,7 @@ export class InitialSchema1763769600000 implements MigrationInterface {
       CONSTRAINT uq_users_handle UNIQUE KEY (handle)
     ) ${TABLE_OPTIONS}`);
 
-    await q.query(`CREATE TABLE conversations (
+    await q.query(`CREATE TABLE IF NOT EXISTS conversations (
       id VARCHAR(128) NOT NULL,
       title VARCHAR(256) NULL,
       metadata LONGTEXT NOT NULL,
@@ -39,7 +44,7 @@ export class InitialSchema1763769600000 implements MigrationInterface {
       CONSTRAINT ck_conversations_metadata CHECK (JSON_VALID(metadata))
     ) ${TABLE_OPTIONS}`);
 
-    await q.query(`CREATE TABLE participants (
+    await q.query(`CREATE TABLE IF NOT EXISTS participants (
       conversation_id VARCHAR(128) NOT NULL,
       user_id VARCHAR(128) NOT NULL,
       role VARCHAR(16) NOT NULL,
@@ -49,7 +54,7 @@ export class InitialSchema1763769600000 implements MigrationInterface {
       CONSTRAINT fk_participants_conversation FOREIGN KEY (conversation_id) REFERENCES conversations (id) ON DELETE CASCADE ON UPDATE NO ACTION
     ) ${TABLE_OPTIONS}`);
 
-    await q.query(`CREATE TABLE messages (
+    await q.query(`CREATE TABLE IF NOT EXISTS messages (
       id VARCHAR(128) NOT NULL,
       conversation_id VARCHAR(128) NOT NULL,
       author_id VARCHAR(128) NOT NULL,
@@ -69,7 +74,7 @@ export class InitialSchema1763769600000 implements MigrationInterface {
       CONSTRAINT fk_messages_conversation FOREIGN KEY (conversation_id) REFERENCES conversations (id) ON DELETE CASCADE ON UPDATE NO ACTION
     ) ${TABLE_OPTIONS}`);
 
-    await q.query(`CREATE TABLE audit_entries (
+    await q.query(`CREATE TABLE IF NOT EXISTS audit_entries (
       id VARCHAR(128) NOT NULL,
       actor_id VARCHAR(128) NOT NULL,
       action VARCHAR(16) NOT NULL,
