@@ -20,7 +20,7 @@ export interface L2Options {
 
 /**
  * L2, polystore itself: the configuration loaded as `polystore serve` loads it (AUTH_MODE=dev,
- * so the caller is the X-User-Id header), the real store, and buildApp.
+ * so the caller is the X-User-Id header; metrics and rate limits off), the real store, and buildApp.
  */
 export async function buildL2(o: L2Options): Promise<FastifyInstance> {
   const config = loadConfig({
@@ -32,6 +32,10 @@ export async function buildL2(o: L2Options): Promise<FastifyInstance> {
       DATABASE_TYPE: o.type,
       DATABASE_URL: o.url,
       DATABASE_POOL_SIZE: String(o.poolSize),
+      // As production runs by default (metrics off), and with no rate limit: autocannon's few
+      // users would hit it within a second and the run would measure 429s.
+      METRICS_ENABLED: 'false',
+      RATE_LIMIT_ENABLED: 'false',
     },
     dotenvPath: false,
   });
