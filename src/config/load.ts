@@ -170,6 +170,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   for (const name of ['AUTH_CLAIM_USER_ID', 'AUTH_CLAIM_HANDLE', 'AUTH_CLAIM_NAME'] as const) {
     if (!CLAIM_NAME.test(values[name])) problems.push(`${name}=${JSON.stringify(values[name])} is not a claim name`);
   }
+  if (values.HTTP_HEADERS_TIMEOUT_MS > values.HTTP_REQUEST_TIMEOUT_MS)
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS=${values.HTTP_HEADERS_TIMEOUT_MS} is longer than HTTP_REQUEST_TIMEOUT_MS=${values.HTTP_REQUEST_TIMEOUT_MS}; the request timeout covers the headers too`,
+    );
   const cors = corsConfig(values, problems);
   const caFile = values.DATABASE_TLS_CA_FILE;
   if (values.DATABASE_TLS === 'verify' && caFile !== undefined && !existsSync(caFile)) {
@@ -196,6 +200,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       audience: values.AUTH_JWT_AUDIENCE,
       remote,
       clockToleranceS: values.AUTH_CLOCK_TOLERANCE_S,
+      maxTokenLifetimeS: values.AUTH_MAX_TOKEN_LIFETIME_S,
       claims: { userId: values.AUTH_CLAIM_USER_ID, handle: values.AUTH_CLAIM_HANDLE, name: values.AUTH_CLAIM_NAME },
     },
     cors,

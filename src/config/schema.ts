@@ -66,6 +66,41 @@ export const SETTINGS = {
     default: 10_000,
     doc: 'How long in-flight requests may take to finish after SIGTERM/SIGINT.',
   },
+  HTTP_HEADERS_TIMEOUT_MS: {
+    kind: 'int',
+    min: 100,
+    max: 600_000,
+    default: 10_000,
+    doc: 'A request whose headers have not all arrived this long after it started (or after the connection opened) gets 408 and the connection is closed.',
+  },
+  HTTP_REQUEST_TIMEOUT_MS: {
+    kind: 'int',
+    min: 100,
+    max: 3_600_000,
+    default: 30_000,
+    doc: 'A request (headers and body) not received completely this long after it started gets 408 and the connection is closed. Sending the response is not limited. At least HTTP_HEADERS_TIMEOUT_MS.',
+  },
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: {
+    kind: 'int',
+    min: 100,
+    max: 600_000,
+    default: 72_000,
+    doc: 'How long an idle keep-alive connection stays open for a next request. Keep it above the idle timeout of a reverse proxy or load balancer in front.',
+  },
+  HTTP_CONNECTION_TIMEOUT_MS: {
+    kind: 'int',
+    min: 0,
+    max: 3_600_000,
+    default: 0,
+    doc: 'Close a connection on which nothing was sent or received for this long, responses included; 0 = off. Off by default: headers, bodies and idle keep-alive are bounded by the settings above, and a quiet long-lived response (an event stream) would be cut.',
+  },
+  HTTP_MAX_CONNECTIONS: {
+    kind: 'int',
+    min: 0,
+    max: 1_000_000,
+    default: 1024,
+    doc: 'Open connections at most; a connection beyond it is closed at once, before anything is read. 0 = no cap.',
+  },
 
   DATABASE_TYPE: {
     kind: 'enum',
@@ -95,6 +130,13 @@ export const SETTINGS = {
     max: 600_000,
     default: 5000,
     doc: 'Give up connecting after this long.',
+  },
+  DATABASE_STARTUP_RETRY_MS: {
+    kind: 'int',
+    min: 0,
+    max: 3_600_000,
+    default: 30_000,
+    doc: 'At startup, keep retrying a database server that cannot be reached for up to this long after the first failure (backoff from 250 ms to 5 s), then exit 1; 0 = exit 1 after the first failure. SQLite files are not retried.',
   },
   DATABASE_STATEMENT_TIMEOUT_MS: {
     kind: 'int',
@@ -157,7 +199,14 @@ export const SETTINGS = {
     min: 0,
     max: 300,
     default: 5,
-    doc: 'Seconds of clock skew allowed when checking exp and nbf.',
+    doc: 'Seconds of clock skew allowed when checking exp, nbf and iat.',
+  },
+  AUTH_MAX_TOKEN_LIFETIME_S: {
+    kind: 'int',
+    min: 0,
+    max: 315_360_000,
+    default: 2_592_000,
+    doc: 'Longest accepted token lifetime: exp at most this many seconds after iat (after now when the token has no iat); 0 = no limit. Default 30 days.',
   },
   AUTH_JWKS_CACHE_MAX_AGE_S: {
     kind: 'int',
@@ -291,6 +340,8 @@ export interface AuthConfig {
   /** Public keys from an identity provider; undefined when neither AUTH_JWKS_URL nor AUTH_OIDC_ISSUER is set. */
   remote: RemoteKeysConfig | undefined;
   clockToleranceS: number;
+  /** AUTH_MAX_TOKEN_LIFETIME_S; 0 = no limit. */
+  maxTokenLifetimeS: number;
   /** Which claims carry the user id, the handle seed and the display-name seed. */
   claims: ClaimNames;
 }

@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES as HTTP_REASONS } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, UnavailableError, type DomainErrorCode, type FieldIssue } from '../domain/errors.js';
 import { ajvIssues } from './validation.js';
 
@@ -150,6 +152,10 @@ export function toHttpFailure(error: unknown): HttpFailure {
   }
   // Other client errors raised by Fastify itself (bad URL, bad content length, ...) carry safe messages.
   const status = typeof fe?.statusCode === 'number' ? fe.statusCode : 500;
+  // Outside the domain, only the static files of /docs refuse with 403 (a path that climbs out of
+  // their folder, a dotfile): as far as the client can tell, nothing is there.
+  if (status === 403)
+    return { status: 404, code: 'not_found', message: 'no file is served at this path', details: null };
   if (status >= 400 && status < 500)
     return { status, code: STATUS_CODES[status] ?? 'bad_request', message: fe.message ?? 'bad request', details: null };
   return internal();
@@ -179,4 +185,91 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): F
       details: null,
     }),
   );
+}
+
+/**
+ * A complete HTTP/1.1 response carrying the error body, with `Connection: close`, for answers
+ * written straight to a socket (parse errors, timeouts: Node's `clientError` event).
+ */
+export function rawErrorResponse(failure: Pick<HttpFailure, 'status' | 'code' | 'message' | 'details'>): string {
+  const body = JSON.stringify(errorBody(failure));
+  return [
+    `HTTP/1.1 ${failure.status} ${HTTP_REASONS[failure.status] ?? 'Error'}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Cache-Control: no-store',
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+export interface RequestTimeouts {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+/** The failure for an error Node's HTTP parser or its timeouts raised before any route saw the request. */
+export function clientFailure(code: string | undefined, timeouts: RequestTimeouts): HttpFailure {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'ERR_HTTP_HEADERS_TIMEOUT':
+      return {
+        status: 408,
+        code: 'request_timeout',
+        message: `the request did not arrive in time: its headers must arrive within ${timeouts.headersTimeoutMs} ms and all of it within ${timeouts.requestTimeoutMs} ms`,
+        details: { headersTimeoutMs: timeouts.headersTimeoutMs, requestTimeoutMs: timeouts.requestTimeoutMs },
+      };
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        status: 431,
+        code: 'headers_too_large',
+        message: 'the request line and headers are larger than this server accepts',
+        details: null,
+      };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return {
+        status: 413,
+        code: 'payload_too_large',
+        message: 'the chunk extensions of the request body are larger than this server accepts',
+        details: null,
+      };
+    default:
+      return { status: 400, code: 'bad_request', message: 'the request is not valid HTTP/1.1', details: null };
+  }
+}
+
+/**
+ * Sockets whose current request was answered before its body had arrived (a 401 from onRequest,
+ * say): Node keeps reading that body, and should it not arrive in time, the request timeout fires
+ * for a request that already has its answer. Then the connection is closed without a second one.
+ */
+export const answeredBeforeBody = new WeakSet<object>();
+
+/**
+ * The server's `clientError` handler (Fastify's `clientErrorHandler` option): answers in the API's
+ * error shape, then closes the connection. Nothing is written once a response has begun, or to a
+ * socket that is gone (a reset).
+ * @see https://nodejs.org/api/http.html#event-clienterror
+ */
+export function createClientErrorHandler(timeouts: RequestTimeouts) {
+  return function clientErrorHandler(
+    this: { log: FastifyBaseLogger },
+    error: Error & { code?: string },
+    socket: Duplex,
+  ): void {
+    if (error.code === 'ECONNRESET' || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    const failure = clientFailure(error.code, timeouts);
+    this.log.info(
+      { code: failure.code, status: failure.status, reason: error.code ?? error.message },
+      'request refused before routing',
+    );
+    const pending = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (socket.writable && !pending?.headersSent && !answeredBeforeBody.has(socket))
+      socket.write(rawErrorResponse(failure));
+    socket.destroy();
+  };
 }

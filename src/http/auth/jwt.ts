@@ -1,4 +1,5 @@
 import {
+  decodeJwt,
   decodeProtectedHeader,
   errors as joseErrors,
   jwtVerify,
@@ -6,6 +7,7 @@ import {
   type JWTPayload,
   type ProtectedHeaderParameters,
 } from 'jose';
+import { ConfigError } from '../../config/load.js';
 import type { AuthConfig, ClaimNames } from '../../config/schema.js';
 import { UnauthorizedError, UnavailableError } from '../../domain/errors.js';
 import { isUserId } from '../../domain/ids.js';
@@ -31,7 +33,7 @@ export interface MintOptions {
 
 /** Mints an HS256 token; the claim names follow `auth.claims` (AUTH_CLAIM_*) when given. */
 export async function mintToken(
-  auth: Pick<AuthConfig, 'jwtSecret' | 'issuer' | 'audience'> & { claims?: ClaimNames },
+  auth: Pick<AuthConfig, 'jwtSecret' | 'issuer' | 'audience'> & { claims?: ClaimNames; maxTokenLifetimeS?: number },
   options: MintOptions,
 ): Promise<string> {
   if (!isUserId(options.sub)) throw new TypeError('sub may contain only letters, digits and ._:@|- (1–128 characters)');
@@ -47,9 +49,38 @@ export async function mintToken(
     .setIssuedAt();
   const expiresIn = options.expiresIn ?? '1h';
   jwt = jwt.setExpirationTime(typeof expiresIn === 'number' ? Math.floor(Date.now() / 1000) + expiresIn : expiresIn);
+
   if (auth.issuer !== undefined) jwt = jwt.setIssuer(auth.issuer);
   if (auth.audience !== undefined) jwt = jwt.setAudience(auth.audience);
-  return jwt.sign(encoder.encode(auth.jwtSecret));
+  const token = await jwt.sign(encoder.encode(auth.jwtSecret));
+  // Refuse to mint what the server would refuse to accept.
+  const maxLifetime = auth.maxTokenLifetimeS ?? 0;
+  const { exp, iat } = decodeJwt(token);
+  if (maxLifetime > 0 && exp !== undefined && iat !== undefined && exp - iat > maxLifetime)
+    throw new ConfigError([
+      `a token valid for ${exp - iat} s is longer than AUTH_MAX_TOKEN_LIFETIME_S=${maxLifetime} allows; the server would refuse it`,
+    ]);
+  return token;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * True when `segment` is base64url exactly as RFC 7515 writes it: only the URL-safe alphabet, no
+ * padding, no impossible length, and zero bits after the last byte. Decoders ignore such things,
+ * so without this one token has many spellings (a `=` appended, a changed last character) that
+ * all verify.
+ * @see https://www.rfc-editor.org/rfc/rfc7515#section-2
+ */
+export function isCanonicalBase64url(segment: string): boolean {
+  if (!BASE64URL.test(segment) || segment.length % 4 === 1) return false;
+  return Buffer.from(segment, 'base64url').toString('base64url') === segment;
+}
+
+/** The compact JWS form: three canonical base64url segments. */
+function isCompactJws(token: string): boolean {
+  const parts = token.split('.');
+  return parts.length === 3 && parts.every(isCanonicalBase64url);
 }
 
 /** How a token was refused: the reason goes to the 401 body and the WWW-Authenticate header. */
@@ -101,6 +132,8 @@ export function createVerifier(auth: AuthConfig, options: VerifierOptions = {}):
   };
 
   async function payloadOf(token: string): Promise<JWTPayload> {
+    if (!isCompactJws(token))
+      throw refused('the token is malformed: it must be three base64url parts (no padding) joined by dots');
     let header: ProtectedHeaderParameters;
     try {
       header = decodeProtectedHeader(token);
@@ -128,9 +161,20 @@ export function createVerifier(auth: AuthConfig, options: VerifierOptions = {}):
     }
   }
 
+  /** What jose leaves to the caller: an `iat` in the future, and the longest lifetime. */
+  function checkTimes(payload: JWTPayload): void {
+    const now = Math.floor(Date.now() / 1000);
+    const { iat, exp } = payload;
+    if (iat !== undefined && iat > now + auth.clockToleranceS) throw refused("the token's iat claim is in the future");
+    const maxLifetime = auth.maxTokenLifetimeS;
+    if (maxLifetime > 0 && exp !== undefined && exp - (iat ?? now) > maxLifetime)
+      throw refused(`the token's lifetime (exp) is longer than this server accepts (${maxLifetime} s)`);
+  }
+
   return {
     async verify(token) {
       const payload = await payloadOf(token);
+      checkTimes(payload);
       const userId = payload[claims.userId];
       if (typeof userId !== 'string' || !isUserId(userId)) {
         throw refused(

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { LogLevel } from 'fastify';
 import { Type } from 'typebox';
 import { DomainError, UnavailableError } from '../../domain/errors.js';
 import { errorBody } from '../errors.js';
@@ -8,11 +9,22 @@ const tags = ['operations'];
 const Ok = Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false });
 const Ready = Type.Object({ status: Type.Literal('ready'), database: Type.String() }, { additionalProperties: false });
 
+/**
+ * The log level of the probes' routes: orchestrators call them every few seconds, so at `info`
+ * their request lines are dropped (warnings, such as a failed readiness check, stay); at `debug`
+ * or `trace` they are logged like any request.
+ */
+export function probeLogLevel(level: string): LogLevel {
+  return (level === 'info' ? 'warn' : level) as LogLevel;
+}
+
 /** Probes for orchestrators. Public: no credentials. */
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const logLevel = probeLogLevel(app.log.level);
   app.get(
     '/health',
     {
+      logLevel,
       schema: {
         tags,
         summary: 'Liveness: the process answers',
@@ -27,6 +39,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/ready',
     {
+      logLevel,
       schema: {
         tags,
         summary: 'Readiness: the database answers and its schema is current',
