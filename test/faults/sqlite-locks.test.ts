@@ -112,4 +112,14 @@ describe('sqlite: writers wait for another process', () => {
       db.close();
     }
   });
+
+  it.each([
+    ['whose parent is a file', () => join(dir, 'a-file', 'x.db'), /is not a folder/],
+    ['under /proc', () => '/proc/polystore-no-such-folder/x.db', /ENOENT|EACCES|EPERM/],
+  ])('a database path %s fails at once with the reason', async (_what, path, reason) => {
+    await (await import('node:fs/promises')).writeFile(join(dir, 'a-file'), 'not a folder');
+    const started = Date.now();
+    await expect(sqliteDialect(config(path())).dataSourceOptions(testLogger)).rejects.toThrow(reason);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
 });

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS } from '../../../migrations/sqlite/index.js';
@@ -20,7 +20,7 @@ export function sqliteDialect(config: SqliteConfig): Dialect {
 
     async dataSourceOptions() {
       const file = config.file;
-      if (file !== ':memory:') await mkdir(dirname(resolve(file)), { recursive: true });
+      if (file !== ':memory:') await makeParents(file);
       return {
         type: 'better-sqlite3',
         database: file,
@@ -59,4 +59,31 @@ export function sqliteDialect(config: SqliteConfig): Dialect {
     destroyConnection: () => {},
     acquireTimeoutMs: undefined,
   };
+}
+
+/**
+ * Creates the folders above the database file that do not exist yet. One level at a time rather
+ * than `mkdir({ recursive: true })`, which never returns for a path under a pseudo-filesystem such
+ * as /proc; a parent that is a file fails with a clear message.
+ */
+async function makeParents(file: string): Promise<void> {
+  const missing: string[] = [];
+  for (let dir = dirname(resolve(file)); ; ) {
+    const found = await stat(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (found && !found.isDirectory())
+      throw new Error(`${dir} is not a folder, so the SQLite file cannot be made in it`);
+    if (found) break;
+    missing.unshift(dir);
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  for (const dir of missing) {
+    await mkdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  }
 }
