@@ -114,7 +114,7 @@ describe('sqlite: writers wait for another process', () => {
   });
 
   it.each([
-    ['whose parent is a file', () => join(dir, 'a-file', 'x.db'), /is not a folder/],
+    ['whose parent is a file', () => join(dir, 'a-file', 'x.db'), /is a file, not a folder/],
     ['under /proc', () => '/proc/polystore-no-such-folder/x.db', /ENOENT|EACCES|EPERM/],
   ])('a database path %s fails at once with the reason', async (_what, path, reason) => {
     await (await import('node:fs/promises')).writeFile(join(dir, 'a-file'), 'not a folder');

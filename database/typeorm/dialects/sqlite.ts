@@ -73,8 +73,7 @@ async function makeParents(file: string): Promise<void> {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });
-    if (found && !found.isDirectory())
-      throw new Error(`${dir} is not a folder, so the SQLite file cannot be made in it`);
+    if (found && !found.isDirectory()) throw new Error(`${dir} is a file, not a folder`);
     if (found) break;
     missing.unshift(dir);
     const up = dirname(dir);
