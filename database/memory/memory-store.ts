@@ -1,5 +1,7 @@
 import type { CursorKey } from '../../src/domain/cursor.js';
 import { DuplicateError, NotFoundError, VersionConflictError, type EntityName } from '../../src/domain/errors.js';
+import * as events from '../../src/domain/events.js';
+import type { ConversationEvent, NewEvent } from '../../src/domain/events.js';
 import {
   activityAt,
   type AuditEntry,
@@ -17,6 +19,7 @@ import type {
   ConversationRepository,
   ConversationUpdate,
   EntityKind,
+  EventRepository,
   EntityRecords,
   MessageDeletion,
   MessageListQuery,
@@ -57,6 +60,22 @@ class MemoryData {
   messageIds = new Map<string, Message>();
   clientIds = new Map<string, string>();
   audit: AuditEntry[] = [];
+  /** conversationId → the last seq given out (kept after a delete, like the log). */
+  eventSeq = new Map<string, number>();
+  /** conversationId → its events by seq; outlives the conversation until pruned. */
+  events = new Map<string, ConversationEvent[]>();
+
+  /** Appends an event with the conversation's next seq (callers run it with the change, synchronously). */
+  appendEvent(event: NewEvent): void {
+    const seq = (this.eventSeq.get(event.conversationId) ?? 0) + 1;
+    this.eventSeq.set(event.conversationId, seq);
+    let log = this.events.get(event.conversationId);
+    if (!log) {
+      log = [];
+      this.events.set(event.conversationId, log);
+    }
+    log.push(copy({ ...event, seq }));
+  }
 }
 
 class MemoryUsers implements UserRepository {
@@ -126,6 +145,7 @@ class MemoryConversations implements ConversationRepository {
     for (const p of participants) this.d.participants.set(participantKey(p.conversationId, p.userId), copy(p));
     this.d.messages.set(conversation.id, []);
     this.d.audit.push(copy(audit));
+    this.d.appendEvent(events.conversationCreated(conversation, participants, audit));
     return copy(conversation);
   }
 
@@ -147,6 +167,7 @@ class MemoryConversations implements ConversationRepository {
     };
     this.d.conversations.set(id, next);
     this.d.audit.push(copy(audit));
+    this.d.appendEvent(events.conversationUpdated(id, patch, next.updatedAt, next.version, audit));
     return copy(next);
   }
 
@@ -160,6 +181,7 @@ class MemoryConversations implements ConversationRepository {
     this.d.messages.delete(id);
     for (const [key, p] of this.d.participants) if (p.conversationId === id) this.d.participants.delete(key);
     this.d.audit.push(copy(audit));
+    this.d.appendEvent(events.conversationDeleted(id, audit));
   }
 
   async listForUser(query: ConversationListQuery): Promise<Page<Conversation>> {
@@ -195,6 +217,7 @@ class MemoryConversations implements ConversationRepository {
     if (this.d.participants.has(key)) throw new DuplicateError('participant', 'userId');
     this.d.participants.set(key, copy(participant));
     this.d.audit.push(copy(audit));
+    this.d.appendEvent(events.participantAdded(participant, audit));
     return copy(participant);
   }
 
@@ -203,6 +226,7 @@ class MemoryConversations implements ConversationRepository {
     if (!this.d.participants.has(key)) throw new NotFoundError('participant', `${conversationId}/${userId}`);
     this.d.participants.delete(key);
     this.d.audit.push(copy(audit));
+    this.d.appendEvent(events.participantRemoved(conversationId, userId, audit));
   }
 }
 
@@ -226,6 +250,7 @@ class MemoryMessages implements MessageRepository {
     conversation.messageCount += 1;
     if (conversation.lastMessageAt === null || conversation.lastMessageAt < stored.createdAt)
       conversation.lastMessageAt = new Date(stored.createdAt);
+    this.d.appendEvent(events.messageCreated(stored));
     return { message: copy(stored), created: true };
   }
 
@@ -249,6 +274,7 @@ class MemoryMessages implements MessageRepository {
     m.editedAt = new Date(editedAt);
     m.version += 1;
     this.d.audit.push(copy(audit));
+    this.d.appendEvent(events.messageChanged('message.updated', m, audit));
     return copy(m);
   }
 
@@ -262,6 +288,7 @@ class MemoryMessages implements MessageRepository {
     m.deletedAt = new Date(deletedAt);
     m.version += 1;
     this.d.audit.push(copy(audit));
+    this.d.appendEvent(events.messageChanged('message.deleted', m, audit));
     return copy(m);
   }
 
@@ -315,6 +342,37 @@ class MemoryAudit implements AuditRepository {
   constructor(private readonly d: MemoryData) {}
   async listForEntity(entity: AuditEntry['entity'], entityId: string): Promise<AuditEntry[]> {
     return this.d.audit.filter((a) => a.entity === entity && a.entityId === entityId).map(copy);
+  }
+}
+
+class MemoryEvents implements EventRepository {
+  constructor(private readonly d: MemoryData) {}
+
+  async list(conversationId: string, afterSeq: number, limit: number): Promise<Page<ConversationEvent>> {
+    const log = this.d.events.get(conversationId) ?? [];
+    const rest = log.filter((e) => e.seq > afterSeq);
+    return { items: rest.slice(0, limit).map(copy), hasMore: rest.length > limit };
+  }
+
+  async latestSeq(conversationId: string): Promise<number> {
+    return this.d.eventSeq.get(conversationId) ?? 0;
+  }
+
+  async joinedSeq(conversationId: string, userId: string): Promise<number> {
+    const log = this.d.events.get(conversationId) ?? [];
+    const joins = log.filter((e) => e.type === 'participant.added' && e.subject === userId);
+    return joins.at(-1)?.seq ?? 0;
+  }
+
+  async prune(before: Date): Promise<number> {
+    let removed = 0;
+    for (const [id, log] of this.d.events) {
+      const kept = log.filter((e) => e.at >= before);
+      removed += log.length - kept.length;
+      if (kept.length === 0) this.d.events.delete(id);
+      else this.d.events.set(id, kept);
+    }
+    return removed;
   }
 }
 
@@ -491,6 +549,7 @@ export function openMemoryStore(): Store {
     conversations: new MemoryConversations(d),
     messages: new MemoryMessages(d),
     audit: new MemoryAudit(d),
+    events: new MemoryEvents(d),
     bulk: new MemoryBulk(d),
     migrator: new MemoryMigrator(),
     async ping() {},

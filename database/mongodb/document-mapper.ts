@@ -66,6 +66,8 @@ export interface ConversationDoc extends Bookkeeping {
   _recentPosts?: string[];
   /** Set when a delete began; the conversation is gone for every reader from then on. */
   _deletingAt?: Date;
+  /** The last event seq given out (absent before the first event). Not part of the domain object. */
+  eventSeq?: number;
 }
 
 export interface MessageDoc extends Bookkeeping {
@@ -86,7 +88,13 @@ export interface MessageDoc extends Bookkeeping {
 
 /** Projections that leave the bookkeeping (and embedded participants) out of reads. */
 export const USER_FIELDS = { _outbox: 0 } as const;
-export const CONVERSATION_FIELDS = { participants: 0, _outbox: 0, _recentPosts: 0, _deletingAt: 0 } as const;
+export const CONVERSATION_FIELDS = {
+  participants: 0,
+  _outbox: 0,
+  _recentPosts: 0,
+  _deletingAt: 0,
+  eventSeq: 0,
+} as const;
 export const MESSAGE_FIELDS = { _outbox: 0, _uncountedAt: 0 } as const;
 
 /** Filter fragment: conversations a delete has not begun on. */

@@ -3,6 +3,7 @@ import type { EntityName } from '../../src/domain/errors.js';
 import type { StoreLogger } from '../../src/repositories/ports.js';
 import type { AuditDoc, ConversationDoc, MessageDoc, UserDoc } from './document-mapper.js';
 import { mapMongoError } from './map-mongodb-error.js';
+import type { EventDoc } from './mongodb-event-repository.js';
 
 /** Collection names; the migrations create them. */
 export const COLLECTIONS = {
@@ -10,6 +11,7 @@ export const COLLECTIONS = {
   conversations: 'conversations',
   messages: 'messages',
   audit: 'audit',
+  events: 'events',
   migrations: 'polystore_migrations',
 } as const;
 
@@ -22,6 +24,7 @@ export class MongoContext {
   readonly conversations: Collection<ConversationDoc>;
   readonly messages: Collection<MessageDoc>;
   readonly audit: Collection<AuditDoc>;
+  readonly events: Collection<EventDoc>;
 
   constructor(
     readonly client: MongoClient,
@@ -35,6 +38,7 @@ export class MongoContext {
     this.conversations = db.collection<ConversationDoc>(COLLECTIONS.conversations);
     this.messages = db.collection<MessageDoc>(COLLECTIONS.messages);
     this.audit = db.collection<AuditDoc>(COLLECTIONS.audit);
+    this.events = db.collection<EventDoc>(COLLECTIONS.events);
   }
 
   /**

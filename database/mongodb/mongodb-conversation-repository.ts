@@ -1,5 +1,12 @@
 import type { Filter } from 'mongodb';
 import { DuplicateError, NotFoundError, VersionConflictError } from '../../src/domain/errors.js';
+import {
+  conversationCreated,
+  conversationDeleted,
+  conversationUpdated,
+  participantAdded,
+  participantRemoved,
+} from '../../src/domain/events.js';
 import type { AuditEntry, Conversation, Participant } from '../../src/domain/models.js';
 import type {
   ConversationListQuery,
@@ -21,7 +28,11 @@ import {
 } from './document-mapper.js';
 import { compareCodePoints } from './keys.js';
 import type { MongoContext } from './mongodb-context.js';
+import { insertEvent } from './mongodb-event-repository.js';
 import type { Recovery } from './recovery.js';
+
+/** The conversation's own fields plus its event seq (for updates that claim one). */
+const WITH_SEQ = { participants: 0, _outbox: 0, _recentPosts: 0, _deletingAt: 0 } as const;
 
 /**
  * Conversations embed their participants (`participants: [{userId, role, joinedAt}]`): creating a
@@ -45,7 +56,14 @@ export class MongoConversationRepository implements ConversationRepository {
           throw new DuplicateError('conversation', 'id');
         throw new DuplicateError('participant', 'userId');
       }
-      await this.ctx.conversations.insertOne({ ...doc, _outbox: [this.outbox.push(audit)._outbox] }, this.ctx.opts());
+      // The conversation is born with its first event's seq claimed (eventSeq: 1).
+      await this.ctx.atomically(async (session) => {
+        await this.ctx.conversations.insertOne(
+          { ...doc, eventSeq: 1, _outbox: [this.outbox.push(audit)._outbox] },
+          this.ctx.opts(session),
+        );
+        await insertEvent(this.ctx, conversationCreated(conversation, participants, audit), 1, session);
+      });
       await this.outbox.deliverAfterWrite('conversations', conversation.id, audit);
       return fromConversationDoc(doc);
     });
@@ -68,11 +86,19 @@ export class MongoConversationRepository implements ConversationRepository {
       const set: Partial<ConversationDoc> = { updatedAt: updatedAt };
       if (patch.title !== undefined) set.title = patch.title;
       if (patch.metadata !== undefined) set.metadata = metadataDoc(patch.metadata);
-      const doc = await this.ctx.conversations.findOneAndUpdate(
-        { _id: id, ...LIVE, ...(expectedVersion === undefined ? {} : { version: expectedVersion }) },
-        { $set: set, $inc: { version: 1 }, $push: this.outbox.push(audit) },
-        { returnDocument: 'after', projection: CONVERSATION_FIELDS, ...this.ctx.opts() },
-      );
+      // The change claims its event seq in the same single-document update.
+      const doc = await this.ctx.atomically(async (session) => {
+        const changed = await this.ctx.conversations.findOneAndUpdate(
+          { _id: id, ...LIVE, ...(expectedVersion === undefined ? {} : { version: expectedVersion }) },
+          { $set: set, $inc: { version: 1, eventSeq: 1 }, $push: this.outbox.push(audit) },
+          { returnDocument: 'after', projection: WITH_SEQ, ...this.ctx.opts(session) },
+        );
+        if (changed) {
+          const event = conversationUpdated(id, patch, changed.updatedAt, changed.version, audit);
+          await insertEvent(this.ctx, event, changed.eventSeq ?? 0, session);
+        }
+        return changed;
+      });
       if (!doc) {
         const current = await this.ctx.conversations.findOne(
           { _id: id, ...LIVE },
@@ -94,11 +120,16 @@ export class MongoConversationRepository implements ConversationRepository {
    */
   delete(id: string, audit: AuditEntry): Promise<void> {
     return this.ctx.guard('conversation', async () => {
-      const marked = await this.ctx.conversations.findOneAndUpdate(
-        { _id: id, ...LIVE },
-        { $set: { _deletingAt: new Date() }, $push: this.outbox.push(audit) },
-        { returnDocument: 'after', projection: { _outbox: 1 }, ...this.ctx.opts() },
-      );
+      const marked = await this.ctx.atomically(async (session) => {
+        const doc = await this.ctx.conversations.findOneAndUpdate(
+          { _id: id, ...LIVE },
+          { $set: { _deletingAt: new Date() }, $inc: { eventSeq: 1 }, $push: this.outbox.push(audit) },
+          { returnDocument: 'after', projection: { _outbox: 1, eventSeq: 1 }, ...this.ctx.opts(session) },
+        );
+        // The final event; the events collection keeps it after the document is gone.
+        if (doc) await insertEvent(this.ctx, conversationDeleted(id, audit), doc.eventSeq ?? 0, session);
+        return doc;
+      });
       if (!marked) throw new NotFoundError('conversation', id);
       try {
         await this.recovery.finishDelete(id, marked._outbox ?? []);
@@ -161,12 +192,16 @@ export class MongoConversationRepository implements ConversationRepository {
     return this.ctx.guard('participant', async () => {
       const { conversationId, userId } = participant;
       const joined = toParticipantDoc(participant);
-      const result = await this.ctx.conversations.updateOne(
-        { _id: conversationId, ...LIVE, 'participants.userId': { $ne: userId } },
-        { $push: { participants: joined, ...this.outbox.push(audit) } },
-        this.ctx.opts(),
-      );
-      if (result.matchedCount === 0) {
+      const result = await this.ctx.atomically(async (session) => {
+        const doc = await this.ctx.conversations.findOneAndUpdate(
+          { _id: conversationId, ...LIVE, 'participants.userId': { $ne: userId } },
+          { $push: { participants: joined, ...this.outbox.push(audit) }, $inc: { eventSeq: 1 } },
+          { returnDocument: 'after', projection: { eventSeq: 1 }, ...this.ctx.opts(session) },
+        );
+        if (doc) await insertEvent(this.ctx, participantAdded(participant, audit), doc.eventSeq ?? 0, session);
+        return doc;
+      });
+      if (!result) {
         if (!(await this.exists(conversationId))) throw new NotFoundError('conversation', conversationId);
         throw new DuplicateError('participant', 'userId');
       }
@@ -177,12 +212,18 @@ export class MongoConversationRepository implements ConversationRepository {
 
   removeParticipant(conversationId: string, userId: string, audit: AuditEntry): Promise<void> {
     return this.ctx.guard('participant', async () => {
-      const result = await this.ctx.conversations.updateOne(
-        { _id: conversationId, ...LIVE, 'participants.userId': userId },
-        { $pull: { participants: { userId } }, $push: this.outbox.push(audit) },
-        this.ctx.opts(),
-      );
-      if (result.matchedCount === 0) throw new NotFoundError('participant', `${conversationId}/${userId}`);
+      const result = await this.ctx.atomically(async (session) => {
+        const doc = await this.ctx.conversations.findOneAndUpdate(
+          { _id: conversationId, ...LIVE, 'participants.userId': userId },
+          { $pull: { participants: { userId } }, $push: this.outbox.push(audit), $inc: { eventSeq: 1 } },
+          { returnDocument: 'after', projection: { eventSeq: 1 }, ...this.ctx.opts(session) },
+        );
+        if (doc) {
+          await insertEvent(this.ctx, participantRemoved(conversationId, userId, audit), doc.eventSeq ?? 0, session);
+        }
+        return doc;
+      });
+      if (!result) throw new NotFoundError('participant', `${conversationId}/${userId}`);
       await this.outbox.deliverAfterWrite('conversations', conversationId, audit);
     });
   }

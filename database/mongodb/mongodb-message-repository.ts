@@ -1,5 +1,6 @@
 import type { Filter } from 'mongodb';
 import { NotFoundError, VersionConflictError } from '../../src/domain/errors.js';
+import { messageChanged } from '../../src/domain/events.js';
 import type { AuditEntry, Message } from '../../src/domain/models.js';
 import type {
   MessageDeletion,
@@ -21,7 +22,8 @@ import {
 } from './document-mapper.js';
 import { isDuplicateKey } from './map-mongodb-error.js';
 import type { MongoContext } from './mongodb-context.js';
-import { countMessage, markCounted, settlePost, type Recovery } from './recovery.js';
+import { claimSeq, insertEvent } from './mongodb-event-repository.js';
+import { countAndLog, markCounted, settlePost, type Recovery } from './recovery.js';
 
 /** Messages visible to readers: posts that finished (were counted into their conversation). */
 const VISIBLE = { _uncountedAt: { $exists: false } } as const;
@@ -46,7 +48,7 @@ export class MongoMessageRepository implements MessageRepository {
       try {
         return await this.ctx.atomically(async (session) => {
           await this.ctx.messages.insertOne({ ...doc, _uncountedAt: new Date() }, this.ctx.opts(session));
-          if (!(await countMessage(this.ctx, doc, session))) {
+          if (!(await countAndLog(this.ctx, doc, session))) {
             await this.ctx.messages.deleteOne({ _id: doc._id }, this.ctx.opts(session));
             throw new NotFoundError('conversation', message.conversationId);
           }
@@ -90,8 +92,13 @@ export class MongoMessageRepository implements MessageRepository {
     });
   }
 
-  /** Optimistic concurrency: the version (when given) is part of the update's filter. */
+  /**
+   * Optimistic concurrency: the version (when given) is part of the update's filter. The event's
+   * seq is claimed on the conversation after the message changed, and the event written — one
+   * transaction on replica sets; ordered steps on a standalone server (DESIGN.md, "Events").
+   */
   private change(
+    type: 'message.updated' | 'message.deleted',
     conversationId: string,
     messageId: string,
     expectedVersion: number | undefined,
@@ -101,11 +108,18 @@ export class MongoMessageRepository implements MessageRepository {
     return this.ctx.guard('message', async () => {
       const filter: Filter<MessageDoc> = { _id: messageId, conversationId, deletedAt: null, ...VISIBLE };
       if (expectedVersion !== undefined) filter.version = expectedVersion;
-      const doc = await this.ctx.messages.findOneAndUpdate(
-        filter,
-        { $set: set, $inc: { version: 1 }, $push: this.outbox.push(audit) },
-        { returnDocument: 'after', projection: MESSAGE_FIELDS, ...this.ctx.opts() },
-      );
+      const doc = await this.ctx.atomically(async (session) => {
+        const changed = await this.ctx.messages.findOneAndUpdate(
+          filter,
+          { $set: set, $inc: { version: 1 }, $push: this.outbox.push(audit) },
+          { returnDocument: 'after', projection: MESSAGE_FIELDS, ...this.ctx.opts(session) },
+        );
+        if (!changed) return null;
+        const seq = await claimSeq(this.ctx, conversationId, session);
+        if (seq !== null)
+          await insertEvent(this.ctx, messageChanged(type, fromMessageDoc(changed), audit), seq, session);
+        return changed;
+      });
       if (!doc) {
         const current = await this.find(conversationId, messageId);
         // Tombstones cannot change: to the caller they are not there.
@@ -123,12 +137,13 @@ export class MongoMessageRepository implements MessageRepository {
     const set: Partial<MessageDoc> = { editedAt };
     if (patch.content !== undefined) set.content = contentDoc(patch.content);
     if (patch.metadata !== undefined) set.metadata = metadataDoc(patch.metadata);
-    return this.change(conversationId, messageId, expectedVersion, set, audit);
+    return this.change('message.updated', conversationId, messageId, expectedVersion, set, audit);
   }
 
   softDelete(deletion: MessageDeletion): Promise<Message> {
     const { conversationId, messageId, expectedVersion, deletedAt, audit } = deletion;
-    return this.change(conversationId, messageId, expectedVersion, { content: [], metadata: {}, deletedAt }, audit);
+    const tombstone = { content: [], metadata: {}, deletedAt };
+    return this.change('message.deleted', conversationId, messageId, expectedVersion, tombstone, audit);
   }
 
   /** Keyset page on (createdAt, _id), served by the index {conversationId: 1, createdAt: 1, _id: 1} in either direction. */

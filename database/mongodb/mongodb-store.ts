@@ -8,6 +8,7 @@ import { MongoAuditRepository } from './mongodb-audit-repository.js';
 import { MongoBulk } from './mongodb-bulk.js';
 import { MongoContext } from './mongodb-context.js';
 import { MongoConversationRepository } from './mongodb-conversation-repository.js';
+import { MongoEventRepository } from './mongodb-event-repository.js';
 import { MongoMessageRepository } from './mongodb-message-repository.js';
 import { MongoMigrator } from './mongodb-migrator.js';
 import { MongoUserRepository } from './mongodb-user-repository.js';
@@ -80,6 +81,7 @@ export async function openMongoStore(config: ServerOptions, log: StoreLogger): P
     conversations: new MongoConversationRepository(ctx, outbox, recovery),
     messages: new MongoMessageRepository(ctx, outbox, recovery),
     audit: new MongoAuditRepository(ctx, outbox),
+    events: new MongoEventRepository(ctx),
     bulk: new MongoBulk(ctx, recovery),
     migrator: new MongoMigrator(ctx, MONGODB_MIGRATIONS),
     async ping() {

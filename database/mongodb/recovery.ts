@@ -1,7 +1,9 @@
 import type { ClientSession } from 'mongodb';
 import type { AuditOutbox } from './audit-outbox.js';
-import { LIVE, type AuditDoc, type MessageDoc } from './document-mapper.js';
+import { messageCreated } from '../../src/domain/events.js';
+import { fromMessageDoc, LIVE, type AuditDoc, type MessageDoc } from './document-mapper.js';
 import type { MongoContext } from './mongodb-context.js';
+import { insertEvent } from './mongodb-event-repository.js';
 
 /**
  * The two changes that span documents — posting a message (message + conversation counters) and
@@ -16,20 +18,27 @@ export const INTERRUPTED_POST_MS = 60_000;
 /** Recovery runs at most this often per store (it only looks at interrupted work). */
 export const SWEEP_INTERVAL_MS = 10_000;
 
+/** What counting a message did: whether it stays, and the event seq this count claimed (null: counted before). */
+export interface CountResult {
+  counted: boolean;
+  seq: number | null;
+}
+
 /**
  * Counts `message` into its conversation: messageCount + 1, lastMessageAt and activityAt raised
- * to its createdAt — one atomic update (an update pipeline, so activityAt is exactly
- * `lastMessageAt ?? createdAt`). The conversation remembers the last ids it counted, which makes
- * this idempotent: a post and a recovery sweep racing on one message count it once.
- * Returns false when the conversation is gone (missing, or a delete has begun).
+ * to its createdAt, and the post's event seq claimed (eventSeq + 1) — one atomic update (an
+ * update pipeline, so activityAt is exactly `lastMessageAt ?? createdAt`). The conversation
+ * remembers the last ids it counted, which makes this idempotent: a post and a recovery sweep
+ * racing on one message count it (and claim its seq) once; the one that counted writes the event.
+ * `counted` is false when the conversation is gone (missing, or a delete has begun).
  */
 export async function countMessage(
   ctx: MongoContext,
   message: Pick<MessageDoc, '_id' | 'conversationId' | 'createdAt'>,
   session?: ClientSession,
-): Promise<boolean> {
+): Promise<CountResult> {
   const at = { $literal: message.createdAt };
-  const result = await ctx.conversations.updateOne(
+  const result = await ctx.conversations.findOneAndUpdate(
     { _id: message.conversationId, ...LIVE, _recentPosts: { $ne: message._id } },
     [
       {
@@ -37,6 +46,7 @@ export async function countMessage(
           messageCount: { $add: ['$messageCount', 1] },
           lastMessageAt: { $max: ['$lastMessageAt', at] },
           activityAt: { $max: ['$lastMessageAt', at] },
+          eventSeq: { $add: [{ $ifNull: ['$eventSeq', 0] }, 1] },
           _recentPosts: {
             $slice: [
               { $concatArrays: [{ $ifNull: ['$_recentPosts', []] }, [{ $literal: message._id }]] },
@@ -46,15 +56,25 @@ export async function countMessage(
         },
       },
     ],
-    ctx.opts(session),
+    { returnDocument: 'after', projection: { eventSeq: 1 }, ...ctx.opts(session) },
   );
-  if (result.matchedCount === 1) return true;
+  if (result) return { counted: true, seq: result.eventSeq ?? 0 };
   const conversation = await ctx.conversations.findOne(
     { _id: message.conversationId },
     { projection: { _deletingAt: 1 }, ...ctx.opts(session) },
   );
   // Alive, yet not matched: the id was in _recentPosts, so a racing post or recovery counted it already.
-  return conversation !== null && conversation._deletingAt === undefined;
+  return { counted: conversation !== null && conversation._deletingAt === undefined, seq: null };
+}
+
+/** Counts a message and, when this count claimed a seq, writes its `message.created` event. */
+export async function countAndLog(ctx: MongoContext, message: MessageDoc, session?: ClientSession): Promise<boolean> {
+  const { counted, seq } = await countMessage(ctx, message, session);
+  if (seq !== null) {
+    const { _uncountedAt, _outbox, ...stored } = message;
+    await insertEvent(ctx, messageCreated(fromMessageDoc(stored)), seq, session);
+  }
+  return counted;
 }
 
 /** The last step of a post: the message becomes visible. */
@@ -67,12 +87,8 @@ export async function markCounted(ctx: MongoContext, messageId: string, session?
  * that a retry is waiting for): counts it and makes it visible, or removes it when its
  * conversation is gone. Returns whether the message stays.
  */
-export async function settlePost(
-  ctx: MongoContext,
-  message: Pick<MessageDoc, '_id' | 'conversationId' | 'createdAt'>,
-  session?: ClientSession,
-): Promise<boolean> {
-  if (await countMessage(ctx, message, session)) {
+export async function settlePost(ctx: MongoContext, message: MessageDoc, session?: ClientSession): Promise<boolean> {
+  if (await countAndLog(ctx, message, session)) {
     await markCounted(ctx, message._id, session);
     return true;
   }
@@ -135,7 +151,7 @@ export class Recovery {
     const cutoff = new Date(Date.now() - INTERRUPTED_POST_MS);
     const stalled = this.ctx.messages.find(
       { _uncountedAt: { $exists: true, $lt: cutoff } },
-      { projection: { conversationId: 1, createdAt: 1 }, ...this.ctx.opts() },
+      { projection: { _outbox: 0 }, ...this.ctx.opts() },
     );
     for await (const m of stalled) {
       this.ctx.log.warn(

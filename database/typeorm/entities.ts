@@ -2,7 +2,7 @@ import { EntitySchema, type EntitySchemaColumnOptions } from 'typeorm';
 import type { ColumnTypes } from './dialects/dialect.js';
 
 /**
- * TypeORM's view of the five tables, as EntitySchemas (tsx and vitest compile with esbuild, which
+ * TypeORM's view of the six tables, as EntitySchemas (tsx and vitest compile with esbuild, which
  * emits no decorator metadata). The migrations create the tables; these schemas only describe
  * them to TypeORM, and the backend contract tests check that TypeORM's schema builder finds
  * nothing to change after the migrations ran. Data moves through parameterized SQL and
@@ -19,7 +19,15 @@ function columnsOf(types: ColumnTypes) {
 }
 
 /** Lengths shared with the migrations (and bounded by src/domain/limits.ts). */
-export const LENGTHS = { id: 128, handle: 64, displayName: 128, title: 256, role: 16, entityId: 256 } as const;
+export const LENGTHS = {
+  id: 128,
+  handle: 64,
+  displayName: 128,
+  title: 256,
+  role: 16,
+  entityId: 256,
+  eventType: 32,
+} as const;
 
 export function buildEntitySchemas(types: ColumnTypes): EntitySchema[] {
   const col = columnsOf(types);
@@ -58,6 +66,7 @@ export function buildEntitySchemas(types: ColumnTypes): EntitySchema[] {
       activityAt: col('time', 'activity_at'),
       messageCount: col('int', 'message_count'),
       version: col('int', 'version'),
+      eventSeq: col('int', 'event_seq', { default: 0 }),
     },
     indices: [{ name: 'ix_conversations_activity', columns: ['activityAt', 'id'] }],
   });
@@ -129,5 +138,26 @@ export function buildEntitySchemas(types: ColumnTypes): EntitySchema[] {
     indices: [{ name: 'ix_audit_entries_entity', columns: ['entity', 'entityId', 'at', 'id'] }],
   });
 
-  return [users, conversations, participants, messages, audit];
+  // No foreign key to conversations: the log outlives a deleted conversation until pruned.
+  const events = new EntitySchema<Record<string, unknown>>({
+    name: 'conversation_events',
+    tableName: 'conversation_events',
+    columns: {
+      conversationId: sized(
+        key('conversation_id', { primary: true, primaryKeyConstraintName: 'pk_conversation_events' }),
+      ),
+      seq: col('int', 'seq', { primary: true, primaryKeyConstraintName: 'pk_conversation_events' }),
+      type: sized(text('type', LENGTHS.eventType)),
+      at: col('time', 'at'),
+      actorId: sized(key('actor_id')),
+      subject: sized(key('subject')),
+      data: col('json', 'data'),
+    },
+    indices: [
+      { name: 'ix_conversation_events_at', columns: ['at'] },
+      { name: 'ix_conversation_events_subject', columns: ['conversationId', 'subject', 'seq'] },
+    ],
+  });
+
+  return [users, conversations, participants, messages, audit, events];
 }

@@ -6,6 +6,7 @@ import {
   type Participant,
   type User,
 } from '../../src/domain/models.js';
+import type { ConversationEvent } from '../../src/domain/events.js';
 import type { EntityKind, EntityRecords } from '../../src/repositories/ports.js';
 import type { Dialect } from './dialects/dialect.js';
 
@@ -198,6 +199,34 @@ export function buildCodecs(dialect: Pick<Dialect, 'time'>): Codecs {
   });
 
   return { users, conversations, participants, messages, audit };
+}
+
+/** The event log's rows (conversation_events); not a bulk kind: events are not transferred. */
+export function buildEventCodec(dialect: Pick<Dialect, 'time'>): RecordCodec<ConversationEvent> {
+  return codec<ConversationEvent>({
+    table: 'conversation_events',
+    columns: ['conversation_id', 'seq', 'type', 'at', 'actor_id', 'subject', 'data'],
+    key: ['conversation_id', 'seq'],
+    keyOf: (e) => [e.conversationId, String(e.seq)],
+    toParams: (e) => [
+      e.conversationId,
+      e.seq,
+      e.type,
+      dialect.time(e.at),
+      e.actorId,
+      e.subject,
+      JSON.stringify(e.data),
+    ],
+    fromRow: (r) => ({
+      conversationId: toStr(r.conversation_id),
+      seq: toInt(r.seq),
+      type: toStr(r.type) as ConversationEvent['type'],
+      at: toDate(r.at),
+      actorId: toStr(r.actor_id),
+      subject: toStr(r.subject),
+      data: toJson(r.data),
+    }),
+  });
 }
 
 const insertTexts = new WeakMap<RecordCodec<unknown>, Map<number, string>>();

@@ -1,4 +1,11 @@
 import { DuplicateError, NotFoundError } from '../../src/domain/errors.js';
+import {
+  conversationCreated,
+  conversationDeleted,
+  conversationUpdated,
+  participantAdded,
+  participantRemoved,
+} from '../../src/domain/events.js';
 import type { AuditEntry, Conversation, Participant } from '../../src/domain/models.js';
 import type {
   ConversationListQuery,
@@ -9,12 +16,14 @@ import type {
 import type { Db, Sql } from './db.js';
 import { insertSql, type Codecs } from './row-mapper.js';
 import { writeAudit } from './typeorm-audit-repository.js';
+import { claimSeq, writeEvent, type EventCodec } from './typeorm-event-repository.js';
 import { versionedUpdate } from './versioned-update.js';
 
 export class TypeormConversationRepository implements ConversationRepository {
   constructor(
     private readonly db: Db,
     private readonly codecs: Codecs,
+    private readonly events: EventCodec,
   ) {}
 
   async create(conversation: Conversation, participants: Participant[], audit: AuditEntry): Promise<Conversation> {
@@ -32,6 +41,8 @@ export class TypeormConversationRepository implements ConversationRepository {
         );
       }
       await writeAudit(sql, this.codecs, audit);
+      const seq = await claimSeq(sql, conversation.id);
+      await writeEvent(sql, this.events, conversationCreated(conversation, participants, audit), seq!);
     });
     return structuredClone(conversation);
   }
@@ -44,6 +55,9 @@ export class TypeormConversationRepository implements ConversationRepository {
 
   update({ id, expectedVersion, patch, updatedAt, audit }: ConversationUpdate): Promise<Conversation> {
     return this.db.tx(async (sql) => {
+      // Claimed first, as every change of a conversation does: the row lock orders them.
+      const seq = await claimSeq(sql, id);
+      if (seq === null) throw new NotFoundError('conversation', id);
       await versionedUpdate(sql, {
         table: 'conversations',
         entity: 'conversation',
@@ -59,12 +73,17 @@ export class TypeormConversationRepository implements ConversationRepository {
       await writeAudit(sql, this.codecs, audit);
       const c = await this.selectOne(sql, id);
       if (!c) throw new NotFoundError('conversation', id);
+      await writeEvent(sql, this.events, conversationUpdated(id, patch, c.updatedAt, c.version, audit), seq);
       return c;
     });
   }
 
   async delete(id: string, audit: AuditEntry): Promise<void> {
     await this.db.tx(async (sql) => {
+      // The final event first; the log has no foreign key and outlives the conversation.
+      const seq = await claimSeq(sql, id);
+      if (seq === null) throw new NotFoundError('conversation', id);
+      await writeEvent(sql, this.events, conversationDeleted(id, audit), seq);
       // Messages and participants go by ON DELETE CASCADE, declared in every dialect's migration;
       // SQLite enforces it because the dialect turns `foreign_keys` on for every connection.
       if ((await sql.exec('DELETE FROM conversations WHERE id = ?', [id])) === 0)
@@ -114,23 +133,30 @@ export class TypeormConversationRepository implements ConversationRepository {
 
   async addParticipant(participant: Participant, audit: AuditEntry): Promise<Participant> {
     await this.db.tx(async (sql) => {
-      if (!(await this.exists(sql, participant.conversationId)))
-        throw new NotFoundError('conversation', participant.conversationId);
+      // Claiming the seq also tells whether the conversation exists (and locks its row first).
+      const seq = await claimSeq(sql, participant.conversationId);
+      if (seq === null) throw new NotFoundError('conversation', participant.conversationId);
       // A second row for the same user fails the primary key → DuplicateError('participant', 'userId').
       await sql.exec(insertSql(this.codecs.participants), this.codecs.participants.toParams(participant));
       await writeAudit(sql, this.codecs, audit);
+      await writeEvent(sql, this.events, participantAdded(participant, audit), seq);
     });
     return structuredClone(participant);
   }
 
   async removeParticipant(conversationId: string, userId: string, audit: AuditEntry): Promise<void> {
     await this.db.tx(async (sql) => {
-      const removed = await sql.exec('DELETE FROM participants WHERE conversation_id = ? AND user_id = ?', [
-        conversationId,
-        userId,
-      ]);
-      if (removed === 0) throw new NotFoundError('participant', `${conversationId}/${userId}`);
+      const seq = await claimSeq(sql, conversationId);
+      const removed =
+        seq === null
+          ? 0
+          : await sql.exec('DELETE FROM participants WHERE conversation_id = ? AND user_id = ?', [
+              conversationId,
+              userId,
+            ]);
+      if (seq === null || removed === 0) throw new NotFoundError('participant', `${conversationId}/${userId}`);
       await writeAudit(sql, this.codecs, audit);
+      await writeEvent(sql, this.events, participantRemoved(conversationId, userId, audit), seq);
     });
   }
 

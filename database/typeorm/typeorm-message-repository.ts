@@ -1,4 +1,5 @@
 import { DuplicateError, NotFoundError } from '../../src/domain/errors.js';
+import { messageChanged, messageCreated } from '../../src/domain/events.js';
 import type { AuditEntry, Message } from '../../src/domain/models.js';
 import type {
   MessageDeletion,
@@ -11,12 +12,14 @@ import type {
 import type { Db, Sql } from './db.js';
 import { insertSql, type Codecs } from './row-mapper.js';
 import { writeAudit } from './typeorm-audit-repository.js';
+import { claimSeq, readSeq, writeEvent, type EventCodec } from './typeorm-event-repository.js';
 import { versionedUpdate, type VersionedUpdate } from './versioned-update.js';
 
 export class TypeormMessageRepository implements MessageRepository {
   constructor(
     private readonly db: Db,
     private readonly codecs: Codecs,
+    private readonly events: EventCodec,
   ) {}
 
   async post(message: Message): Promise<PostResult> {
@@ -26,6 +29,7 @@ export class TypeormMessageRepository implements MessageRepository {
         if (earlier) return { message: earlier, created: false };
         await this.bumpConversation(sql, message);
         await sql.exec(insertSql(this.codecs.messages), this.codecs.messages.toParams(message));
+        await writeEvent(sql, this.events, messageCreated(message), await readSeq(sql, message.conversationId));
         return { message: structuredClone(message), created: true };
       });
     } catch (error) {
@@ -50,7 +54,7 @@ export class TypeormMessageRepository implements MessageRepository {
 
   update(change: MessageUpdate): Promise<Message> {
     const { conversationId, messageId, expectedVersion, patch, editedAt, audit } = change;
-    return this.change(conversationId, messageId, expectedVersion, audit, [
+    return this.change('message.updated', conversationId, messageId, expectedVersion, audit, [
       ...(patch.content !== undefined ? [['content', JSON.stringify(patch.content)] as const] : []),
       ...(patch.metadata !== undefined ? [['metadata', JSON.stringify(patch.metadata)] as const] : []),
       ['edited_at', this.db.dialect.time(editedAt)],
@@ -59,7 +63,7 @@ export class TypeormMessageRepository implements MessageRepository {
 
   softDelete(deletion: MessageDeletion): Promise<Message> {
     const { conversationId, messageId, expectedVersion, deletedAt, audit } = deletion;
-    return this.change(conversationId, messageId, expectedVersion, audit, [
+    return this.change('message.deleted', conversationId, messageId, expectedVersion, audit, [
       ['content', '[]'],
       ['metadata', '{}'],
       ['deleted_at', this.db.dialect.time(deletedAt)],
@@ -88,14 +92,15 @@ export class TypeormMessageRepository implements MessageRepository {
    * Counts the message on its conversation. This UPDATE runs before the INSERT on purpose: it
    * takes the conversation's row lock first, so concurrent posts queue here. The other order
    * deadlocks on InnoDB (the INSERT's foreign-key check holds a shared lock the UPDATE must upgrade).
-   * Posting does not touch updatedAt or version: the conversation itself did not change.
+   * Posting does not touch updatedAt or version: the conversation itself did not change. The
+   * same UPDATE claims the post's event seq (see claimSeq).
    */
   private async bumpConversation(sql: Sql, message: Message): Promise<void> {
     const d = this.db.dialect;
     const later = d.greatest(`COALESCE(last_message_at, ${d.timeParam})`, d.timeParam);
     const at = d.time(message.createdAt);
     const changed = await sql.exec(
-      `UPDATE conversations SET message_count = message_count + 1, last_message_at = ${later}, activity_at = ${later} WHERE id = ?`,
+      `UPDATE conversations SET message_count = message_count + 1, event_seq = event_seq + 1, last_message_at = ${later}, activity_at = ${later} WHERE id = ?`,
       [at, at, at, at, message.conversationId],
     );
     if (changed === 0) throw new NotFoundError('conversation', message.conversationId);
@@ -111,8 +116,13 @@ export class TypeormMessageRepository implements MessageRepository {
     return row ? m.fromRow(row) : null;
   }
 
-  /** Edit or tombstone: a versioned update of a live message, its audit entry, and the stored result. */
+  /**
+   * Edit or tombstone: a versioned update of a live message, its audit entry, its event, and the
+   * stored result. The event's seq is claimed first (taking the conversation's row lock, as posts
+   * do); a refused update rolls the claim back with everything else.
+   */
   private change(
+    type: 'message.updated' | 'message.deleted',
     conversationId: string,
     messageId: string,
     expectedVersion: number | undefined,
@@ -122,6 +132,8 @@ export class TypeormMessageRepository implements MessageRepository {
     const m = this.codecs.messages;
     const where = ['id = ? AND conversation_id = ?', [messageId, conversationId]] as const;
     return this.db.tx(async (sql) => {
+      const seq = await claimSeq(sql, conversationId);
+      if (seq === null) throw new NotFoundError('message', messageId);
       await versionedUpdate(sql, {
         table: 'messages',
         entity: 'message',
@@ -134,7 +146,9 @@ export class TypeormMessageRepository implements MessageRepository {
       await writeAudit(sql, this.codecs, audit);
       const [row] = await sql.rows(`SELECT ${m.select()} FROM messages WHERE ${where[0]}`, where[1]);
       if (!row) throw new NotFoundError('message', messageId);
-      return m.fromRow(row);
+      const stored = m.fromRow(row);
+      await writeEvent(sql, this.events, messageChanged(type, stored, audit), seq);
+      return stored;
     });
   }
 }

@@ -6,10 +6,11 @@ import type { Dialect } from './dialects/dialect.js';
 import { mysqlDialect } from './dialects/mysql.js';
 import { postgresDialect } from './dialects/postgres.js';
 import { sqliteDialect } from './dialects/sqlite.js';
-import { buildCodecs } from './row-mapper.js';
+import { buildCodecs, buildEventCodec } from './row-mapper.js';
 import { TypeormAuditRepository } from './typeorm-audit-repository.js';
 import { TypeormBulk } from './typeorm-bulk.js';
 import { TypeormConversationRepository } from './typeorm-conversation-repository.js';
+import { TypeormEventRepository } from './typeorm-event-repository.js';
 import { TypeormMessageRepository } from './typeorm-message-repository.js';
 import { TypeormMigrator } from './typeorm-migrator.js';
 import { TypeormUserRepository } from './typeorm-user-repository.js';
@@ -43,12 +44,14 @@ export async function openTypeormStore(config: TypeormConfig, log: StoreLogger):
   }
   const db = new Db(dataSource, dialect);
   const codecs = buildCodecs(dialect);
+  const events = buildEventCodec(dialect);
   return {
     kind: dialect.kind,
     users: new TypeormUserRepository(db, codecs),
-    conversations: new TypeormConversationRepository(db, codecs),
-    messages: new TypeormMessageRepository(db, codecs),
+    conversations: new TypeormConversationRepository(db, codecs, events),
+    messages: new TypeormMessageRepository(db, codecs, events),
     audit: new TypeormAuditRepository(db, codecs),
+    events: new TypeormEventRepository(db, events),
     migrator: new TypeormMigrator(db, dialect.kind),
     bulk: new TypeormBulk(db, codecs),
     async ping() {

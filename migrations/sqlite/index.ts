@@ -1,8 +1,12 @@
 import type { MigrationInterface } from 'typeorm';
 import { InitialSchema1763769600000 } from './0001-initial-schema.js';
+import { ConversationEvents1765000000000 } from './0002-conversation-events.js';
 
 /**
  * The sqlite migrations this build knows, oldest first. Listed by hand (no glob loading) so a
  * bundled or compiled build carries exactly these; a new migration is a new file plus a line here.
  */
-export const SQLITE_MIGRATIONS: ReadonlyArray<new () => MigrationInterface> = [InitialSchema1763769600000];
+export const SQLITE_MIGRATIONS: ReadonlyArray<new () => MigrationInterface> = [
+  InitialSchema1763769600000,
+  ConversationEvents1765000000000,
+];

@@ -15,6 +15,8 @@ export const AUTH_MODES = ['jwt', 'dev'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
 export const TLS_MODES = ['disable', 'require', 'verify'] as const;
+/** What wakes event streams; only `local` so far (postgres LISTEN/NOTIFY or redis later). */
+export const EVENT_NOTIFIERS = ['local'] as const;
 /** Signature algorithms a JWKS/OIDC key may be used with (asymmetric only: never HS*, never none). */
 export const JWKS_ALGORITHMS = [
   'RS256',
@@ -301,6 +303,54 @@ export const SETTINGS = {
     max: 1_000_000,
     default: 1200,
     doc: 'Requests per minute from one client address, authenticated or not (/health and /ready are exempt).',
+  },
+
+  // Live conversations: the event log, its feeds and stream tickets.
+  EVENTS_RETENTION_S: {
+    kind: 'int',
+    min: 60,
+    max: 366 * 86_400,
+    default: 7 * 86_400,
+    doc: 'How long conversation events are kept; a resume from before that gets a reset event. Pruned every few minutes.',
+  },
+  EVENTS_NOTIFY: {
+    kind: 'enum',
+    values: EVENT_NOTIFIERS,
+    default: 'local',
+    doc: 'What wakes event streams after a write: local (this process only; one instance).',
+  },
+  EVENTS_POLL_MS: {
+    kind: 'int',
+    min: 100,
+    max: 60_000,
+    default: 2000,
+    doc: 'Every open stream also reads the log this often, so a missed wake-up (or a write by another process) only delays an event.',
+  },
+  EVENTS_HEARTBEAT_MS: {
+    kind: 'int',
+    min: 1000,
+    max: 300_000,
+    default: 15_000,
+    doc: 'Interval of the comment line an idle event stream sends, so proxies and clients keep it open.',
+  },
+  EVENTS_STREAM_BUFFER_BYTES: {
+    kind: 'int',
+    min: 16 * 1024,
+    max: 64 * 1024 * 1024,
+    default: 1024 * 1024,
+    doc: 'A stream whose unsent output exceeds this (a client that does not read) gets a final overflow event and is dropped; it resumes with Last-Event-ID.',
+  },
+  STREAM_TICKET_TTL_S: {
+    kind: 'int',
+    min: 5,
+    max: 600,
+    default: 60,
+    doc: 'How long a stream ticket (POST /v1/stream-tickets) may be used, once.',
+  },
+  STREAM_TICKET_SECRET: {
+    kind: 'string',
+    secret: true,
+    doc: 'HMAC key that signs stream tickets (32+ characters). Default: a random key per process, so tickets work only on the instance that issued them.',
   },
 } as const satisfies Record<string, Spec>;
 

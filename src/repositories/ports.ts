@@ -1,4 +1,5 @@
 import type { CursorKey } from '../domain/cursor.js';
+import type { ConversationEvent } from '../domain/events.js';
 import type { AuditEntry, Conversation, Message, Metadata, Participant, User, ContentPart } from '../domain/models.js';
 
 /**
@@ -169,6 +170,25 @@ export interface AuditRepository {
   listForEntity(entity: AuditEntry['entity'], entityId: string): Promise<AuditEntry[]>;
 }
 
+/**
+ * The per-conversation event log (src/domain/events.ts). Every mutation of the ports above that
+ * changes something inside a conversation appends its event in the same transaction, with the
+ * conversation's next seq (kept on the conversation as `event_seq`): message post (not a repeated
+ * clientMessageId), edit, soft delete; participant added, removed; conversation created, updated,
+ * deleted. A failed change appends nothing. Log rows have no foreign key: they outlive their
+ * conversation until pruned, so a feed can read the final `conversation.deleted`.
+ */
+export interface EventRepository {
+  /** Events with seq > `afterSeq`, ascending, at most `limit`. */
+  list(conversationId: string, afterSeq: number, limit: number): Promise<Page<ConversationEvent>>;
+  /** The last seq given out in the conversation (0 before its first event, and for unknown ids). */
+  latestSeq(conversationId: string): Promise<number>;
+  /** The seq of the latest retained `participant.added` of `userId`, or 0 when none is retained. */
+  joinedSeq(conversationId: string, userId: string): Promise<number>;
+  /** Deletes events older than `before` (all conversations); returns how many went. */
+  prune(before: Date): Promise<number>;
+}
+
 export interface MigrationStatus {
   /** Migrations this build knows, in order. */
   known: string[];
@@ -236,6 +256,7 @@ export interface Store {
   readonly conversations: ConversationRepository;
   readonly messages: MessageRepository;
   readonly audit: AuditRepository;
+  readonly events: EventRepository;
   readonly migrator: Migrator;
   readonly bulk: BulkPort;
   /** Cheap round trip to the database; UnavailableError when it cannot be reached. */

@@ -1,7 +1,9 @@
 import type { Store } from '../repositories/ports.js';
 import { ConversationService } from './conversations.js';
+import { EventService } from './events.js';
 import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from './limits.js';
 import { MessageService } from './messages.js';
+import { notifyingStore, type Notifier } from './notifier.js';
 import { ParticipantService } from './participants.js';
 import { UserService } from './users.js';
 
@@ -17,14 +19,22 @@ export interface Services {
   conversations: ConversationService;
   participants: ParticipantService;
   messages: MessageService;
+  events: EventService;
 }
 
-export function createServices(store: Store, limits: ServiceLimits = DEFAULT_SERVICE_LIMITS): Services {
+/** With a notifier, every write that appends an event wakes that conversation's stream readers. */
+export function createServices(
+  base: Store,
+  limits: ServiceLimits = DEFAULT_SERVICE_LIMITS,
+  notifier?: Notifier,
+): Services {
+  const store = notifier ? notifyingStore(base, notifier) : base;
   const users = new UserService(store);
   return {
     users,
     conversations: new ConversationService(store, users, limits),
     participants: new ParticipantService(store, users),
     messages: new MessageService(store, limits),
+    events: new EventService(store),
   };
 }

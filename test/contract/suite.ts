@@ -4,6 +4,7 @@ import { describeBackend } from './harness.js';
 import { bulkSpec } from './spec/bulk.js';
 import { concurrencySpec } from './spec/concurrency.js';
 import { conversationsSpec } from './spec/conversations.js';
+import { eventsSpec } from './spec/events.js';
 import { lifecycleSpec } from './spec/lifecycle.js';
 import { messagesSpec } from './spec/messages.js';
 import { paginationSpec } from './spec/pagination.js';
@@ -25,5 +26,6 @@ export function describeContract(backend: DatabaseType | StoreInitializer): void
     paginationSpec(test);
     concurrencySpec(test);
     bulkSpec(test);
+    eventsSpec(test);
   });
 }

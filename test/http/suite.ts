@@ -3,6 +3,7 @@ import { initializerFor, type StoreInitializer } from '../support/initializer.js
 import { describeBackend } from '../contract/harness.js';
 import { authSpec } from './spec/auth.js';
 import { conversationsSpec } from './spec/conversations.js';
+import { eventsSpec } from './spec/events.js';
 import { hostileSpec } from './spec/hostile.js';
 import { inputSpec } from './spec/input.js';
 import { messagesSpec } from './spec/messages.js';
@@ -29,5 +30,6 @@ export function describeHttp(backend: DatabaseType | StoreInitializer): void {
     paginationSpec(api);
     inputSpec(api);
     hostileSpec(api);
+    eventsSpec(api);
   });
 }

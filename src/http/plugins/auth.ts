@@ -18,6 +18,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** False on the one route where a new user registers explicitly (POST /v1/users). */
     autoProvision?: boolean;
+    /** True where a stream ticket (`?ticket=`, POST /v1/stream-tickets) may stand in for Authorization. */
+    streamTicket?: boolean;
   }
 }
 
@@ -62,6 +64,12 @@ export default fp(
     app.decorateRequest('identity', null);
 
     app.decorate('authenticate', async (request: FastifyRequest) => {
+      const ticket = (request.query as { ticket?: unknown } | undefined)?.ticket;
+      if (request.routeOptions.config.streamTicket === true && typeof ticket === 'string') {
+        const conversationId = String((request.params as { id?: unknown } | undefined)?.id ?? '');
+        request.identity = { sub: app.live.tickets.redeem(ticket, conversationId).sub };
+        return;
+      }
       if (auth.mode === 'dev') {
         const header = request.headers['x-user-id'];
         if (header !== undefined) {

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import { createServices, type Services } from '../../services/index.js';
+import livePlugin from './live.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,9 +12,15 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const settings = app.config.settings;
+    // The notifier comes first: the services wake stream readers through it.
+    await app.register(livePlugin);
     app.decorate(
       'services',
-      createServices(app.store, { messageMaxBytes: settings.MESSAGE_MAX_BYTES, pageMaxBytes: settings.PAGE_MAX_BYTES }),
+      createServices(
+        app.store,
+        { messageMaxBytes: settings.MESSAGE_MAX_BYTES, pageMaxBytes: settings.PAGE_MAX_BYTES },
+        app.live.notifier,
+      ),
     );
   },
   { name: 'services', dependencies: ['config', 'store'] },

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { conversationRoutes } from './conversations.js';
+import { eventRoutes } from './events.js';
 import { messageRoutes } from './messages.js';
 import { userRoutes } from './users.js';
 
@@ -10,4 +11,5 @@ export const v1Routes: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(userRoutes);
   await app.register(conversationRoutes);
   await app.register(messageRoutes);
+  await app.register(eventRoutes);
 };

@@ -112,6 +112,8 @@ export function operationsSpec(test: ApiTest): void {
           'GET /v1/conversations/{id}/messages/{messageId}',
           'PATCH /v1/conversations/{id}/messages/{messageId}',
           'DELETE /v1/conversations/{id}/messages/{messageId}',
+          'GET /v1/conversations/{id}/events',
+          'POST /v1/stream-tickets',
         ].sort(),
       );
       expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
@@ -121,6 +123,10 @@ export function operationsSpec(test: ApiTest): void {
       expect(list.description).toContain('nextCursor');
       expect(list.description).toContain('prevCursor');
       expect(Object.keys(list.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '404', '503']));
+      const events = doc.paths['/v1/conversations/{id}/events'].get;
+      for (const word of ['message.created', 'participant.removed', 'conversation.deleted', 'reset', 'Last-Event-ID'])
+        expect(events.description).toContain(word);
+      expect(JSON.stringify(events.responses['200'])).toContain('message.updated');
     });
 
     test('GET /docs serves the documentation UI', async (api) => {

@@ -1,0 +1,118 @@
+import type { ClientSession } from 'mongodb';
+import type { ConversationEvent, NewEvent } from '../../src/domain/events.js';
+import type { EventRepository, Page } from '../../src/repositories/ports.js';
+import { escapeJson, unescapeJson } from './document-mapper.js';
+import type { MongoContext } from './mongodb-context.js';
+
+/**
+ * The event log on MongoDB: an `events` collection keyed `<conversationId>:<seq>` (unique
+ * (conversationId, seq) as well), and the last seq given out as `eventSeq` on the conversation
+ * document. A change of the conversation document claims its seq with `$inc: {eventSeq: 1}` in
+ * that same single-document update (atomic on every deployment); a message edit or delete claims
+ * it on the conversation right after. The event is inserted next, in the change's transaction on
+ * replica sets. On a standalone server see DESIGN.md ("Events").
+ */
+
+export interface EventDoc {
+  _id: string;
+  conversationId: string;
+  seq: number;
+  type: ConversationEvent['type'];
+  at: Date;
+  actorId: string;
+  subject: string;
+  data: Record<string, unknown>;
+}
+
+export const eventDocId = (conversationId: string, seq: number) => `${conversationId}:${seq}`;
+
+export async function insertEvent(
+  ctx: MongoContext,
+  event: NewEvent,
+  seq: number,
+  session?: ClientSession,
+): Promise<void> {
+  const doc: EventDoc = {
+    _id: eventDocId(event.conversationId, seq),
+    conversationId: event.conversationId,
+    seq,
+    type: event.type,
+    at: event.at,
+    actorId: event.actorId,
+    subject: event.subject,
+    data: escapeJson(event.data) as Record<string, unknown>,
+  };
+  await ctx.events.insertOne(doc, ctx.opts(session));
+}
+
+/** Claims the next seq of a live conversation (`$inc`, returning the new value); null when it is gone. */
+export async function claimSeq(
+  ctx: MongoContext,
+  conversationId: string,
+  session?: ClientSession,
+): Promise<number | null> {
+  const doc = await ctx.conversations.findOneAndUpdate(
+    { _id: conversationId, _deletingAt: { $exists: false } },
+    { $inc: { eventSeq: 1 } },
+    { returnDocument: 'after', projection: { eventSeq: 1 }, ...ctx.opts(session) },
+  );
+  return doc ? (doc.eventSeq ?? 0) : null;
+}
+
+function fromEventDoc(d: EventDoc): ConversationEvent {
+  return {
+    conversationId: d.conversationId,
+    seq: d.seq,
+    type: d.type,
+    at: d.at,
+    actorId: d.actorId,
+    subject: d.subject,
+    data: unescapeJson(d.data) as ConversationEvent['data'],
+  };
+}
+
+export class MongoEventRepository implements EventRepository {
+  constructor(private readonly ctx: MongoContext) {}
+
+  list(conversationId: string, afterSeq: number, limit: number): Promise<Page<ConversationEvent>> {
+    return this.ctx.guard('conversation', async () => {
+      const docs = await this.ctx.events
+        .find({ conversationId, seq: { $gt: afterSeq } }, { sort: { seq: 1 }, limit: limit + 1, ...this.ctx.opts() })
+        .toArray();
+      return { items: docs.slice(0, limit).map(fromEventDoc), hasMore: docs.length > limit };
+    });
+  }
+
+  latestSeq(conversationId: string): Promise<number> {
+    return this.ctx.guard('conversation', async () => {
+      const doc = await this.ctx.conversations.findOne(
+        { _id: conversationId },
+        { projection: { eventSeq: 1 }, ...this.ctx.opts() },
+      );
+      if (doc) return doc.eventSeq ?? 0;
+      const [last] = await this.ctx.events
+        .find({ conversationId }, { sort: { seq: -1 }, limit: 1, projection: { seq: 1 }, ...this.ctx.opts() })
+        .toArray();
+      return last?.seq ?? 0;
+    });
+  }
+
+  joinedSeq(conversationId: string, userId: string): Promise<number> {
+    return this.ctx.guard('conversation', async () => {
+      const [last] = await this.ctx.events
+        .find(
+          { conversationId, subject: userId, type: 'participant.added' },
+          { sort: { seq: -1 }, limit: 1, projection: { seq: 1 }, ...this.ctx.opts() },
+        )
+        .toArray();
+      return last?.seq ?? 0;
+    });
+  }
+
+  prune(before: Date): Promise<number> {
+    return this.ctx.guard('conversation', async () => {
+      const result = await this.ctx.events.deleteMany({ at: { $lt: before } }, this.ctx.opts());
+      return result.deletedCount;
+    });
+  }
+}

@@ -1,0 +1,57 @@
+import fp from 'fastify-plugin';
+import { LocalNotifier, type Notifier } from '../../services/notifier.js';
+import { TicketService } from '../../services/tickets.js';
+
+/** What the event routes share in one process: the notifier, the ticket issuer, the open streams. */
+export interface Live {
+  notifier: Notifier;
+  tickets: TicketService;
+  /** Ends every open stream (on close, so the server can stop). */
+  readonly streams: Set<() => void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    live: Live;
+  }
+}
+
+/** How often expired events are pruned (and at most the retention itself). */
+const PRUNE_EVERY_MS = 5 * 60_000;
+
+/**
+ * Live conversations: the notifier chosen by EVENTS_NOTIFY (only `local` so far: one instance),
+ * stream tickets, and the periodic pruning of events older than EVENTS_RETENTION_S.
+ */
+export default fp(
+  async (app) => {
+    const settings = app.config.settings;
+    const notifier: Notifier = new LocalNotifier(); // EVENTS_NOTIFY=local, the only value so far
+    const live: Live = {
+      notifier,
+      tickets: new TicketService(settings.STREAM_TICKET_SECRET, settings.STREAM_TICKET_TTL_S * 1000),
+      streams: new Set(),
+    };
+    app.decorate('live', live);
+
+    const retentionMs = settings.EVENTS_RETENTION_S * 1000;
+    const prune = async () => {
+      try {
+        const removed = await app.services.events.prune(retentionMs);
+        if (removed > 0) app.log.info({ removed }, 'pruned expired conversation events');
+      } catch (error) {
+        app.log.warn({ err: error }, 'pruning conversation events failed; it runs again later');
+      }
+    };
+    const timer = setInterval(prune, Math.min(PRUNE_EVERY_MS, retentionMs));
+    timer.unref();
+    app.addHook('onReady', async () => {
+      void prune();
+    });
+    app.addHook('preClose', async () => {
+      clearInterval(timer);
+      for (const end of [...live.streams]) end();
+    });
+  },
+  { name: 'live', dependencies: ['config', 'store'] },
+);
