@@ -6,7 +6,8 @@ import type { Config } from './config/schema.js';
 
 /**
  * The process logger: pino JSON, one line per event, with the request id on every request's
- * lines. Authorization headers and cookies are redacted; database URLs are logged only through
+ * lines. Authorization headers, cookies and credentials in query strings (stream tickets) are
+ * redacted; database URLs are logged only through
  * redactUrl (src/config/load.ts).
  * @see https://getpino.io/#/docs/redaction
  */
@@ -19,6 +20,15 @@ const REDACT = [
   'headers.authorization',
   'headers.cookie',
 ];
+
+/** Query parameters that carry credentials (stream tickets for EventSource, which cannot send headers). */
+const SECRET_QUERY = /([?&](?:ticket|token|access_token)=)[^&#]*/gi;
+
+/** What a redacted path becomes: URLs keep their shape with credentials in the query hidden. */
+function censor(value: unknown, path: string[]): unknown {
+  if (path.at(-1) === 'url' && typeof value === 'string') return value.replace(SECRET_QUERY, '$1[redacted]');
+  return '[redacted]';
+}
 
 function prettyAvailable(): boolean {
   try {
@@ -49,7 +59,7 @@ export function createLogger(
 ): Logger {
   const options: LoggerOptions = {
     level: config.logLevel,
-    redact: { paths: REDACT, censor: '[redacted]' },
+    redact: { paths: [...REDACT, 'req.url', 'url'], censor },
   };
   if (target.stream) return pino(options, target.stream);
   const fd = target.fd ?? 1;

@@ -56,6 +56,35 @@ describe('logging', () => {
     }
   });
 
+  it('never logs a stream ticket from the query string', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean))
+          lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const config = testConfig({ LOG_LEVEL: 'info' });
+    const app = buildApp({
+      config,
+      store: openMemoryStore(),
+      logger: createLogger({ ...config, logLevel: 'info' }, { stream: sink }),
+    });
+    try {
+      const secret = 'tkt-secret-value-0123456789';
+      const url = `/v1/conversations/00000000-0000-7000-8000-000000000000/events?after=3&ticket=${secret}&limit=5`;
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.statusCode).toBeGreaterThanOrEqual(400);
+      expect(JSON.stringify(lines)).not.toContain(secret);
+      expect(lines.find((l) => l.msg === 'incoming request')).toMatchObject({
+        req: { url: '/v1/conversations/00000000-0000-7000-8000-000000000000/events?after=3&ticket=[redacted]&limit=5' },
+      });
+    } finally {
+      await app.close();
+    }
+  });
+
   it('hides passwords and secrets in database URLs', () => {
     expect(redactUrl('postgres://app:s3cret@db.internal:5432/chat')).toBe('postgres://app:***@db.internal:5432/chat');
     expect(redactUrl('mongodb://u:p%40ss@h:27017/db?authSource=admin&tlsCertificateKeyFilePassword=x')).toBe(
