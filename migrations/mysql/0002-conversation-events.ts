@@ -12,9 +12,16 @@ const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 export class ConversationEvents1765000000000 implements MigrationInterface {
   readonly name = 'ConversationEvents1765000000000';
 
+  // Safe to run again after failing part-way (MySQL/MariaDB commit DDL statement by statement):
+  // the column is added only when missing, the table only when absent.
   async up(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE conversations ADD COLUMN event_seq INT NOT NULL DEFAULT 0');
-    await q.query(`CREATE TABLE conversation_events (
+    const existing = (await q.query(
+      "SELECT COUNT(*) AS n FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'conversations' AND column_name = 'event_seq'",
+    )) as { n: number | string }[];
+    if (Number(existing[0]?.n ?? 0) === 0) {
+      await q.query('ALTER TABLE conversations ADD COLUMN event_seq INT NOT NULL DEFAULT 0');
+    }
+    await q.query(`CREATE TABLE IF NOT EXISTS conversation_events (
       conversation_id VARCHAR(128) NOT NULL,
       seq INT NOT NULL,
       type VARCHAR(32) NOT NULL,

@@ -1,5 +1,7 @@
 import mysql from 'mysql2/promise';
+import type { QueryRunner } from 'typeorm';
 import { describe, expect, it } from 'vitest';
+import { MYSQL_MIGRATIONS } from '../../migrations/mysql/index.js';
 import type { DatabaseConfig } from '../../database/registry.js';
 import { typeormTestKit } from '../../database/typeorm/testing.js';
 import { openStore } from '../../src/repositories/factory.js';
@@ -20,14 +22,20 @@ describe.each(['mariadb', 'mysql'] as const)('%s: a migration that failed part-w
     const scratch = await typeormTestKit[type].connect(info.url);
     const { config, drop } = await scratch.create();
     try {
-      // What a failed first run leaves: users and conversations committed, nothing recorded.
-      const first = await openStore(config as DatabaseConfig, testLogger);
-      await first.migrator.up();
-      await first.close();
+      // What a failed run leaves: each migration stopped after its first statements (as when the
+      // user lacks REFERENCES), those committed, nothing recorded.
       const raw = await mysql.createConnection((config as { url: string }).url);
       try {
-        for (const table of ['audit_entries', 'messages', 'participants']) await raw.query(`DROP TABLE ${table}`);
-        await raw.query('DELETE FROM polystore_migrations');
+        for (const Migration of MYSQL_MIGRATIONS) {
+          let statements = 0;
+          const failing = {
+            query: async (sql: string) => {
+              if (++statements > 2) throw new Error('REFERENCES command denied (simulated)');
+              return (await raw.query(sql))[0];
+            },
+          } as unknown as QueryRunner;
+          await expect(new Migration().up(failing)).rejects.toThrow(/simulated/);
+        }
       } finally {
         await raw.end();
       }
