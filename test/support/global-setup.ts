@@ -1,14 +1,7 @@
 import './provided-context.js';
 import type { TestProject } from 'vitest/node';
 import { BACKENDS } from '../../database/registry.js';
-import {
-  envImageName,
-  envUrlName,
-  requiredBackends,
-  SERVER_KINDS,
-  type ServerInfo,
-  type ServerMap,
-} from './servers.js';
+import { cannotRun, envImageName, envUrlName, SERVER_KINDS, type ServerInfo, type ServerMap } from './servers.js';
 
 /**
  * Runs once per `vitest run`: finds a server for each kind the registered backends need and
@@ -55,23 +48,26 @@ const fallbacks: Record<string, () => Promise<FallbackResult>> = {
 
 export default async function setup(project: TestProject) {
   const env = process.env;
-  const required = requiredBackends(env);
   let runtimeProblem: string | undefined | null = null;
   const servers = {} as ServerMap;
+  const failures: string[] = [];
 
   for (const kind of SERVER_KINDS) {
     let info: ServerInfo;
+    /** Testcontainers was chosen for this kind: a runtime answered and no TEST_<KIND>_URL was given. */
+    let meantToRun = false;
     const url = env[envUrlName(kind)];
     if (url) {
       info = { kind, url, source: envUrlName(kind) };
     } else {
       if (runtimeProblem === null) runtimeProblem = await containerRuntimeAvailable();
       if (runtimeProblem === undefined) {
+        meantToRun = true;
         const image = env[envImageName(kind)] ?? serverRule(kind).image;
         try {
           info = { kind, url: await startContainer(kind, image), source: `Testcontainers (${image})` };
         } catch (error) {
-          info = { kind, skip: `Testcontainers could not start ${image}: ${(error as Error).message.split('\n')[0]}` };
+          info = { kind, skip: `Testcontainers could not start ${image}: ${containerError(error)}` };
         }
       } else {
         info = { kind, skip: `${envUrlName(kind)} is not set and ${runtimeProblem}` };
@@ -82,21 +78,38 @@ export default async function setup(project: TestProject) {
           const found = await fallback();
           if ('url' in found) {
             if (found.stop) started.push({ stop: found.stop });
-            info = { kind, url: found.url, source: found.source };
+            // Says why the container was not used: a fallback is never silently taken for the real server.
+            info = { kind, url: found.url, source: `${found.source}, because ${info.skip}` };
           } else info = { kind, skip: `${info.skip}; ${found.skip}` };
         }
       }
     }
-    servers[kind] = info;
-    const line = 'url' in info ? `${kind}: ${info.source}` : `${kind}: SKIPPED — ${info.skip}`;
-    console.log(`[polystore tests] ${line}`);
-    if ('skip' in info && required.has(kind)) {
-      await teardown();
-      throw new Error(`TEST_REQUIRE names ${kind}, but it cannot run: ${info.skip}`);
+    let line = 'url' in info ? `${kind}: ${info.source}` : `${kind}: SKIPPED — ${info.skip}`;
+    if ('skip' in info) {
+      const outcome = cannotRun(kind, info.skip, meantToRun, env);
+      if ('fail' in outcome) {
+        failures.push(outcome.fail);
+        line = `${kind}: FAILED — ${info.skip}`;
+      }
     }
+    servers[kind] = info;
+    console.log(`[polystore tests] ${line}`);
+  }
+  if (failures.length > 0) {
+    await teardown();
+    throw new Error(failures.join('\n'));
   }
   project.provide('servers', servers);
   return teardown;
+}
+
+/** The first line of a container error, with a hint when Testcontainers' own helper image was the problem. */
+function containerError(error: unknown): string {
+  const message = ((error as Error).message.split('\n')[0] ?? String(error)).trim();
+  if (/ryuk/i.test(message) && process.env.TESTCONTAINERS_RYUK_DISABLED !== 'true') {
+    return `${message} (Testcontainers' helper image: set RYUK_CONTAINER_IMAGE to a mirror of it, or TESTCONTAINERS_RYUK_DISABLED=true)`;
+  }
+  return message;
 }
 
 async function teardown(): Promise<void> {
