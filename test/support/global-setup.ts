@@ -11,15 +11,33 @@ import { cannotRun, envImageName, envUrlName, SERVER_KINDS, type ServerInfo, typ
 type Stoppable = { stop(): Promise<unknown> };
 const started: Stoppable[] = [];
 
-async function containerRuntimeAvailable(): Promise<string | undefined> {
+/**
+ * Whether Testcontainers can be used: `runtime` says why not when no container runtime answers (the
+ * server kinds are then skipped); `helper` says why its helper container (ryuk, which removes the
+ * containers of a run that died) could not start although a runtime answered (they then fail).
+ */
+async function containerRuntimeAvailable(): Promise<{ runtime?: string; helper?: string }> {
+  const { getContainerRuntimeClient, getReaper } = await import('testcontainers');
+  let client: Awaited<ReturnType<typeof getContainerRuntimeClient>>;
   try {
-    const { getContainerRuntimeClient } = await import('testcontainers');
-    await getContainerRuntimeClient();
-    return undefined;
+    client = await getContainerRuntimeClient();
   } catch (error) {
-    return `no container runtime for Testcontainers (${(error as Error).message.split('\n')[0]})`;
+    return { runtime: `no container runtime for Testcontainers (${firstLine(error)})` };
+  }
+  try {
+    await getReaper(client); // started once per run; the containers started later reuse it
+    return {};
+  } catch (error) {
+    const image = process.env.RYUK_CONTAINER_IMAGE ?? 'testcontainers/ryuk';
+    return {
+      helper:
+        `Testcontainers could not start its helper container (${image}): ${firstLine(error)} — set ` +
+        'RYUK_CONTAINER_IMAGE to a copy of that image, or TESTCONTAINERS_RYUK_DISABLED=true',
+    };
   }
 }
+
+const firstLine = (error: unknown) => (String((error as Error)?.message ?? error).split('\n')[0] ?? '').trim();
 
 /** The registered backend that needs `kind` of server: its default image and its test kit. */
 function serverRule(kind: string) {
@@ -48,7 +66,7 @@ const fallbacks: Record<string, () => Promise<FallbackResult>> = {
 
 export default async function setup(project: TestProject) {
   const env = process.env;
-  let runtimeProblem: string | undefined | null = null;
+  let runtime: { runtime?: string; helper?: string } | undefined;
   const servers = {} as ServerMap;
   const failures: string[] = [];
 
@@ -60,17 +78,20 @@ export default async function setup(project: TestProject) {
     if (url) {
       info = { kind, url, source: envUrlName(kind) };
     } else {
-      if (runtimeProblem === null) runtimeProblem = await containerRuntimeAvailable();
-      if (runtimeProblem === undefined) {
+      runtime ??= await containerRuntimeAvailable();
+      if (runtime.runtime) {
+        info = { kind, skip: `${envUrlName(kind)} is not set and ${runtime.runtime}` };
+      } else if (runtime.helper) {
+        meantToRun = true;
+        info = { kind, skip: runtime.helper };
+      } else {
         meantToRun = true;
         const image = env[envImageName(kind)] ?? serverRule(kind).image;
         try {
           info = { kind, url: await startContainer(kind, image), source: `Testcontainers (${image})` };
         } catch (error) {
-          info = { kind, skip: `Testcontainers could not start ${image}: ${containerError(error)}` };
+          info = { kind, skip: `Testcontainers could not start ${image}: ${firstLine(error)}` };
         }
-      } else {
-        info = { kind, skip: `${envUrlName(kind)} is not set and ${runtimeProblem}` };
       }
       if ('skip' in info) {
         const fallback = fallbacks[kind];
@@ -101,15 +122,6 @@ export default async function setup(project: TestProject) {
   }
   project.provide('servers', servers);
   return teardown;
-}
-
-/** The first line of a container error, with a hint when Testcontainers' own helper image was the problem. */
-function containerError(error: unknown): string {
-  const message = ((error as Error).message.split('\n')[0] ?? String(error)).trim();
-  if (/ryuk/i.test(message) && process.env.TESTCONTAINERS_RYUK_DISABLED !== 'true') {
-    return `${message} (Testcontainers' helper image: set RYUK_CONTAINER_IMAGE to a mirror of it, or TESTCONTAINERS_RYUK_DISABLED=true)`;
-  }
-  return message;
 }
 
 async function teardown(): Promise<void> {
