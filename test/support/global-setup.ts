@@ -17,15 +17,16 @@ const started: Stoppable[] = [];
  * containers of a run that died) could not start although a runtime answered (they then fail).
  */
 async function containerRuntimeAvailable(): Promise<{ runtime?: string; helper?: string }> {
-  const { getContainerRuntimeClient, getReaper } = await import('testcontainers');
-  let client: Awaited<ReturnType<typeof getContainerRuntimeClient>>;
+  let testcontainers: typeof import('testcontainers');
+  let client: Awaited<ReturnType<typeof testcontainers.getContainerRuntimeClient>>;
   try {
-    client = await getContainerRuntimeClient();
+    testcontainers = await import('testcontainers');
+    client = await testcontainers.getContainerRuntimeClient();
   } catch (error) {
     return { runtime: `no container runtime for Testcontainers (${firstLine(error)})` };
   }
   try {
-    await getReaper(client); // started once per run; the containers started later reuse it
+    await testcontainers.getReaper(client); // started once per run; the containers started later reuse it
     return {};
   } catch (error) {
     const image = process.env.RYUK_CONTAINER_IMAGE ?? 'testcontainers/ryuk';
