@@ -66,13 +66,36 @@ const postgres: TestKit<SqlServerConfig & { type: 'postgres' }> = {
   },
 };
 
+/** The root password of the MySQL and MariaDB test containers (they live only for one run). */
+export const CONTAINER_ROOT_PASSWORD = 'polystore-test';
+
+/**
+ * The container of a MySQL or MariaDB test server, configured but not started. Each image reads its
+ * own variables (the official `mysql` image only MYSQL_*, `mariadb` MARIADB_* and the MYSQL_*
+ * aliases), so each kind gets its own Testcontainers module. Both entrypoints refuse `root` as the
+ * ordinary user (they create that user besides root), so the user stays the module's default and
+ * only root's password is set: the harness connects as root, which may create a database per store.
+ */
+export async function mysqlFamilyContainer(type: 'mysql' | 'mariadb', image: string) {
+  if (type === 'mysql') {
+    const { MySqlContainer } = await import('@testcontainers/mysql');
+    return new MySqlContainer(image).withRootPassword(CONTAINER_ROOT_PASSWORD);
+  }
+  const { MariaDbContainer } = await import('@testcontainers/mariadb');
+  return new MariaDbContainer(image).withRootPassword(CONTAINER_ROOT_PASSWORD);
+}
+
 function mysqlFamily<T extends 'mysql' | 'mariadb'>(type: T): TestKit<SqlServerConfig & { type: T }> {
   return {
     async startContainer(image) {
-      const { MariaDbContainer } = await import('@testcontainers/mariadb');
-      const container = await new MariaDbContainer(image).withUsername('root').withUserPassword('test').start();
-      const url = `mysql://root:test@${container.getHost()}:${container.getPort()}/${container.getDatabase()}`;
-      return { url, stop: () => container.stop() };
+      const container = await (await mysqlFamilyContainer(type, image)).start();
+      const url = new URL('mysql://');
+      url.hostname = container.getHost();
+      url.port = String(container.getPort());
+      url.pathname = `/${container.getDatabase()}`;
+      url.username = 'root';
+      url.password = container.getRootPassword();
+      return { url: url.toString(), stop: () => container.stop() };
     },
     async connect(serverUrl) {
       const mysql = await import('mysql2/promise');

@@ -1,14 +1,7 @@
 import './provided-context.js';
 import type { TestProject } from 'vitest/node';
 import { BACKENDS } from '../../database/registry.js';
-import {
-  envImageName,
-  envUrlName,
-  requiredBackends,
-  SERVER_KINDS,
-  type ServerInfo,
-  type ServerMap,
-} from './servers.js';
+import { cannotRun, envImageName, envUrlName, SERVER_KINDS, type ServerInfo, type ServerMap } from './servers.js';
 
 /**
  * Runs once per `vitest run`: finds a server for each kind the registered backends need and
@@ -18,15 +11,34 @@ import {
 type Stoppable = { stop(): Promise<unknown> };
 const started: Stoppable[] = [];
 
-async function containerRuntimeAvailable(): Promise<string | undefined> {
+/**
+ * Whether Testcontainers can be used: `runtime` says why not when no container runtime answers (the
+ * server kinds are then skipped); `helper` says why its helper container (ryuk, which removes the
+ * containers of a run that died) could not start although a runtime answered (they then fail).
+ */
+async function containerRuntimeAvailable(): Promise<{ runtime?: string; helper?: string }> {
+  let testcontainers: typeof import('testcontainers');
+  let client: Awaited<ReturnType<typeof testcontainers.getContainerRuntimeClient>>;
   try {
-    const { getContainerRuntimeClient } = await import('testcontainers');
-    await getContainerRuntimeClient();
-    return undefined;
+    testcontainers = await import('testcontainers');
+    client = await testcontainers.getContainerRuntimeClient();
   } catch (error) {
-    return `no container runtime for Testcontainers (${(error as Error).message.split('\n')[0]})`;
+    return { runtime: `no container runtime for Testcontainers (${firstLine(error)})` };
+  }
+  try {
+    await testcontainers.getReaper(client); // started once per run; the containers started later reuse it
+    return {};
+  } catch (error) {
+    const image = process.env.RYUK_CONTAINER_IMAGE ?? 'testcontainers/ryuk';
+    return {
+      helper:
+        `Testcontainers could not start its helper container (${image}): ${firstLine(error)} — set ` +
+        'RYUK_CONTAINER_IMAGE to a copy of that image, or TESTCONTAINERS_RYUK_DISABLED=true',
+    };
   }
 }
+
+const firstLine = (error: unknown) => (String((error as Error)?.message ?? error).split('\n')[0] ?? '').trim();
 
 /** The registered backend that needs `kind` of server: its default image and its test kit. */
 function serverRule(kind: string) {
@@ -55,26 +67,32 @@ const fallbacks: Record<string, () => Promise<FallbackResult>> = {
 
 export default async function setup(project: TestProject) {
   const env = process.env;
-  const required = requiredBackends(env);
-  let runtimeProblem: string | undefined | null = null;
+  let runtime: { runtime?: string; helper?: string } | undefined;
   const servers = {} as ServerMap;
+  const failures: string[] = [];
 
   for (const kind of SERVER_KINDS) {
     let info: ServerInfo;
+    /** Testcontainers was chosen for this kind: a runtime answered and no TEST_<KIND>_URL was given. */
+    let meantToRun = false;
     const url = env[envUrlName(kind)];
     if (url) {
       info = { kind, url, source: envUrlName(kind) };
     } else {
-      if (runtimeProblem === null) runtimeProblem = await containerRuntimeAvailable();
-      if (runtimeProblem === undefined) {
+      runtime ??= await containerRuntimeAvailable();
+      if (runtime.runtime) {
+        info = { kind, skip: `${envUrlName(kind)} is not set and ${runtime.runtime}` };
+      } else if (runtime.helper) {
+        meantToRun = true;
+        info = { kind, skip: runtime.helper };
+      } else {
+        meantToRun = true;
         const image = env[envImageName(kind)] ?? serverRule(kind).image;
         try {
           info = { kind, url: await startContainer(kind, image), source: `Testcontainers (${image})` };
         } catch (error) {
-          info = { kind, skip: `Testcontainers could not start ${image}: ${(error as Error).message.split('\n')[0]}` };
+          info = { kind, skip: `Testcontainers could not start ${image}: ${firstLine(error)}` };
         }
-      } else {
-        info = { kind, skip: `${envUrlName(kind)} is not set and ${runtimeProblem}` };
       }
       if ('skip' in info) {
         const fallback = fallbacks[kind];
@@ -82,18 +100,26 @@ export default async function setup(project: TestProject) {
           const found = await fallback();
           if ('url' in found) {
             if (found.stop) started.push({ stop: found.stop });
-            info = { kind, url: found.url, source: found.source };
+            // Says why the container was not used: a fallback is never silently taken for the real server.
+            info = { kind, url: found.url, source: `${found.source}, because ${info.skip}` };
           } else info = { kind, skip: `${info.skip}; ${found.skip}` };
         }
       }
     }
-    servers[kind] = info;
-    const line = 'url' in info ? `${kind}: ${info.source}` : `${kind}: SKIPPED — ${info.skip}`;
-    console.log(`[polystore tests] ${line}`);
-    if ('skip' in info && required.has(kind)) {
-      await teardown();
-      throw new Error(`TEST_REQUIRE names ${kind}, but it cannot run: ${info.skip}`);
+    let line = 'url' in info ? `${kind}: ${info.source}` : `${kind}: SKIPPED — ${info.skip}`;
+    if ('skip' in info) {
+      const outcome = cannotRun(kind, info.skip, meantToRun, env);
+      if ('fail' in outcome) {
+        failures.push(outcome.fail);
+        line = `${kind}: FAILED — ${info.skip}`;
+      }
     }
+    servers[kind] = info;
+    console.log(`[polystore tests] ${line}`);
+  }
+  if (failures.length > 0) {
+    await teardown();
+    throw new Error(failures.join('\n'));
   }
   project.provide('servers', servers);
   return teardown;
