@@ -115,6 +115,8 @@ export class UnavailableError extends DomainError {
     message: string,
     readonly retryAfterSeconds = 2,
     override readonly cause?: unknown,
+    /** What cannot be reached, in words a client may see: the database unless said otherwise. */
+    readonly dependency: 'database' | 'identity provider' = 'database',
   ) {
     super(message);
   }

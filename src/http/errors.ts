@@ -40,7 +40,7 @@ function wwwAuthenticate(error: DomainError): string {
 interface CodeRow {
   status: number;
   /** A fixed message in place of the error's own (which, on a 5xx, may tell internals). */
-  message?: string;
+  message?: string | ((error: DomainError) => string);
   /** The body's `details`; the error's own `details` when absent. */
   details?: (error: DomainError) => Record<string, unknown> | null;
   headers?: (error: DomainError) => Record<string, string>;
@@ -49,6 +49,8 @@ interface CodeRow {
 const noDetails = (): null => null;
 /** Only UnavailableError carries `unavailable`; its constructor's default stands in for any other. */
 const retryAfter = (error: DomainError): number => (error instanceof UnavailableError ? error.retryAfterSeconds : 2);
+const dependencyOf = (error: DomainError): string =>
+  error instanceof UnavailableError ? error.dependency : 'database';
 
 /**
  * One row per domain error code (the `Record` makes a missing code a type error). Validation
@@ -71,8 +73,8 @@ const BY_CODE: Record<DomainErrorCode, CodeRow> = {
   },
   unavailable: {
     status: 503,
-    message: 'the database is unavailable; retry later',
-    details: (error) => ({ retryAfterSeconds: retryAfter(error) }),
+    message: (error) => `the ${dependencyOf(error)} is unavailable; retry later`,
+    details: (error) => ({ retryAfterSeconds: retryAfter(error), dependency: dependencyOf(error) }),
     headers: (error) => ({ 'retry-after': String(retryAfter(error)) }),
   },
   schema_mismatch: {
@@ -89,7 +91,7 @@ function fromDomain(error: DomainError): HttpFailure {
   return {
     status: row.status,
     code: error.code,
-    message: row.message ?? error.message,
+    message: typeof row.message === 'function' ? row.message(error) : (row.message ?? error.message),
     details: row.details ? row.details(error) : (error.details ?? null),
     ...(row.headers ? { headers: row.headers(error) } : {}),
   };

@@ -21,6 +21,13 @@ function expectRefused(res: LightMyRequestResponse, what: string) {
 
 function expectUnavailable(res: LightMyRequestResponse) {
   expectError(res, 503, 'unavailable');
+  // The body says what is down: the provider, not the database.
+  expect(res.json()).toMatchObject({
+    error: {
+      message: 'the identity provider is unavailable; retry later',
+      details: { dependency: 'identity provider' },
+    },
+  });
   const retryAfter = Number(res.headers['retry-after']);
   expect(Number.isInteger(retryAfter) && retryAfter >= 1).toBe(true);
 }

@@ -112,7 +112,7 @@ const rows: Array<[string, DomainError, HttpFailure]> = [
       status: 503,
       code: 'unavailable',
       message: 'the database is unavailable; retry later',
-      details: { retryAfterSeconds: 5 },
+      details: { retryAfterSeconds: 5, dependency: 'database' },
       headers: { 'retry-after': '5' },
     },
   ],

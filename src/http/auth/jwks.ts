@@ -85,7 +85,12 @@ export class RemoteKeySet {
   #unavailable(): UnavailableError {
     const waitMs = this.#config.cooldownMs - (this.#now() - this.#attemptedAt);
     const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
-    return new UnavailableError("the identity provider's signing keys cannot be fetched; retry later", retryAfter);
+    return new UnavailableError(
+      "the identity provider's signing keys cannot be fetched; retry later",
+      retryAfter,
+      undefined,
+      'identity provider',
+    );
   }
 
   /**

@@ -86,7 +86,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   415: 'The body is not application/json.',
   429: 'too_many_requests: over the rate limit of the caller or its address (Retry-After, X-RateLimit-* headers); details carry scope, limit and retryAfterSeconds.',
   500: 'An unexpected failure; details carry the request id to quote.',
-  503: 'The database is unavailable (Retry-After) or its schema does not match.',
+  503: 'The database (or the identity provider) is unavailable (Retry-After; details.dependency says which), or the schema does not match.',
 };
 
 /** Error responses for a route, with their descriptions; every route may also answer 429, 500 and 503. */
