@@ -7,23 +7,29 @@ import { mintToken } from '../../src/http/auth/jwt.js';
 import { createLogger } from '../../src/logger.js';
 import { testConfig } from './support.js';
 
+/** An app over a memory store whose log lines (info and up) are collected as parsed JSON. */
+function loggingApp() {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const config = testConfig({ LOG_LEVEL: 'info' });
+  const app = buildApp({
+    config,
+    store: openMemoryStore(),
+    logger: createLogger({ ...config, logLevel: 'info' }, { stream: sink }),
+  });
+  return { lines, config, app };
+}
+
 /** What the logs say, and what they must never say. */
 describe('logging', () => {
   it('logs every request with its id and never the Authorization header', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        for (const line of String(chunk).split('\n').filter(Boolean))
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
-    const config = testConfig({ LOG_LEVEL: 'info' });
-    const app = buildApp({
-      config,
-      store: openMemoryStore(),
-      logger: createLogger({ ...config, logLevel: 'info' }, { stream: sink }),
-    });
+    const { lines, config, app } = loggingApp();
     try {
       const token = await mintToken(config.auth, { sub: 'logger-user' });
       const res = await app.inject({
@@ -57,20 +63,7 @@ describe('logging', () => {
   });
 
   it('never logs a stream ticket from the query string', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        for (const line of String(chunk).split('\n').filter(Boolean))
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
-    const config = testConfig({ LOG_LEVEL: 'info' });
-    const app = buildApp({
-      config,
-      store: openMemoryStore(),
-      logger: createLogger({ ...config, logLevel: 'info' }, { stream: sink }),
-    });
+    const { lines, app } = loggingApp();
     try {
       const secret = 'tkt-secret-value-0123456789';
       const url = `/v1/conversations/00000000-0000-7000-8000-000000000000/events?after=3&ticket=${secret}&limit=5`;
