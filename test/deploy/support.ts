@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
+import { listeningUrl, spawnServer } from '../support/process.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { buildApp, type App } from '../../src/app.js';
 import type { Config } from '../../src/config/schema.js';
@@ -124,9 +123,6 @@ export class FakeProvider {
   }
 }
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
-
 export interface ServerProcess {
   url: string;
   output: () => string;
@@ -135,47 +131,22 @@ export interface ServerProcess {
 
 /** `polystore serve` as a real process on a free port of 127.0.0.1, memory database. */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(TSX, ['src/cli/main.ts', 'serve'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      NODE_ENV: 'test',
-      DATABASE_TYPE: 'memory',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      LOG_PRETTY: 'false',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
-  let url: string | undefined;
-  while (url === undefined) {
-    for (const line of out.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      const entry = JSON.parse(line) as { msg?: string; url?: string };
-      if (entry.msg?.startsWith('polystore listening at') && entry.url) url = entry.url;
-    }
-    if (url !== undefined) break;
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the server did not start:\n${out.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  // The deploy tests bring their own secret (or none, for identity-provider-only setups).
+  const server = spawnServer({ AUTH_JWT_SECRET: '', RATE_LIMIT_ENABLED: 'true', ...env });
+  let url: string;
+  try {
+    url = await listeningUrl(server);
+  } catch (error) {
+    server.kill();
+    throw error;
   }
   return {
     url,
-    output: () => out,
+    output: () => server.stdout() + server.stderr(),
     stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const code = await exited;
+      if (server.child.exitCode === null) server.child.kill('SIGTERM');
+      const timer = setTimeout(() => server.kill(), 15_000);
+      const { code } = await server.exited;
       clearTimeout(timer);
       return code;
     },

@@ -1,6 +1,5 @@
+import { spawnPolystore } from '../support/process.js';
 import '../support/provided-context.js';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, type DatabaseConfig } from '../../database/registry.js';
 import type { Scratch } from '../../src/repositories/backend.js';
@@ -15,8 +14,6 @@ import { requiredBackends } from '../support/servers.js';
  * backends, as separate `polystore migrate` processes.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 const REPLICAS = 4;
 
 /** A fresh, unmigrated place of the backend, or why it cannot run here. */
@@ -34,18 +31,11 @@ async function freshPlace(
   return { scratch: (await kit.connect(info && 'url' in info ? info.url : undefined)) as Scratch<DatabaseConfig> };
 }
 
-function migrateProcess(config: DatabaseConfig): Promise<{ code: number | null; output: string }> {
+async function migrateProcess(config: DatabaseConfig): Promise<{ code: number | null; output: string }> {
   const url = config.type === 'sqlite' ? config.file : 'url' in config ? config.url : '';
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', LOG_LEVEL: 'warn' };
-  const child = spawn(TSX, ['src/cli/main.ts', 'migrate'], {
-    cwd: ROOT,
-    env: { ...env, DATABASE_TYPE: config.type, DATABASE_URL: url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
+  const run = await spawnPolystore(['migrate'], { DATABASE_TYPE: config.type, DATABASE_URL: url, LOG_LEVEL: 'warn' })
+    .exited;
+  return { code: run.code, output: run.stdout + run.stderr };
 }
 
 const shared = BACKENDS.filter((b) => b.location.kind !== 'none');

@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawnPolystore } from '../support/process.js';
 import { describe, expect, it } from 'vitest';
 import { mintToken, verifyToken } from '../../src/http/auth/jwt.js';
 import { TEST_SECRET, testConfig } from './support.js';
@@ -9,42 +8,10 @@ import { TEST_SECRET, testConfig } from './support.js';
  * it. Slower than inject, so only what inject cannot show lives here.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
-
-const BASE_ENV = {
-  PATH: process.env.PATH ?? '',
-  HOME: process.env.HOME ?? '',
-  NODE_ENV: 'test',
-  DATABASE_TYPE: 'memory',
-  HOST: '127.0.0.1',
-  PORT: '0',
-  LOG_LEVEL: 'info',
-  LOG_PRETTY: 'false',
-  AUTH_JWT_SECRET: TEST_SECRET,
-};
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
+// The process's default limits apply here (PROCESS_ENV turns rate limits off for other suites).
 function start(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(TSX, ['src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...BASE_ENV, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<Run>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, done, out: () => stdout };
+  const p = spawnPolystore(args, { RATE_LIMIT_ENABLED: 'true', ...env });
+  return { child: p.child, done: p.exited, out: p.stdout };
 }
 
 const run = (args: string[], env: Record<string, string> = {}) => start(args, env).done;
