@@ -59,6 +59,9 @@ export async function* readLines(path: string): AsyncGenerator<{ line: string; n
 export class LineWriter {
   private readonly out: Writable;
   private readonly file: Writable | undefined;
+  /** The first error of the file or gzip stream (a folder that does not exist, a full disk). */
+  private failure: Error | undefined;
+  private readonly failed: Promise<never> | undefined;
 
   constructor(path: string) {
     if (path === '-') {
@@ -66,21 +69,41 @@ export class LineWriter {
       return;
     }
     this.file = createWriteStream(path);
+    const streams: Writable[] = [this.file];
     if (gzipped(path)) {
       const gzip = createGzip();
       gzip.pipe(this.file);
       this.out = gzip;
+      streams.push(gzip);
     } else this.out = this.file;
+    // Without a listener such an error would crash the process, and the writes waiting for
+    // 'drain' or 'finish' would wait forever; with it, the next write or close rejects.
+    this.failed = new Promise<never>((_, reject) => {
+      for (const stream of streams) {
+        stream.on('error', (error: Error) => {
+          this.failure ??= error;
+          reject(error);
+        });
+      }
+    });
+    this.failed.catch(() => undefined);
   }
 
   async write(line: string): Promise<void> {
-    if (!this.out.write(`${line}\n`)) await once(this.out, 'drain');
+    if (this.failure) throw this.failure;
+    if (!this.out.write(`${line}\n`)) await this.settle(once(this.out, 'drain'));
   }
 
   async close(): Promise<void> {
     if (this.out === process.stdout) return;
+    if (this.failure) throw this.failure;
     const finished = once(this.file!, 'finish');
     this.out.end();
-    await finished;
+    await this.settle(finished);
+  }
+
+  /** Waits for `event`, or rejects with the stream's failure. */
+  private settle(event: Promise<unknown>): Promise<unknown> {
+    return this.failed ? Promise.race([event, this.failed]) : event;
   }
 }

@@ -73,13 +73,13 @@ export function describeTransferPairs(backends: readonly DatabaseType[]): void {
               await source.conversations.listForUser({ userId: 'Owner|1', limit: 200 }),
             );
 
-            const first = join(dir, `${from.name}-${to.name}-1.ndjson`.replace(/[^\w.-]+/g, '_'));
-            const second = join(dir, `${from.name}-${to.name}-2.ndjson.gz`.replace(/[^\w.-]+/g, '_'));
+            const first = join(dir, `${from.backend}-${to.backend}-1.ndjson`.replace(/[^\w.-]+/g, '_'));
+            const second = join(dir, `${from.backend}-${to.backend}-2.ndjson.gz`.replace(/[^\w.-]+/g, '_'));
             await exportStore(source, first, { batchSize: 5 });
             const imported = await importFile(again, first, { batchSize: 9 });
             expect(imported.verify!.equal).toBe(true);
             await exportStore(again, second);
-            const third = join(dir, `${from.name}-${to.name}-3.ndjson`.replace(/[^\w.-]+/g, '_'));
+            const third = join(dir, `${from.backend}-${to.backend}-3.ndjson`.replace(/[^\w.-]+/g, '_'));
             await importAndReexport(second, third, to);
             expect(await entityLines(third)).toEqual(await entityLines(first));
           } finally {
@@ -126,7 +126,7 @@ export function describeTransferRules(backend: DatabaseType): void {
 
     async function exported(store: Store, name: string): Promise<string[]> {
       await seedAwkwardStore(store, { conversations: 3, messagesPer: 4 });
-      const path = join(dir, `${init.name}-${name}.ndjson`.replace(/[^\w.-]+/g, '_'));
+      const path = join(dir, `${init.backend}-${name}.ndjson`.replace(/[^\w.-]+/g, '_'));
       await exportStore(store, path);
       return (await readFile(path, 'utf8')).trimEnd().split('\n');
     }
@@ -174,7 +174,7 @@ export function describeTransferRules(backend: DatabaseType): void {
     for (const [what, corrupt, message, line] of cases) {
       withStores(`import stops at ${what}, naming the line, and changes nothing`, 2, async (source, target) => {
         const lines = await exported(source, what);
-        const path = join(dir, `${init.name}-bad-${what}.ndjson`.replace(/[^\w.-]+/g, '_'));
+        const path = join(dir, `${init.backend}-bad-${what}.ndjson`.replace(/[^\w.-]+/g, '_'));
         const bad = corrupt(lines);
         await writeFile(path, `${bad.join('\n')}\n`);
         const error = await importFile(target, path).catch((e: unknown) => e);
@@ -196,7 +196,7 @@ export function describeTransferRules(backend: DatabaseType): void {
       2,
       async (source, target) => {
         const lines = await exported(source, 'merge');
-        const path = join(dir, `${init.name}-merge.ndjson`.replace(/[^\w.-]+/g, '_'));
+        const path = join(dir, `${init.backend}-merge.ndjson`.replace(/[^\w.-]+/g, '_'));
         await writeFile(path, `${lines.join('\n')}\n`);
         await importFile(target, path);
         await expect(importFile(target, path)).rejects.toBeInstanceOf(ImportTargetError);
