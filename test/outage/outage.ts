@@ -351,6 +351,7 @@ export function describeOutage(backend: OutageBackend): void {
           expectUnavailable(a.status, a.retryAfter, a.body);
           expect((a.body as { error: { details: unknown } }).error.details).toEqual({
             retryAfterSeconds: Number(a.retryAfter),
+            dependency: 'database',
           });
         }
 
