@@ -1,4 +1,4 @@
-import type { Store } from '../repositories/ports.js';
+import type { ConversationRepository, MessageRepository, Store } from '../repositories/ports.js';
 
 /**
  * What wakes the readers of a conversation's event log after a write. It carries no payload:
@@ -40,36 +40,45 @@ export class LocalNotifier implements Notifier {
   }
 }
 
-type Mutations = {
-  conversations: readonly string[];
-  messages: readonly string[];
+/** For each method of a repository, how its arguments name the conversation it changes. */
+type ConversationOf<R> = {
+  [M in keyof R]?: R[M] extends (...args: infer A) => unknown ? (...args: A) => string : never;
 };
 
-/** The port methods that append events, and where each finds its conversation id. */
-const MUTATIONS: Mutations = {
-  conversations: ['create', 'update', 'delete', 'addParticipant', 'removeParticipant'],
-  messages: ['post', 'update', 'softDelete'],
+/**
+ * The port methods that append events, each with where it finds its conversation id; typed against
+ * the ports, so a changed signature is a compile error here rather than a silent missed wake-up.
+ */
+const MUTATIONS: {
+  conversations: ConversationOf<ConversationRepository>;
+  messages: ConversationOf<MessageRepository>;
+} = {
+  conversations: {
+    create: (conversation) => conversation.id,
+    update: (change) => change.id,
+    delete: (id) => id,
+    addParticipant: (participant) => participant.conversationId,
+    removeParticipant: (conversationId) => conversationId,
+  },
+  messages: {
+    post: (message) => message.conversationId,
+    update: (change) => change.conversationId,
+    softDelete: (deletion) => deletion.conversationId,
+  },
 };
-
-function conversationIdOf(method: string, args: unknown[]): string | undefined {
-  const first = args[0] as { id?: string; conversationId?: string } | string | undefined;
-  if (typeof first === 'string') return first; // delete(id), removeParticipant(conversationId, …)
-  if (method === 'update' && first?.id !== undefined) return first.id; // conversation update
-  return first?.conversationId ?? first?.id; // posts, message changes, participants, create
-}
 
 /** The store with every event-appending mutation followed by a wake-up of its conversation's readers. */
 export function notifyingStore(store: Store, notifier: Notifier): Store {
-  const wrap = <T extends object>(repo: T, methods: readonly string[]): T =>
+  const wrap = <T extends object>(repo: T, mutations: ConversationOf<T>): T =>
     new Proxy(repo, {
       get(object, property) {
         const value = Reflect.get(object, property);
         if (typeof value !== 'function') return value;
-        if (typeof property !== 'string' || !methods.includes(property)) return value.bind(object);
+        const conversationOf = mutations[property as keyof T] as ((...args: unknown[]) => string) | undefined;
+        if (!conversationOf) return value.bind(object);
         return async (...args: unknown[]) => {
           const result = await value.apply(object, args);
-          const id = conversationIdOf(property, args);
-          if (id !== undefined) notifier.notify(id);
+          notifier.notify(conversationOf(...args));
           return result;
         };
       },
