@@ -13,6 +13,8 @@ export const COLLECTIONS = {
   audit: 'audit',
   events: 'events',
   migrations: 'polystore_migrations',
+  /** One document while a process migrates (see MongoMigrator). */
+  migrationLock: 'polystore_migration_lock',
 } as const;
 
 /** Options of one statement: inside a transaction its session, else a server-side time limit. */

@@ -10,8 +10,8 @@ import { requiredBackends } from '../support/servers.js';
 /**
  * Replicas that start together on one fresh database, each migrating it (MIGRATE_ON_START): every
  * one of them must succeed, and the schema must end up complete. Run for every registered backend
- * whose database can be shared (all but the in-process memory store), in process and, for the SQL
- * backends, as separate `polystore migrate` processes.
+ * whose database can be shared (all but the in-process memory store), in process and as separate
+ * `polystore migrate` processes.
  */
 
 const REPLICAS = 4;
@@ -59,7 +59,6 @@ describe.each(shared.map((b) => b.type))('replicas migrating one fresh database 
     }
   }, 60_000);
 
-  if (!['sqlite', 'postgres', 'mariadb', 'mysql'].includes(type)) return;
   it(`${REPLICAS} \`polystore migrate\` processes started together all exit 0`, async (ctx) => {
     const place = await freshPlace(type);
     if (place.skip !== undefined) return ctx.skip(place.skip);
