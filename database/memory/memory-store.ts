@@ -21,6 +21,10 @@ import type {
   EntityKind,
   EventRepository,
   EntityRecords,
+  InboxChange,
+  InboxPosition,
+  InboxRemoval,
+  InboxRepository,
   MessageDeletion,
   MessageListQuery,
   MessageRepository,
@@ -29,6 +33,7 @@ import type {
   Page,
   PostResult,
   Store,
+  TicketUseRepository,
   UserRepository,
   UserUpdate,
 } from '../../src/repositories/ports.js';
@@ -64,6 +69,10 @@ class MemoryData {
   eventSeq = new Map<string, number>();
   /** conversationId → its events by seq; outlives the conversation until pruned. */
   events = new Map<string, ConversationEvent[]>();
+  /** Who left which conversation when, oldest first; pruned with the events. */
+  removals: InboxRemoval[] = [];
+  /** Redeemed stream-ticket nonces → their expiry. */
+  ticketUses = new Map<string, Date>();
 
   /** Appends an event with the conversation's next seq (callers run it with the change, synchronously). */
   appendEvent(event: NewEvent): void {
@@ -179,7 +188,11 @@ class MemoryConversations implements ConversationRepository {
       if (m.clientMessageId !== null) this.d.clientIds.delete(participantKey(id, m.clientMessageId));
     }
     this.d.messages.delete(id);
-    for (const [key, p] of this.d.participants) if (p.conversationId === id) this.d.participants.delete(key);
+    for (const [key, p] of this.d.participants) {
+      if (p.conversationId !== id) continue;
+      this.d.participants.delete(key);
+      this.d.removals.push({ userId: p.userId, conversationId: id, at: new Date(audit.at), reason: 'deleted' });
+    }
     this.d.audit.push(copy(audit));
     this.d.appendEvent(events.conversationDeleted(id, audit));
   }
@@ -225,6 +238,7 @@ class MemoryConversations implements ConversationRepository {
     const key = participantKey(conversationId, userId);
     if (!this.d.participants.has(key)) throw new NotFoundError('participant', `${conversationId}/${userId}`);
     this.d.participants.delete(key);
+    this.d.removals.push({ userId, conversationId, at: new Date(audit.at), reason: 'removed' });
     this.d.audit.push(copy(audit));
     this.d.appendEvent(events.participantRemoved(conversationId, userId, audit));
   }
@@ -371,6 +385,56 @@ class MemoryEvents implements EventRepository {
       removed += log.length - kept.length;
       if (kept.length === 0) this.d.events.delete(id);
       else this.d.events.set(id, kept);
+    }
+    const removals = this.d.removals.filter((r) => r.at >= before);
+    removed += this.d.removals.length - removals.length;
+    this.d.removals = removals;
+    return removed;
+  }
+}
+
+class MemoryInbox implements InboxRepository {
+  constructor(private readonly d: MemoryData) {}
+
+  async changes(userId: string, after: InboxPosition, limit: number): Promise<Page<InboxChange>> {
+    const mine: InboxChange[] = [];
+    for (const p of this.d.participants.values()) {
+      if (p.userId !== userId) continue;
+      const c = this.d.conversations.get(p.conversationId);
+      if (!c) continue;
+      const changedAt = new Date(Math.max(activityAt(c).getTime(), c.updatedAt.getTime(), p.joinedAt.getTime()));
+      if (compareKey({ at: changedAt, id: c.id }, after) > 0) mine.push({ conversation: c, changedAt });
+    }
+    mine.sort((a, b) => compareKey({ at: a.changedAt, id: a.conversation.id }, { at: b.changedAt, id: b.conversation.id }));
+    return {
+      items: mine.slice(0, limit).map((x) => ({ conversation: copy(x.conversation), changedAt: x.changedAt })),
+      hasMore: mine.length > limit,
+    };
+  }
+
+  async removals(userId: string, after: InboxPosition, limit: number): Promise<Page<InboxRemoval>> {
+    const mine = this.d.removals
+      .filter((r) => r.userId === userId && compareKey({ at: r.at, id: r.conversationId }, after) > 0)
+      .sort((a, b) => compareKey({ at: a.at, id: a.conversationId }, { at: b.at, id: b.conversationId }));
+    return { items: mine.slice(0, limit).map(copy), hasMore: mine.length > limit };
+  }
+}
+
+class MemoryTicketUses implements TicketUseRepository {
+  constructor(private readonly d: MemoryData) {}
+
+  async claim(nonce: string, expiresAt: Date): Promise<boolean> {
+    if (this.d.ticketUses.has(nonce)) return false;
+    this.d.ticketUses.set(nonce, new Date(expiresAt));
+    return true;
+  }
+
+  async prune(now: Date): Promise<number> {
+    let removed = 0;
+    for (const [nonce, expiresAt] of this.d.ticketUses) {
+      if (expiresAt >= now) continue;
+      this.d.ticketUses.delete(nonce);
+      removed++;
     }
     return removed;
   }
@@ -550,6 +614,8 @@ export function openMemoryStore(): Store {
     messages: new MemoryMessages(d),
     audit: new MemoryAudit(d),
     events: new MemoryEvents(d),
+    inbox: new MemoryInbox(d),
+    ticketUses: new MemoryTicketUses(d),
     bulk: new MemoryBulk(d),
     migrator: new MemoryMigrator(),
     async ping() {},

@@ -4,6 +4,7 @@ import type { StoreLogger } from '../../src/repositories/ports.js';
 import type { AuditDoc, ConversationDoc, MessageDoc, UserDoc } from './document-mapper.js';
 import { mapMongoError } from './map-mongodb-error.js';
 import type { EventDoc } from './mongodb-event-repository.js';
+import type { RemovalDoc, TicketUseDoc } from './mongodb-inbox-repository.js';
 
 /** Collection names; the migrations create them. */
 export const COLLECTIONS = {
@@ -12,6 +13,8 @@ export const COLLECTIONS = {
   messages: 'messages',
   audit: 'audit',
   events: 'events',
+  removals: 'participant_removals',
+  ticketUses: 'stream_ticket_uses',
   migrations: 'polystore_migrations',
   /** One document while a process migrates (see MongoMigrator). */
   migrationLock: 'polystore_migration_lock',
@@ -27,6 +30,8 @@ export class MongoContext {
   readonly messages: Collection<MessageDoc>;
   readonly audit: Collection<AuditDoc>;
   readonly events: Collection<EventDoc>;
+  readonly removals: Collection<RemovalDoc>;
+  readonly ticketUses: Collection<TicketUseDoc>;
 
   constructor(
     readonly client: MongoClient,
@@ -41,6 +46,8 @@ export class MongoContext {
     this.messages = db.collection<MessageDoc>(COLLECTIONS.messages);
     this.audit = db.collection<AuditDoc>(COLLECTIONS.audit);
     this.events = db.collection<EventDoc>(COLLECTIONS.events);
+    this.removals = db.collection<RemovalDoc>(COLLECTIONS.removals);
+    this.ticketUses = db.collection<TicketUseDoc>(COLLECTIONS.ticketUses);
   }
 
   /**

@@ -29,6 +29,7 @@ import {
 import { compareCodePoints } from './keys.js';
 import type { MongoContext } from './mongodb-context.js';
 import { insertEvent } from './mongodb-event-repository.js';
+import { insertRemovals } from './mongodb-inbox-repository.js';
 import type { Recovery } from './recovery.js';
 
 /** The conversation's own fields plus its event seq (for updates that claim one). */
@@ -124,10 +125,18 @@ export class MongoConversationRepository implements ConversationRepository {
         const doc = await this.ctx.conversations.findOneAndUpdate(
           { _id: id, ...LIVE },
           { $set: { _deletingAt: new Date() }, $inc: { eventSeq: 1 }, $push: this.outbox.push(audit) },
-          { returnDocument: 'after', projection: { _outbox: 1, eventSeq: 1 }, ...this.ctx.opts(session) },
+          {
+            returnDocument: 'after',
+            projection: { _outbox: 1, eventSeq: 1, 'participants.userId': 1 },
+            ...this.ctx.opts(session),
+          },
         );
         // The final event; the events collection keeps it after the document is gone.
-        if (doc) await insertEvent(this.ctx, conversationDeleted(id, audit), doc.eventSeq ?? 0, session);
+        if (doc) {
+          await insertEvent(this.ctx, conversationDeleted(id, audit), doc.eventSeq ?? 0, session);
+          const members = (doc.participants ?? []).map((p) => p.userId);
+          await insertRemovals(this.ctx, id, members, audit.at, 'deleted', session);
+        }
         return doc;
       });
       if (!marked) throw new NotFoundError('conversation', id);
@@ -220,6 +229,7 @@ export class MongoConversationRepository implements ConversationRepository {
         );
         if (doc) {
           await insertEvent(this.ctx, participantRemoved(conversationId, userId, audit), doc.eventSeq ?? 0, session);
+          await insertRemovals(this.ctx, conversationId, [userId], audit.at, 'removed', session);
         }
         return doc;
       });

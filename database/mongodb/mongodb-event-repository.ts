@@ -111,8 +111,9 @@ export class MongoEventRepository implements EventRepository {
 
   prune(before: Date): Promise<number> {
     return this.ctx.guard('conversation', async () => {
-      const result = await this.ctx.events.deleteMany({ at: { $lt: before } }, this.ctx.opts());
-      return result.deletedCount;
+      const events = await this.ctx.events.deleteMany({ at: { $lt: before } }, this.ctx.opts());
+      const removals = await this.ctx.removals.deleteMany({ at: { $lt: before } }, this.ctx.opts());
+      return events.deletedCount + removals.deletedCount;
     });
   }
 }

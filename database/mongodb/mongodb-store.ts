@@ -9,6 +9,7 @@ import { MongoBulk } from './mongodb-bulk.js';
 import { MongoContext } from './mongodb-context.js';
 import { MongoConversationRepository } from './mongodb-conversation-repository.js';
 import { MongoEventRepository } from './mongodb-event-repository.js';
+import { MongoInboxRepository, MongoTicketUseRepository } from './mongodb-inbox-repository.js';
 import { MongoMessageRepository } from './mongodb-message-repository.js';
 import { MongoMigrator } from './mongodb-migrator.js';
 import { MongoUserRepository } from './mongodb-user-repository.js';
@@ -82,6 +83,8 @@ export async function openMongoStore(config: ServerOptions, log: StoreLogger): P
     messages: new MongoMessageRepository(ctx, outbox, recovery),
     audit: new MongoAuditRepository(ctx, outbox),
     events: new MongoEventRepository(ctx),
+    inbox: new MongoInboxRepository(ctx),
+    ticketUses: new MongoTicketUseRepository(ctx),
     bulk: new MongoBulk(ctx, recovery),
     migrator: new MongoMigrator(ctx, MONGODB_MIGRATIONS),
     async ping() {

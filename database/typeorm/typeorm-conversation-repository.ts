@@ -17,6 +17,7 @@ import type { Db, Sql } from './db.js';
 import { insertSql, type Codecs } from './row-mapper.js';
 import { writeAudit } from './typeorm-audit-repository.js';
 import { claimSeq, writeEvent, type EventCodec } from './typeorm-event-repository.js';
+import { writeDeletionRemovals, writeRemoval } from './typeorm-inbox-repository.js';
 import { versionedUpdate } from './versioned-update.js';
 
 export class TypeormConversationRepository implements ConversationRepository {
@@ -84,6 +85,7 @@ export class TypeormConversationRepository implements ConversationRepository {
       const seq = await claimSeq(sql, id);
       if (seq === null) throw new NotFoundError('conversation', id);
       await writeEvent(sql, this.events, conversationDeleted(id, audit), seq);
+      await writeDeletionRemovals(sql, this.db, id, audit.at);
       // Messages and participants go by ON DELETE CASCADE, declared in every dialect's migration;
       // SQLite enforces it because the dialect turns `foreign_keys` on for every connection.
       if ((await sql.exec('DELETE FROM conversations WHERE id = ?', [id])) === 0)
@@ -157,6 +159,7 @@ export class TypeormConversationRepository implements ConversationRepository {
       if (seq === null || removed === 0) throw new NotFoundError('participant', `${conversationId}/${userId}`);
       await writeAudit(sql, this.codecs, audit);
       await writeEvent(sql, this.events, participantRemoved(conversationId, userId, audit), seq);
+      await writeRemoval(sql, this.db, conversationId, userId, audit.at);
     });
   }
 

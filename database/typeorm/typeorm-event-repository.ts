@@ -69,10 +69,15 @@ export class TypeormEventRepository implements EventRepository {
   }
 
   prune(before: Date): Promise<number> {
-    return this.db.tx((sql) =>
-      sql.exec(`DELETE FROM conversation_events WHERE at < ${this.db.dialect.timeParam}`, [
-        this.db.dialect.time(before),
-      ]),
-    );
+    const { dialect } = this.db;
+    return this.db.tx(async (sql) => {
+      const events = await sql.exec(`DELETE FROM conversation_events WHERE at < ${dialect.timeParam}`, [
+        dialect.time(before),
+      ]);
+      const removals = await sql.exec(`DELETE FROM participant_removals WHERE at < ${dialect.timeParam}`, [
+        dialect.time(before),
+      ]);
+      return events + removals;
+    });
   }
 }

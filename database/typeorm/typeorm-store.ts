@@ -10,6 +10,7 @@ import { buildCodecs, buildEventCodec } from './row-mapper.js';
 import { TypeormAuditRepository } from './typeorm-audit-repository.js';
 import { TypeormBulk } from './typeorm-bulk.js';
 import { TypeormConversationRepository } from './typeorm-conversation-repository.js';
+import { TypeormInboxRepository, TypeormTicketUseRepository } from './typeorm-inbox-repository.js';
 import { TypeormEventRepository } from './typeorm-event-repository.js';
 import { TypeormMessageRepository } from './typeorm-message-repository.js';
 import { TypeormMigrator } from './typeorm-migrator.js';
@@ -52,6 +53,8 @@ export async function openTypeormStore(config: TypeormConfig, log: StoreLogger):
     messages: new TypeormMessageRepository(db, codecs, events),
     audit: new TypeormAuditRepository(db, codecs),
     events: new TypeormEventRepository(db, events),
+    inbox: new TypeormInboxRepository(db, codecs),
+    ticketUses: new TypeormTicketUseRepository(db),
     migrator: new TypeormMigrator(db, dialect.kind),
     bulk: new TypeormBulk(db, codecs),
     async ping() {

@@ -185,8 +185,54 @@ export interface EventRepository {
   latestSeq(conversationId: string): Promise<number>;
   /** The seq of the latest retained `participant.added` of `userId`, or 0 when none is retained. */
   joinedSeq(conversationId: string, userId: string): Promise<number>;
-  /** Deletes events older than `before` (all conversations); returns how many went. */
+  /** Deletes events and participant removals older than `before` (all conversations); returns how many went. */
   prune(before: Date): Promise<number>;
+}
+
+/** Where an inbox read continues: after this time, and after this conversation id at that time. */
+export interface InboxPosition {
+  at: Date;
+  id: string;
+}
+
+/** A conversation of the user, as it is now, with the time of its latest change the inbox shows. */
+export interface InboxChange {
+  conversation: Conversation;
+  /** The latest of the conversation's activityAt and updatedAt and the user's joinedAt. */
+  changedAt: Date;
+}
+
+export type RemovalReason = 'removed' | 'deleted';
+
+/** The user left a conversation: removed from it, or it was deleted while they took part. */
+export interface InboxRemoval {
+  userId: string;
+  conversationId: string;
+  at: Date;
+  reason: RemovalReason;
+}
+
+/**
+ * What a user's inbox stream reads (src/services/inbox.ts): the state of their conversations that
+ * changed after a position, and their removals. Removals are written by `removeParticipant` and
+ * by `delete` (one per participant) in the change's transaction, and pruned with the event log.
+ */
+export interface InboxRepository {
+  /** The user's conversations whose `changedAt` is after `after` (by time, then id), ascending, at most `limit`. */
+  changes(userId: string, after: InboxPosition, limit: number): Promise<Page<InboxChange>>;
+  /** The user's removals after `after` (by time, then conversation id), ascending, at most `limit`. */
+  removals(userId: string, after: InboxPosition, limit: number): Promise<Page<InboxRemoval>>;
+}
+
+/**
+ * Redeemed stream-ticket nonces, shared by every gateway instance on the database, so a ticket
+ * works once in all of them together.
+ */
+export interface TicketUseRepository {
+  /** Records the nonce's use: true the first time, false when it was used before (and has not expired). */
+  claim(nonce: string, expiresAt: Date): Promise<boolean>;
+  /** Forgets uses that expired before `now`; returns how many went. */
+  prune(now: Date): Promise<number>;
 }
 
 export interface MigrationStatus {
@@ -257,6 +303,8 @@ export interface Store {
   readonly messages: MessageRepository;
   readonly audit: AuditRepository;
   readonly events: EventRepository;
+  readonly inbox: InboxRepository;
+  readonly ticketUses: TicketUseRepository;
   readonly migrator: Migrator;
   readonly bulk: BulkPort;
   /** Cheap round trip to the database; UnavailableError when it cannot be reached. */

@@ -25,6 +25,11 @@ export interface Dialect {
   readonly timeParam: string;
   /** The later of two timestamp expressions (neither is NULL). */
   greatest(a: string, b: string): string;
+  /**
+   * `INSERT INTO table (columns) <source>` (`VALUES (…)` or a `SELECT`) that skips rows whose key
+   * exists instead of failing; the statement's row count says how many were inserted.
+   */
+  insertIgnore(table: string, columns: readonly string[], source: string): string;
   /** Column types for the TypeORM entity schemas, matching what the migrations create. */
   readonly columnTypes: ColumnTypes;
 

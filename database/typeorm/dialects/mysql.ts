@@ -102,6 +102,7 @@ export function mysqlDialect(type: 'mysql' | 'mariadb', config: ServerOptions): 
     // Without the cast, GREATEST() would compare a DATETIME with the bound string as text.
     timeParam: 'CAST(? AS DATETIME(3))',
     greatest: (a, b) => `GREATEST(${a}, ${b})`,
+    insertIgnore: (table, columns, source) => `INSERT IGNORE INTO ${table} (${columns.join(', ')}) ${source}`,
     columnTypes: {
       key: { type: 'varchar', collation: 'utf8mb4_bin' },
       text: { type: 'varchar', collation: 'utf8mb4_bin' },

@@ -41,6 +41,7 @@ export function sqliteDialect(config: SqliteConfig): Dialect {
     timeParam: '?',
     // SQLite's two-argument MAX() is its scalar GREATEST.
     greatest: (a, b) => `MAX(${a}, ${b})`,
+    insertIgnore: (table, columns, source) => `INSERT OR IGNORE INTO ${table} (${columns.join(', ')}) ${source}`,
     columnTypes: {
       key: { type: 'text' },
       text: { type: 'text' },
