@@ -405,7 +405,9 @@ class MemoryInbox implements InboxRepository {
       const changedAt = new Date(Math.max(activityAt(c).getTime(), c.updatedAt.getTime(), p.joinedAt.getTime()));
       if (compareKey({ at: changedAt, id: c.id }, after) > 0) mine.push({ conversation: c, changedAt });
     }
-    mine.sort((a, b) => compareKey({ at: a.changedAt, id: a.conversation.id }, { at: b.changedAt, id: b.conversation.id }));
+    mine.sort((a, b) =>
+      compareKey({ at: a.changedAt, id: a.conversation.id }, { at: b.changedAt, id: b.conversation.id }),
+    );
     return {
       items: mine.slice(0, limit).map((x) => ({ conversation: copy(x.conversation), changedAt: x.changedAt })),
       hasMore: mine.length > limit,

@@ -79,7 +79,8 @@ function changedAt(doc: ConversationDoc, userId: string): Date {
   return new Date(Math.max(doc.activityAt.getTime(), doc.updatedAt.getTime(), joined));
 }
 
-const compare = (a: InboxPosition, b: InboxPosition) => a.at.getTime() - b.at.getTime() || compareCodePoints(a.id, b.id);
+const compare = (a: InboxPosition, b: InboxPosition) =>
+  a.at.getTime() - b.at.getTime() || compareCodePoints(a.id, b.id);
 
 export class MongoInboxRepository implements InboxRepository {
   constructor(private readonly ctx: MongoContext) {}
@@ -112,7 +113,9 @@ export class MongoInboxRepository implements InboxRepository {
       const items = docs
         .map((doc) => ({ conversation: fromConversationDoc(doc), changedAt: changedAt(doc, userId) }))
         .filter((x) => compare({ at: x.changedAt, id: x.conversation.id }, after) > 0)
-        .sort((a, b) => compare({ at: a.changedAt, id: a.conversation.id }, { at: b.changedAt, id: b.conversation.id }));
+        .sort((a, b) =>
+          compare({ at: a.changedAt, id: a.conversation.id }, { at: b.changedAt, id: b.conversation.id }),
+        );
       return { items: items.slice(0, limit), hasMore: items.length > limit };
     });
   }

@@ -15,12 +15,10 @@ const REMOVAL_COLUMNS = ['user_id', 'at', 'conversation_id', 'reason'] as const;
 /** Records that `userId` left the conversation (removed), in the removal's transaction. */
 export async function writeRemoval(sql: Sql, db: Db, conversationId: string, userId: string, at: Date): Promise<void> {
   const { dialect } = db;
-  await sql.exec(dialect.insertIgnore('participant_removals', REMOVAL_COLUMNS, `VALUES (?, ${dialect.timeParam}, ?, ?)`), [
-    userId,
-    dialect.time(at),
-    conversationId,
-    'removed' satisfies RemovalReason,
-  ]);
+  await sql.exec(
+    dialect.insertIgnore('participant_removals', REMOVAL_COLUMNS, `VALUES (?, ${dialect.timeParam}, ?, ?)`),
+    [userId, dialect.time(at), conversationId, 'removed' satisfies RemovalReason],
+  );
 }
 
 /** Records the removal of every participant of a conversation being deleted; run before the DELETE cascades. */
@@ -95,10 +93,10 @@ export class TypeormTicketUseRepository implements TicketUseRepository {
   async claim(nonce: string, expiresAt: Date): Promise<boolean> {
     const { dialect } = this.db;
     const inserted = await this.db.tx((sql) =>
-      sql.exec(dialect.insertIgnore('stream_ticket_uses', ['nonce', 'expires_at'], `VALUES (?, ${dialect.timeParam})`), [
-        nonce,
-        dialect.time(expiresAt),
-      ]),
+      sql.exec(
+        dialect.insertIgnore('stream_ticket_uses', ['nonce', 'expires_at'], `VALUES (?, ${dialect.timeParam})`),
+        [nonce, dialect.time(expiresAt)],
+      ),
     );
     return inserted > 0;
   }

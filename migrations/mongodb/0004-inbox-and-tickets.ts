@@ -38,6 +38,8 @@ export const inboxAndTickets: MongoMigration = {
       { key: { at: 1 }, name: 'participant_removals_at' },
     ]);
     await ensureCollection(db, 'stream_ticket_uses', TICKET_USE_VALIDATOR);
-    await db.collection('stream_ticket_uses').createIndexes([{ key: { expiresAt: 1 }, name: 'stream_ticket_uses_expires' }]);
+    await db
+      .collection('stream_ticket_uses')
+      .createIndexes([{ key: { expiresAt: 1 }, name: 'stream_ticket_uses_expires' }]);
   },
 };

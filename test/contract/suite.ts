@@ -5,6 +5,7 @@ import { bulkSpec } from './spec/bulk.js';
 import { concurrencySpec } from './spec/concurrency.js';
 import { conversationsSpec } from './spec/conversations.js';
 import { eventsSpec } from './spec/events.js';
+import { inboxSpec } from './spec/inbox.js';
 import { lifecycleSpec } from './spec/lifecycle.js';
 import { messagesSpec } from './spec/messages.js';
 import { paginationSpec } from './spec/pagination.js';
@@ -27,5 +28,6 @@ export function describeContract(backend: DatabaseType | StoreInitializer): void
     concurrencySpec(test);
     bulkSpec(test);
     eventsSpec(test);
+    inboxSpec(test);
   });
 }

@@ -79,7 +79,8 @@ export function postgresDialect(config: ServerOptions): Dialect {
     time: (value) => value,
     timeParam: 'CAST(? AS timestamptz)',
     greatest: (a, b) => `GREATEST(${a}, ${b})`,
-    insertIgnore: (table, columns, source) => `INSERT INTO ${table} (${columns.join(', ')}) ${source} ON CONFLICT DO NOTHING`,
+    insertIgnore: (table, columns, source) =>
+      `INSERT INTO ${table} (${columns.join(', ')}) ${source} ON CONFLICT DO NOTHING`,
     columnTypes: {
       key: { type: 'varchar', collation: 'C' },
       text: { type: 'varchar' },
