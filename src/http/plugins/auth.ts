@@ -18,8 +18,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** False on the one route where a new user registers explicitly (POST /v1/users). */
     autoProvision?: boolean;
-    /** True where a stream ticket (`?ticket=`, POST /v1/stream-tickets) may stand in for Authorization. */
-    streamTicket?: boolean;
+    /**
+     * Set where a stream ticket (`?ticket=`, POST /v1/stream-tickets) may stand in for
+     * Authorization: the stream it must have been issued for (the route's conversation, or the inbox).
+     */
+    streamTicket?: 'conversation' | 'inbox';
   }
 }
 
@@ -65,9 +68,13 @@ export default fp(
 
     app.decorate('authenticate', async (request: FastifyRequest) => {
       const ticket = (request.query as { ticket?: unknown } | undefined)?.ticket;
-      if (request.routeOptions.config.streamTicket === true && typeof ticket === 'string') {
-        const conversationId = String((request.params as { id?: unknown } | undefined)?.id ?? '');
-        request.identity = { sub: app.live.tickets.redeem(ticket, conversationId).sub };
+      const streamTicket = request.routeOptions.config.streamTicket;
+      if (streamTicket !== undefined && typeof ticket === 'string') {
+        const stream =
+          streamTicket === 'inbox'
+            ? ({ inbox: true } as const)
+            : { conversationId: String((request.params as { id?: unknown } | undefined)?.id ?? '') };
+        request.identity = { sub: (await app.live.tickets.redeem(ticket, stream)).sub };
         return;
       }
       if (auth.mode === 'dev') {

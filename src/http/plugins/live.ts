@@ -29,7 +29,11 @@ export default fp(
     const notifier: Notifier = new LocalNotifier(); // EVENTS_NOTIFY=local, the only value so far
     const live: Live = {
       notifier,
-      tickets: new TicketService(settings.STREAM_TICKET_SECRET, settings.STREAM_TICKET_TTL_S * 1000),
+      tickets: new TicketService(
+        settings.STREAM_TICKET_SECRET,
+        settings.STREAM_TICKET_TTL_S * 1000,
+        app.store.ticketUses,
+      ),
       streams: new Set(),
     };
     app.decorate('live', live);
@@ -38,7 +42,9 @@ export default fp(
     const prune = async () => {
       try {
         const removed = await app.services.events.prune(retentionMs);
-        if (removed > 0) app.log.info({ removed }, 'pruned expired conversation events');
+        const tickets = await app.store.ticketUses.prune(new Date());
+        if (removed + tickets > 0)
+          app.log.info({ removed, tickets }, 'pruned expired events, removals and ticket uses');
       } catch (error) {
         app.log.warn({ err: error }, 'pruning conversation events failed; it runs again later');
       }

@@ -3,18 +3,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { eventJson } from '../../domain/events.js';
 import type { EventService, Feed, FeedPage } from '../../services/events.js';
 import type { Live } from '../plugins/live.js';
+import { openSse, sseFrame, type SseOptions } from '../sse.js';
 import { actorId } from '../plugins/auth.js';
 import { errors } from '../schemas/common.js';
 import { ConversationParams } from '../schemas/conversations.js';
 import { EVENT_DATA_DOC, EventPageSchema, EventQuery, TicketBody, TicketSchema } from '../schemas/events.js';
 
 const tags = ['events'];
-/** What EventSource waits before reconnecting (the `retry:` field). */
-const RETRY_MS = 3000;
 /** Events a stream reads from the log per query. */
 const STREAM_BATCH = 200;
-/** A dropped slow client's socket is destroyed after this long if the final event cannot be flushed. */
-const DROP_GRACE_MS = 1000;
 
 function pageItems(conversationId: string, page: FeedPage) {
   if (page.reset) {
@@ -52,7 +49,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const me = actorId(request);
       await events.open(me, request.body.conversationId);
-      const { ticket, expiresAt } = app.live.tickets.issue(me, request.body.conversationId);
+      const { ticket, expiresAt } = app.live.tickets.issue(me, { conversationId: request.body.conversationId });
       return reply.code(201).header('cache-control', 'no-store').send({ ticket, expiresAt: expiresAt.toISOString() });
     },
   );
@@ -60,7 +57,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/conversations/:id/events',
     {
-      config: { streamTicket: true },
+      config: { streamTicket: 'conversation' },
       schema: {
         tags,
         summary: 'The conversation’s events: a JSON page, or a live stream',
@@ -105,18 +102,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
 };
 
-interface StreamOptions {
-  heartbeatMs: number;
-  pollMs: number;
-  bufferBytes: number;
-}
-
 /**
- * One Server-Sent Events stream. Wake-ups (the notifier) and a poll timer both just schedule a
- * read of the log from the last seq sent; reads never overlap, and a wake-up during a read causes
- * one more. Nothing is pushed from the write path. A client that stops reading makes the socket's
- * buffer grow: beyond `bufferBytes` it gets a final `overflow` event and is dropped (it resumes
- * with Last-Event-ID), and no further reads are made meanwhile.
+ * One conversation's Server-Sent Events stream (src/http/sse.ts): each read sends the events
+ * after the last seq sent, and ends the stream after the reader's removal or the deletion.
  */
 function stream(
   request: FastifyRequest,
@@ -125,97 +113,33 @@ function stream(
   from: number,
   events: EventService,
   live: Live,
-  options: StreamOptions,
+  options: SseOptions,
 ): FastifyReply {
-  const res = reply.raw;
   let last = from;
-  let closed = false;
-  let reading = false;
-  let again = false;
-
-  reply.hijack();
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-store',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    'x-request-id': request.id,
-  });
-  res.write(`retry: ${RETRY_MS}\n\n`);
-
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    clearInterval(poll);
-    clearInterval(heartbeat);
-    unsubscribe();
-    live.streams.delete(end);
-  };
-  const end = () => {
-    close();
-    res.end();
-  };
-  const drop = () => {
-    request.log.warn({ conversationId: feed.conversationId, lastSeq: last }, 'event stream dropped: client too slow');
-    const final = `event: overflow\ndata: ${JSON.stringify({ reason: 'slow_client', lastSeq: last })}\n\n`;
-    close();
-    res.end(final);
-    setTimeout(() => res.destroy(), DROP_GRACE_MS).unref();
-  };
-  const send = (text: string): boolean => {
-    res.write(text);
-    if (res.writableLength > options.bufferBytes) {
-      drop();
-      return false;
-    }
-    return true;
-  };
-
-  const read = async () => {
-    if (closed) return;
-    if (reading) {
-      again = true;
-      return;
-    }
-    reading = true;
-    try {
-      do {
-        again = false;
-        for (;;) {
-          const page = await events.read(feed, last, STREAM_BATCH);
-          if (closed) return;
-          if (page.reset) {
-            const item = pageItems(feed.conversationId, page)[0]!;
-            last = page.reset.lastSeq;
-            if (!send(`id: ${last}\nevent: reset\ndata: ${JSON.stringify(item)}\n\n`)) return;
-          }
-          for (const e of page.events) {
-            last = e.seq;
-            if (!send(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(eventJson(e))}\n\n`)) return;
-          }
-          if (page.ended) {
-            end();
-            return;
-          }
-          if (!page.hasMore) break;
+  const sse = openSse(
+    request,
+    reply,
+    live,
+    options,
+    { log: { conversationId: feed.conversationId }, resume: () => ({ lastSeq: last }) },
+    async (out) => {
+      for (;;) {
+        const page = await events.read(feed, last, STREAM_BATCH);
+        if (out.closed) return;
+        if (page.reset) {
+          const item = pageItems(feed.conversationId, page)[0]!;
+          last = page.reset.lastSeq;
+          if (!out.send(sseFrame(last, 'reset', item))) return;
         }
-      } while (again && !closed);
-    } catch (error) {
-      request.log.warn({ err: error, conversationId: feed.conversationId }, 'event stream read failed; retrying');
-    } finally {
-      reading = false;
-    }
-  };
-
-  const unsubscribe = live.notifier.subscribe(feed.conversationId, () => void read());
-  const poll = setInterval(() => void read(), options.pollMs);
-  const heartbeat = setInterval(() => {
-    if (!closed) send(': heartbeat\n\n');
-  }, options.heartbeatMs);
-  poll.unref();
-  heartbeat.unref();
-  live.streams.add(end);
-  res.on('close', close);
-  void read();
+        for (const e of page.events) {
+          last = e.seq;
+          if (!out.send(sseFrame(e.seq, e.type, eventJson(e)))) return;
+        }
+        if (page.ended) return out.end();
+        if (!page.hasMore) return;
+      }
+    },
+  );
+  sse.subscribe(feed.conversationId);
   return reply;
 }
