@@ -340,6 +340,13 @@ export const SETTINGS = {
     default: 1024 * 1024,
     doc: 'A stream whose unsent output exceeds this (a client that does not read) gets a final overflow event and is dropped; it resumes with Last-Event-ID.',
   },
+  EVENTS_INBOX_SETTLE_MS: {
+    kind: 'int',
+    min: 1000,
+    max: 600_000,
+    default: 30_000,
+    doc: 'The inbox feed (GET /v1/events) reads this far behind its position, so a change that commits late (or comes from a gateway whose clock is behind) is still delivered.',
+  },
   STREAM_TICKET_TTL_S: {
     kind: 'int',
     min: 5,

@@ -1,6 +1,7 @@
 import type { Store } from '../repositories/ports.js';
 import { ConversationService } from './conversations.js';
 import { EventService } from './events.js';
+import { InboxService } from './inbox.js';
 import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from './limits.js';
 import { MessageService } from './messages.js';
 import { notifyingStore, type Notifier } from './notifier.js';
@@ -20,13 +21,23 @@ export interface Services {
   participants: ParticipantService;
   messages: MessageService;
   events: EventService;
+  inbox: InboxService;
 }
+
+/** How long feeds keep their history and how far behind the inbox feed reads (EVENTS_RETENTION_S, EVENTS_INBOX_SETTLE_MS). */
+export interface FeedOptions {
+  retentionMs: number;
+  settleMs: number;
+}
+
+export const DEFAULT_FEED_OPTIONS: FeedOptions = { retentionMs: 7 * 86_400_000, settleMs: 30_000 };
 
 /** With a notifier, every write that appends an event wakes that conversation's stream readers. */
 export function createServices(
   base: Store,
   limits: ServiceLimits = DEFAULT_SERVICE_LIMITS,
   notifier?: Notifier,
+  feeds: FeedOptions = DEFAULT_FEED_OPTIONS,
 ): Services {
   const store = notifier ? notifyingStore(base, notifier) : base;
   const users = new UserService(store);
@@ -36,5 +47,6 @@ export function createServices(
     participants: new ParticipantService(store, users),
     messages: new MessageService(store, limits),
     events: new EventService(store),
+    inbox: new InboxService(store, feeds),
   };
 }

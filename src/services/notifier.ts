@@ -7,9 +7,10 @@ import type { ConversationRepository, MessageRepository, Store } from '../reposi
  * notifier for several instances (PostgreSQL LISTEN/NOTIFY, Redis) implements the same interface.
  */
 export interface Notifier {
-  notify(conversationId: string): void;
-  /** Calls `wake` after writes to the conversation; returns the unsubscribe function. */
-  subscribe(conversationId: string, wake: () => void): () => void;
+  /** Wakes the readers of a topic: a conversation id, or `user:<id>` (userTopic) for a user's inbox. */
+  notify(topic: string): void;
+  /** Calls `wake` after writes that notify the topic; returns the unsubscribe function. */
+  subscribe(topic: string, wake: () => void): () => void;
 }
 
 export class LocalNotifier implements Notifier {
@@ -67,23 +68,45 @@ const MUTATIONS: {
   },
 };
 
+/** The topic that wakes one user's inbox stream (conversation ids are UUIDs, so they never clash). */
+export const userTopic = (userId: string) => `user:${userId}`;
+
+/**
+ * The mutations that change who takes part, with the users whose inbox streams must learn of it
+ * (they are not subscribed to a conversation they were not in yet). Other changes wake inbox
+ * streams through their conversation's topic, to which each member's stream is subscribed.
+ */
+const MEMBERSHIP: { conversations: UsersOf<ConversationRepository> } = {
+  conversations: {
+    create: (_conversation, participants) => participants.map((p) => p.userId),
+    addParticipant: (participant) => [participant.userId],
+    removeParticipant: (_conversationId, userId) => [userId],
+  },
+};
+
+type UsersOf<R> = {
+  [M in keyof R]?: R[M] extends (...args: infer A) => unknown ? (...args: A) => string[] : never;
+};
+
 /** The store with every event-appending mutation followed by a wake-up of its conversation's readers. */
 export function notifyingStore(store: Store, notifier: Notifier): Store {
-  const wrap = <T extends object>(repo: T, mutations: ConversationOf<T>): T =>
+  const wrap = <T extends object>(repo: T, mutations: ConversationOf<T>, members: UsersOf<T> = {}): T =>
     new Proxy(repo, {
       get(object, property) {
         const value = Reflect.get(object, property);
         if (typeof value !== 'function') return value;
         const conversationOf = mutations[property as keyof T] as ((...args: unknown[]) => string) | undefined;
         if (!conversationOf) return value.bind(object);
+        const usersOf = members[property as keyof T] as ((...args: unknown[]) => string[]) | undefined;
         return async (...args: unknown[]) => {
           const result = await value.apply(object, args);
           notifier.notify(conversationOf(...args));
+          for (const userId of usersOf?.(...args) ?? []) notifier.notify(userTopic(userId));
           return result;
         };
       },
     });
-  const conversations = wrap(store.conversations, MUTATIONS.conversations);
+  const conversations = wrap(store.conversations, MUTATIONS.conversations, MEMBERSHIP.conversations);
   const messages = wrap(store.messages, MUTATIONS.messages);
   return new Proxy(store, {
     get(object, property) {

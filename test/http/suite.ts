@@ -5,6 +5,7 @@ import { authSpec } from './spec/auth.js';
 import { conversationsSpec } from './spec/conversations.js';
 import { eventsSpec } from './spec/events.js';
 import { hostileSpec } from './spec/hostile.js';
+import { inboxSpec } from './spec/inbox.js';
 import { inputSpec } from './spec/input.js';
 import { messagesSpec } from './spec/messages.js';
 import { operationsSpec } from './spec/operations.js';
@@ -31,5 +32,6 @@ export function describeHttp(backend: DatabaseType | StoreInitializer): void {
     inputSpec(api);
     hostileSpec(api);
     eventsSpec(api);
+    inboxSpec(api);
   });
 }

@@ -20,6 +20,7 @@ export default fp(
         app.store,
         { messageMaxBytes: settings.MESSAGE_MAX_BYTES, pageMaxBytes: settings.PAGE_MAX_BYTES },
         app.live.notifier,
+        { retentionMs: settings.EVENTS_RETENTION_S * 1000, settleMs: settings.EVENTS_INBOX_SETTLE_MS },
       ),
     );
   },

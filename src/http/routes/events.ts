@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ValidationError } from '../../domain/errors.js';
 import { eventJson } from '../../domain/events.js';
 import type { EventService, Feed, FeedPage } from '../../services/events.js';
 import type { Live } from '../plugins/live.js';
@@ -41,15 +42,21 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'A ticket for one event stream',
-        description: `For browsers, whose EventSource cannot send Authorization: a signed ticket for the caller and one conversation they take part in, valid for ${settings.STREAM_TICKET_TTL_S} s (STREAM_TICKET_TTL_S) and usable once, as \`?ticket=\` on \`GET /v1/conversations/:id/events\`. 404 for a conversation the caller does not take part in.`,
+        description: `For browsers, whose EventSource cannot send Authorization: a signed ticket for the caller and one stream — \`{conversationId}\` for \`GET /v1/conversations/:id/events\` of a conversation they take part in, or \`{stream: "inbox"}\` for \`GET /v1/events\` — valid for ${settings.STREAM_TICKET_TTL_S} s (STREAM_TICKET_TTL_S) and usable once on any instance, as \`?ticket=\`. 404 for a conversation the caller does not take part in.`,
         body: TicketBody,
         response: { 201: TicketSchema, ...errors(400, 401, 404, 415) },
       },
     },
     async (request, reply) => {
       const me = actorId(request);
-      await events.open(me, request.body.conversationId);
-      const { ticket, expiresAt } = app.live.tickets.issue(me, { conversationId: request.body.conversationId });
+      const { conversationId, stream } = request.body;
+      if ((conversationId === undefined) === (stream === undefined))
+        throw ValidationError.field('conversationId', 'give exactly one of conversationId and stream');
+      if (conversationId !== undefined) await events.open(me, conversationId);
+      const { ticket, expiresAt } = app.live.tickets.issue(
+        me,
+        conversationId !== undefined ? { conversationId } : { inbox: true },
+      );
       return reply.code(201).header('cache-control', 'no-store').send({ ticket, expiresAt: expiresAt.toISOString() });
     },
   );

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { conversationRoutes } from './conversations.js';
 import { eventRoutes } from './events.js';
+import { inboxRoutes } from './inbox.js';
 import { messageRoutes } from './messages.js';
 import { userRoutes } from './users.js';
 
@@ -12,4 +13,5 @@ export const v1Routes: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(conversationRoutes);
   await app.register(messageRoutes);
   await app.register(eventRoutes);
+  await app.register(inboxRoutes);
 };

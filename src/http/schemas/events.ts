@@ -76,11 +76,76 @@ export const EventQuery = Type.Object(
   closed,
 );
 
-export const TicketBody = Type.Object({ conversationId: Uuid }, closed);
+export const TicketBody = Type.Object(
+  {
+    conversationId: Type.Optional(Uuid),
+    stream: Type.Optional(
+      Type.Literal('inbox', { description: 'For the inbox stream (GET /v1/events) instead of a conversation.' }),
+    ),
+  },
+  { ...closed, description: 'Exactly one of `conversationId` (that conversation’s events) and `stream: "inbox"`.' },
+);
 export const TicketSchema = Type.Object(
   {
-    ticket: Type.String({ description: 'Use once as `?ticket=` on the events route of that conversation.' }),
+    ticket: Type.String({ description: 'Use once as `?ticket=` on the stream it was issued for.' }),
     expiresAt: Timestamp,
+  },
+  closed,
+);
+
+/** A position in the caller's inbox feed, as the previous answer gave it. */
+const InboxCursor = Type.String({
+  pattern: '^[0-9]{1,15}(\\.[0-9a-f-]{36})?$',
+  description: 'Opaque: pass back as `after` (or Last-Event-ID) to continue.',
+});
+
+export const INBOX_ITEM_DOC = [
+  '`conversation`: `{type, at, conversation}` — a conversation you take part in, as it is now, after its activity, title or metadata changed or you joined it',
+  '`removed`: `{type, at, conversationId, reason: "removed" | "deleted"}` — you left it, or it was deleted',
+].join('; ');
+
+export const InboxItemSchema = Type.Union(
+  [
+    Type.Object(
+      { type: Type.Literal('conversation'), at: Timestamp, conversation: ConversationSchema },
+      { ...closed, description: 'A conversation of yours as it is now.' },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('removed'),
+        at: Timestamp,
+        conversationId: Uuid,
+        reason: Type.Union([Type.Literal('removed'), Type.Literal('deleted')]),
+      },
+      { ...closed, description: 'You no longer take part in the conversation.' },
+    ),
+  ],
+  { description: INBOX_ITEM_DOC },
+);
+
+export const InboxPageSchema = Type.Object(
+  {
+    items: Type.Array(InboxItemSchema),
+    cursor: InboxCursor,
+    hasMore: Type.Boolean({ description: 'More items are ready now: ask again at once.' }),
+    reset: Type.Boolean({
+      description:
+        'Your position is older than the retention: re-read GET /v1/conversations, then continue from `cursor`.',
+    }),
+  },
+  closed,
+);
+
+export const InboxQuery = Type.Object(
+  {
+    after: Type.Optional(InboxCursor),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LIMITS.pageMax, description: 'JSON only; default 50.' })),
+    ticket: Type.Optional(
+      Type.String({
+        maxLength: 1024,
+        description: 'A stream ticket for the inbox, instead of Authorization (EventSource).',
+      }),
+    ),
   },
   closed,
 );

@@ -114,6 +114,7 @@ export function operationsSpec(test: ApiTest): void {
           'DELETE /v1/conversations/{id}/messages/{messageId}',
           'GET /v1/conversations/{id}/events',
           'POST /v1/stream-tickets',
+          'GET /v1/events',
         ].sort(),
       );
       expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
