@@ -1,0 +1,115 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Chromium, launchChromium } from '../support/chromium.js';
+import { ALICE, apiMessages, BOB, DemoPage, type Gateway, saveSideBySide, startGateway } from './support.js';
+
+/**
+ * The demo page in headless Chromium against one real gateway process on SQLite: Alice and Bob,
+ * each in a page of their own, chat through the page's forms and buttons only. What one does
+ * shows up at the other live: messages within a second, with their author; edits and deletions;
+ * new conversations and activity in the sidebar.
+ */
+
+/** The live feed must bring a message typed by one person to the other within this long. */
+const LIVE_MS = 1000;
+/** The sidebar refreshes every 3 s; allow for a refresh in flight and a slow machine. */
+const SIDEBAR_MS = 8000;
+
+describe('the demo page, two people on one gateway (SQLite, headless Chromium)', () => {
+  let dir = '';
+  let gateway: Gateway | undefined;
+  let browser: Chromium | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'polystore-demo-'));
+    [gateway, browser] = await Promise.all([
+      startGateway('sqlite', { DATABASE_TYPE: 'sqlite', DATABASE_URL: join(dir, 'demo.db') }),
+      launchChromium({ viewport: { width: 640, height: 720 } }),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a message typed by one appears at the other within a second; edits, deletions and the sidebar follow', async () => {
+    const context = browser!.context;
+    const origin = gateway!.url;
+    // Bob signs in first: he is then a user Alice can invite.
+    const bob = await DemoPage.open(context, origin, BOB);
+    const alice = await DemoPage.open(context, origin, ALICE);
+
+    const lisbon = await alice.startConversation('Trip to Lisbon', [BOB]);
+    // Bob did nothing: his sidebar shows the new conversation by itself.
+    await bob.waitSidebar(lisbon, 0, SIDEBAR_MS);
+    expect(await bob.sidebar()).toEqual([{ id: lisbon, title: 'Trip to Lisbon', messageCount: 0 }]);
+    await bob.openConversation(lisbon);
+
+    const hello = 'Olá Bob! 👋 <b>not bold</b>';
+    const arrived = bob.waitMessages({ text: hello }, 5000);
+    const typed = performance.now();
+    await alice.send(hello);
+    await arrived;
+    const elapsed = performance.now() - typed;
+    expect(elapsed, `the message took ${Math.round(elapsed)} ms to reach the other page`).toBeLessThan(LIVE_MS);
+    const [received] = await bob.messages();
+    expect(received).toMatchObject({
+      text: hello,
+      authorId: 'alice',
+      author: 'Alice',
+      deleted: false,
+      edited: false,
+      version: 1,
+    });
+    // It came through the feed, right after conversation.created (seq 1, Bob among its participants).
+    expect(received!.seq).toBe(2);
+    // Markup in a message is text, and only its author gets the Edit and Delete buttons.
+    expect(await bob.page.locator('#messages b').count()).toBe(0);
+    expect(await bob.message(hello).locator('.actions').isHidden()).toBe(true);
+    expect(await alice.message(hello).locator('.actions').isVisible()).toBe(true);
+
+    // The other way round, and the sidebar of the open conversation follows its activity.
+    await bob.send('Tudo bem, Alice!');
+    await alice.waitMessages({ text: 'Tudo bem, Alice!' }, LIVE_MS * 2);
+    await bob.waitSidebar(lisbon, 2, 5000);
+    expect((await alice.messages()).map((m) => [m.author, m.text])).toEqual([
+      ['Alice', hello],
+      ['Bob', 'Tudo bem, Alice!'],
+    ]);
+
+    // An edit propagates, with its new version.
+    await alice.edit(hello, 'Olá Bob! (edited)');
+    await bob.waitMessages({ text: 'Olá Bob! (edited)' }, 5000);
+    expect((await bob.messages())[0]).toMatchObject({ id: received!.id, edited: true, version: 2, seq: 4 });
+
+    // So does a deletion: the tombstone keeps its place.
+    const deletedId = await alice.delete('Olá Bob! (edited)');
+    await bob.waitMessages({ text: 'message deleted', deleted: true }, 5000);
+    expect((await bob.messages()).map((m) => [m.id, m.text, m.deleted])).toEqual([
+      [deletedId, 'message deleted', true],
+      [(await alice.messages())[1]!.id, 'Tudo bem, Alice!', false],
+    ]);
+
+    // Activity in a conversation Bob does not have open: it comes first in his sidebar, with its count.
+    const dinner = await alice.startConversation('Dinner', [BOB]);
+    await alice.send('Sushi tonight?');
+    await bob.waitSidebar(dinner, 1, SIDEBAR_MS);
+    expect((await bob.sidebar()).map((c) => [c.title, c.messageCount])).toEqual([
+      ['Dinner', 1],
+      ['Trip to Lisbon', 2],
+    ]);
+
+    // Bob's page shows exactly the conversation the API has.
+    const stored = await apiMessages(origin, BOB, lisbon);
+    expect((await bob.messages()).map((m) => [m.id, m.version])).toEqual(stored.map((m) => [m.id, m.version]));
+
+    await alice.openConversation(lisbon);
+    await saveSideBySide(context, [alice, bob], 'demo-alice-and-bob');
+    expect(alice.errors).toEqual([]);
+    expect(bob.errors).toEqual([]);
+  }, 90_000);
+});
