@@ -12,7 +12,9 @@
  *   reconnects with a new ticket, backing off from 250 ms to 5 s. Events at or below the last
  *   applied seq are dropped, so a resume never applies one twice.
  * - The DOM carries what tests read: each message's id, seq, author, version and state as data
- *   attributes; the stream's state and how many times it connected on #status.
+ *   attributes; the stream's state and how many times it connected on #status; on <body>, the
+ *   last seq applied and what the streams delivered for the open conversation (events, repeats
+ *   dropped, jumps past a missing seq, resets).
  */
 
 const HEAD_PROBE = 2147483647;
@@ -47,6 +49,8 @@ const state = {
   source: null,
   ended: false,
   connections: 0,
+  /** What the streams delivered for the open conversation; none of repeats, skips and resets should happen. */
+  feed: { received: 0, repeats: 0, skips: 0, resets: 0 },
   retryMs: RETRY_MIN_MS,
   retryTimer: 0,
 };
@@ -184,6 +188,7 @@ async function openConversation(id) {
   const generation = ++state.generation;
   state.conversationId = id;
   state.lastSeq = 0;
+  state.feed = { received: 0, repeats: 0, skips: 0, resets: 0 };
   state.ended = false;
   state.retryMs = RETRY_MIN_MS;
   state.messages.clear();
@@ -219,7 +224,7 @@ async function loadSnapshot(generation) {
   const page = await api('GET', `${conversationPath(id)}/messages?limit=${MESSAGES_SHOWN}`);
   if (generation !== state.generation) return false;
   state.lastSeq = head.lastSeq;
-  document.body.dataset.lastSeq = String(state.lastSeq);
+  publishFeed();
   for (const message of page.data) applyMessage(message, null);
   return true;
 }
@@ -260,6 +265,15 @@ async function connect(generation) {
   source.addEventListener('error', resume);
 }
 
+function publishFeed() {
+  const body = document.body.dataset;
+  body.lastSeq = String(state.lastSeq);
+  body.eventsReceived = String(state.feed.received);
+  body.eventsRepeated = String(state.feed.repeats);
+  body.eventsSkipped = String(state.feed.skips);
+  body.resets = String(state.feed.resets);
+}
+
 function retry(generation) {
   setStatus('reconnecting', `reconnecting in ${state.retryMs} ms…`);
   const delay = state.retryMs;
@@ -283,9 +297,15 @@ function end(text) {
 function onEvent(source, message) {
   if (state.source !== source) return;
   const event = JSON.parse(message.data);
-  if (event.seq <= state.lastSeq) return; // already applied: a resume or a repeat
+  state.feed.received++;
+  if (event.seq <= state.lastSeq) {
+    // Already applied (the log has no gaps and a resume names the last seq, so this is not expected).
+    state.feed.repeats++;
+    return publishFeed();
+  }
+  if (event.seq !== state.lastSeq + 1) state.feed.skips++;
   state.lastSeq = event.seq;
-  document.body.dataset.lastSeq = String(event.seq);
+  publishFeed();
   switch (event.type) {
     case 'message.created':
     case 'message.updated':
@@ -310,7 +330,9 @@ function onEvent(source, message) {
 async function onReset(source, generation, message) {
   if (state.source !== source) return;
   const { data } = JSON.parse(message.data);
+  state.feed.resets++;
   state.lastSeq = data.lastSeq;
+  publishFeed();
   try {
     const page = await api('GET', `${conversationPath(state.conversationId)}/messages?limit=${MESSAGES_SHOWN}`);
     if (generation === state.generation) for (const m of page.data) applyMessage(m, null);

@@ -35,7 +35,11 @@ describe('GET /demo', () => {
   });
 
   it('is served by default in development, and with DEMO_ENABLED=true anywhere', async () => {
-    for (const env of [{ NODE_ENV: 'development' }, { NODE_ENV: 'production', DEMO_ENABLED: 'true' }]) {
+    const envs: Record<string, string>[] = [
+      { NODE_ENV: 'development' },
+      { NODE_ENV: 'production', DEMO_ENABLED: 'true' },
+    ];
+    for (const env of envs) {
       const res = await get(env, '/demo');
       expect(res.statusCode).toBe(200);
       expect(res.body).toContain('<title>polystore · live chat demo</title>');

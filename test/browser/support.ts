@@ -1,4 +1,5 @@
 import '../support/provided-context.js';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,36 +42,69 @@ export interface Gateway {
   name: string;
   url: string;
   process: ServerProcess;
+  /** The pid of the server process itself (tsx runs it as a child of its own wrapper process). */
+  pid: number;
   /** SIGTERM, then SIGKILL after 15 s; resolves once the process is gone. */
   stop(): Promise<void>;
-  /** SIGKILL to this process (our own child) and its exit. */
+  /** SIGKILL to the server process (our own child's child) and the exit its wrapper reports. */
   kill9(): Promise<Exit>;
+}
+
+/**
+ * The pid in the server's "listening" log line, checked to be a child of the process we spawned
+ * (the tsx wrapper): signals meant for the server are sent to it, never to anything else.
+ */
+function serverPid(server: ServerProcess): number {
+  const line = server.logs().find((l) => typeof l.msg === 'string' && l.msg.startsWith('polystore listening at'));
+  const pid = line?.pid;
+  if (typeof pid !== 'number') throw new Error('the listening log line carries no pid');
+  // /proc/<pid>/stat: "pid (command) state ppid …"
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  if (ppid !== server.child.pid) throw new Error(`process ${pid} is not a child of our gateway ${server.child.pid}`);
+  return pid;
 }
 
 /** `polystore serve` with the demo on, as a real process on a free loopback port. */
 export async function startGateway(name: string, env: Record<string, string>): Promise<Gateway> {
   const server = spawnServer({ DEMO_ENABLED: 'true', STREAM_TICKET_SECRET, ...env });
   let url: string;
+  let pid: number;
   try {
     url = await listeningUrl(server);
+    pid = serverPid(server);
   } catch (error) {
     server.kill();
     await server.exited;
     throw error;
   }
+  const alive = () => server.child.exitCode === null && server.child.signalCode === null;
+  /** The wrapper exits once the server has; killing only the wrapper would leave the server running. */
+  const killBoth = () => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    server.kill();
+  };
   return {
     name,
     url,
     process: server,
+    pid,
     stop: async () => {
-      if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGTERM');
-      const timer = setTimeout(() => server.kill(), 15_000);
+      if (alive()) server.child.kill('SIGTERM');
+      const timer = setTimeout(killBoth, 15_000);
       await server.exited;
       clearTimeout(timer);
     },
     kill9: async () => {
-      server.kill();
-      return server.exited;
+      process.kill(pid, 'SIGKILL');
+      const timer = setTimeout(killBoth, 10_000);
+      const exit = await server.exited;
+      clearTimeout(timer);
+      return exit;
     },
   };
 }
@@ -248,6 +282,21 @@ export class DemoPage {
     return {
       state: (await status.getAttribute('data-state')) ?? '',
       connections: Number(await status.getAttribute('data-connections')),
+    };
+  }
+
+  /**
+   * What the page's streams delivered for the open conversation: events (repeats included), the
+   * repeats it dropped, jumps past a missing seq, resets, and the last seq it applied.
+   */
+  async feed(): Promise<{ received: number; repeated: number; skipped: number; resets: number; lastSeq: number }> {
+    const data = (name: string) => this.page.locator('body').getAttribute(`data-${name}`).then(Number);
+    return {
+      received: await data('events-received'),
+      repeated: await data('events-repeated'),
+      skipped: await data('events-skipped'),
+      resets: await data('resets'),
+      lastSeq: await data('last-seq'),
     };
   }
 
