@@ -11,8 +11,8 @@
  *   the page closes the EventSource itself (its own reconnect would reuse the spent ticket) and
  *   reconnects with a new ticket, backing off from 250 ms to 5 s. Events at or below the last
  *   applied seq are dropped, so a resume never applies one twice.
- * - The DOM carries what tests read: each message's id, seq, author, version and state as data
- *   attributes; the stream's state and how many times it connected on #status; on <body>, the
+ * - The DOM carries what tests read: each message's id, seq, author, version, state and when it
+ *   was first shown as data attributes; when the composer last sent; the stream's state and how many times it connected on #status; on <body>, the
  *   last seq applied and what the streams delivered for the open conversation (events, repeats
  *   dropped, jumps past a missing seq, resets).
  */
@@ -48,6 +48,7 @@ const state = {
   elements: new Map(),
   source: null,
   ended: false,
+  /** How often a stream of the open conversation connected. */
   connections: 0,
   /** What the streams delivered for the open conversation; none of repeats, skips and resets should happen. */
   feed: { received: 0, repeats: 0, skips: 0, resets: 0 },
@@ -190,6 +191,7 @@ async function openConversation(id) {
   state.lastSeq = 0;
   state.feed = { received: 0, repeats: 0, skips: 0, resets: 0 };
   state.ended = false;
+  state.connections = 0;
   state.retryMs = RETRY_MIN_MS;
   state.messages.clear();
   state.elements.clear();
@@ -378,6 +380,8 @@ function createMessageElement(message) {
   const element = $('#message-template').content.firstElementChild.cloneNode(true);
   element.dataset.messageId = message.id;
   element.dataset.authorId = message.authorId;
+  // When this page first showed it (epoch ms), so that delivery can be timed across pages.
+  element.dataset.shownAt = String(Date.now());
   const author = element.querySelector('.author');
   author.textContent = message.authorId;
   void displayName(message.authorId).then((name) => {
@@ -486,6 +490,7 @@ function wireForms() {
     const input = form.elements.namedItem('text');
     const text = input.value;
     if (text.trim() === '' || state.conversationId === null) return;
+    form.dataset.submittedAt = String(Date.now());
     const button = form.querySelector('button');
     button.disabled = true;
     try {

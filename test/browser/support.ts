@@ -300,18 +300,34 @@ export class DemoPage {
     };
   }
 
-  /** Types a message and sends it; resolves once the page shows it as posted (the API answered). */
-  async send(text: string): Promise<void> {
+  /**
+   * Types a message and sends it; resolves once the page shows it as posted (the API answered),
+   * with the time (epoch ms, the browser's clock) the page submitted it.
+   */
+  async send(text: string): Promise<number> {
     const composer = this.page.locator('#composer input[name="text"]');
     await composer.fill(text);
     await composer.press('Enter');
     await this.message(text).waitFor({ timeout: UI_MS });
+    return Number(await this.page.locator('#composer').getAttribute('data-submitted-at'));
+  }
+
+  /** When the page first showed the message with this text (epoch ms, the browser's clock). */
+  async shownAt(text: string): Promise<number> {
+    return Number(await this.message(text).getAttribute('data-shown-at'));
   }
 
   /** The message element whose text is exactly `text`. */
   message(text: string) {
     const exactly = new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
     return this.page.locator('#messages li.message').filter({ has: this.page.locator('.text', { hasText: exactly }) });
+  }
+
+  /** Waits until the message with this text names its author (the page fetches a name once per person). */
+  async waitAuthor(text: string, name: string, timeoutMs = UI_MS): Promise<void> {
+    await this.message(text)
+      .locator('.author', { hasText: new RegExp(`^${name}$`) })
+      .waitFor({ timeout: timeoutMs });
   }
 
   /**
