@@ -205,6 +205,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     },
     cors,
     metrics: { enabled: values.METRICS_ENABLED ?? values.NODE_ENV !== 'production', token: values.METRICS_TOKEN },
+    demoEnabled: values.DEMO_ENABLED ?? values.NODE_ENV === 'development',
     settings: values,
   };
 }

@@ -270,6 +270,11 @@ export const SETTINGS = {
     doc: 'When set, /metrics requires Authorization: Bearer <this token>.',
   },
 
+  DEMO_ENABLED: {
+    kind: 'bool',
+    doc: 'Serve the browser demo (two people chatting live, through the public API) at /demo. Default: on when NODE_ENV=development, off otherwise (production, test).',
+  },
+
   // Work per request: message and page budgets, rate limits.
   MESSAGE_MAX_BYTES: {
     kind: 'int',
@@ -448,6 +453,8 @@ export interface Config {
   /** Undefined when CORS_ORIGINS is unset: no CORS headers, no preflight route. */
   cors: CorsConfig | undefined;
   metrics: MetricsConfig;
+  /** DEMO_ENABLED: serve the browser demo at /demo. */
+  demoEnabled: boolean;
   /** Every setting as checked, for code that builds another database config (the transfer commands). */
   settings: SettingValues;
 }

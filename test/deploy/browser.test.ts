@@ -1,12 +1,8 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../src/http/auth/jwt.js';
+import { launchChromium } from '../support/chromium.js';
 import { TEST_SECRET, testConfig } from '../http/support.js';
 import { startServer, type ServerProcess } from './support.js';
 
@@ -15,20 +11,9 @@ import { startServer, type ServerProcess } from './support.js';
  * 127.0.0.1 fetches /v1/users/me with a bearer token (a preflighted request) and reads the JSON
  * and the ETag; a page on an origin not in CORS_ORIGINS is blocked by the browser.
  *
- * Needs Debian's chromium package (/usr/bin/chromium), driven by playwright-core; Playwright's
- * own browser download is never used.
+ * Needs Debian's chromium package (test/support/chromium.ts); Playwright's own browser download
+ * is never used.
  */
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 /** The page: fetches the API as soon as it loads and leaves the outcome in window.__result. */
 function page(apiUrl: string, token: string): string {
@@ -77,11 +62,6 @@ describe('a browser on another origin (headless Chromium, the real server proces
   let token = '';
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium) to run the browser test`,
-      );
-    }
     token = await mintToken(testConfig().auth, { sub: 'browser-user', name: 'Browser User' });
     allowed = await pageServer(() => page(api?.url ?? '', token));
     blocked = await pageServer(() => page(api?.url ?? '', token));
@@ -99,15 +79,9 @@ describe('a browser on another origin (headless Chromium, the real server proces
   });
 
   it('fetches /v1/users/me with a bearer token, reads the JSON and the ETag; another origin is blocked', async () => {
-    const profile = await mkdtemp(join(tmpdir(), 'polystore-chromium-'));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      timeout: 30_000,
-    });
+    const browser = await launchChromium();
     try {
-      const tab = await context.newPage();
+      const tab = await browser.context.newPage();
       const load = async (origin: string): Promise<PageResult> => {
         await tab.goto(`${origin}/`, { timeout: 15_000 });
         await tab.waitForFunction(
@@ -133,8 +107,7 @@ describe('a browser on another origin (headless Chromium, the real server proces
       expect(refused.ok).toBe(false);
       expect(refused.error).toMatch(/TypeError/);
     } finally {
-      await context.close();
-      await rm(profile, { recursive: true, force: true });
+      await browser.close();
     }
   }, 90_000);
 });

@@ -1,0 +1,541 @@
+/**
+ * The polystore browser demo: two people chat live through nothing but the public API.
+ *
+ * - Identity: a bearer token from the URL fragment (`/demo#token=…`). Browsers never send the
+ *   fragment, so the token stays out of request logs; it goes only into Authorization headers.
+ * - Opening a conversation: the head of its event log first, then the newest messages, then a
+ *   live stream from that head. An event that repeats what the snapshot already shows is applied
+ *   again harmlessly: a message is replaced only by an equal or newer version.
+ * - Live: EventSource cannot send Authorization, so each connection uses a fresh single-use
+ *   ticket (POST /v1/stream-tickets) and names the last seq it applied (`after=`). On any error
+ *   the page closes the EventSource itself (its own reconnect would reuse the spent ticket) and
+ *   reconnects with a new ticket, backing off from 250 ms to 5 s. Events at or below the last
+ *   applied seq are dropped, so a resume never applies one twice.
+ * - The DOM carries what tests read: each message's id, seq, author, version, state and when it
+ *   was first shown as data attributes; when the composer last sent; the stream's state and how many times it connected on #status; on <body>, the
+ *   last seq applied and what the streams delivered for the open conversation (events, repeats
+ *   dropped, jumps past a missing seq, resets).
+ */
+
+const HEAD_PROBE = 2147483647;
+const SIDEBAR_EVERY_MS = 3000;
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 5000;
+const MESSAGES_SHOWN = 100;
+const EVENT_TYPES = [
+  'conversation.created',
+  'conversation.updated',
+  'conversation.deleted',
+  'participant.added',
+  'participant.removed',
+  'message.created',
+  'message.updated',
+  'message.deleted',
+];
+
+const $ = (selector) => document.querySelector(selector);
+
+const state = {
+  token: '',
+  me: null,
+  /** The open conversation's id, and a counter that retires everything started for an earlier one. */
+  conversationId: null,
+  generation: 0,
+  /** The last event seq applied to the open conversation. */
+  lastSeq: 0,
+  /** Message id → the message as last shown; message id → its element. */
+  messages: new Map(),
+  elements: new Map(),
+  source: null,
+  ended: false,
+  /** How often a stream of the open conversation connected. */
+  connections: 0,
+  /** What the streams delivered for the open conversation; none of repeats, skips and resets should happen. */
+  feed: { received: 0, repeats: 0, skips: 0, resets: 0 },
+  retryMs: RETRY_MIN_MS,
+  retryTimer: 0,
+};
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.error?.code;
+  }
+}
+
+/** One call of the public API as the signed-in user. */
+async function api(method, path, body) {
+  const headers = { authorization: `Bearer ${state.token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 204) return null;
+  const json = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, json);
+  return json;
+}
+
+const conversationPath = (id) => `/v1/conversations/${encodeURIComponent(id)}`;
+
+let errorTimer = 0;
+function showError(error) {
+  const box = $('#error');
+  box.textContent = error instanceof Error ? error.message : String(error);
+  box.hidden = false;
+  clearTimeout(errorTimer);
+  errorTimer = setTimeout(() => {
+    box.hidden = true;
+  }, 6000);
+}
+
+/** A random id for clientMessageId (crypto.randomUUID needs a secure context; this does not). */
+function randomId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `demo-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+// --- people ---
+
+const names = new Map();
+/** A user's display name, fetched once per user (their id while unknown). */
+function displayName(userId) {
+  if (!names.has(userId)) {
+    names.set(
+      userId,
+      api('GET', `/v1/users/${encodeURIComponent(userId)}`).then(
+        (user) => user.displayName,
+        () => userId,
+      ),
+    );
+  }
+  return names.get(userId);
+}
+
+// --- the sidebar ---
+
+let sidebarBusy = false;
+let sidebarAgain = false;
+
+/**
+ * Re-reads the caller's conversation list (most recent activity first) and redraws the sidebar.
+ * Called on start, every few seconds, after creating a conversation and whenever an event arrives
+ * on the open one. One read at a time; a call during a read causes one more.
+ */
+async function refreshSidebar() {
+  if (sidebarBusy) {
+    sidebarAgain = true;
+    return;
+  }
+  sidebarBusy = true;
+  try {
+    do {
+      sidebarAgain = false;
+      const page = await api('GET', '/v1/conversations?limit=50');
+      renderSidebar(page.data);
+    } while (sidebarAgain);
+  } catch (error) {
+    showError(error);
+  } finally {
+    sidebarBusy = false;
+  }
+}
+
+function renderSidebar(conversations) {
+  const items = conversations.map((c) => {
+    const item = document.createElement('li');
+    item.dataset.conversationId = c.id;
+    item.dataset.messageCount = String(c.messageCount);
+    item.dataset.lastActivity = c.lastMessageAt ?? c.createdAt;
+    item.setAttribute('aria-current', String(c.id === state.conversationId));
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'pick';
+    const title = document.createElement('span');
+    title.className = 'title';
+    title.textContent = c.title ?? '(untitled)';
+    const activity = document.createElement('span');
+    activity.className = 'activity';
+    const when = new Date(c.lastMessageAt ?? c.createdAt).toLocaleTimeString();
+    activity.textContent = `${c.messageCount} message${c.messageCount === 1 ? '' : 's'} · ${when}`;
+    button.append(title, activity);
+    button.addEventListener('click', () => void openConversation(c.id));
+    item.append(button);
+    return item;
+  });
+  $('#conversations').replaceChildren(...items);
+}
+
+// --- the open conversation ---
+
+function setStatus(name, text) {
+  const status = $('#status');
+  status.dataset.state = name;
+  status.dataset.connections = String(state.connections);
+  status.textContent = text;
+}
+
+function closeStream() {
+  clearTimeout(state.retryTimer);
+  if (state.source) state.source.close();
+  state.source = null;
+}
+
+async function openConversation(id) {
+  closeStream();
+  const generation = ++state.generation;
+  state.conversationId = id;
+  state.lastSeq = 0;
+  state.feed = { received: 0, repeats: 0, skips: 0, resets: 0 };
+  state.ended = false;
+  state.connections = 0;
+  state.retryMs = RETRY_MIN_MS;
+  state.messages.clear();
+  state.elements.clear();
+  $('#conversation').dataset.conversationId = id;
+  $('#messages').replaceChildren();
+  $('#notice').hidden = true;
+  $('#composer').hidden = false;
+  for (const item of document.querySelectorAll('#conversations li')) {
+    item.setAttribute('aria-current', String(item.dataset.conversationId === id));
+  }
+  try {
+    const conversation = await api('GET', conversationPath(id));
+    if (generation !== state.generation) return;
+    $('#conversation-title').textContent = conversation.title ?? '(untitled)';
+    if (!(await loadSnapshot(generation))) return;
+  } catch (error) {
+    if (generation === state.generation) showError(error);
+    return;
+  }
+  void connect(generation);
+}
+
+/**
+ * The head of the log, then the newest messages: every event after the head is delivered by the
+ * stream, and any that the snapshot already reflects is applied harmlessly. Asking for the events
+ * after a seq the log never reached answers one `reset` naming the log's last seq: the head.
+ * False when another conversation was opened meanwhile.
+ */
+async function loadSnapshot(generation) {
+  const id = state.conversationId;
+  const head = await api('GET', `${conversationPath(id)}/events?after=${HEAD_PROBE}&limit=1`);
+  const page = await api('GET', `${conversationPath(id)}/messages?limit=${MESSAGES_SHOWN}`);
+  if (generation !== state.generation) return false;
+  state.lastSeq = head.lastSeq;
+  publishFeed();
+  for (const message of page.data) applyMessage(message, null);
+  return true;
+}
+
+/** Opens the live stream after state.lastSeq with a fresh ticket. */
+async function connect(generation) {
+  clearTimeout(state.retryTimer);
+  setStatus(state.connections === 0 ? 'connecting' : 'reconnecting', 'connecting…');
+  const id = state.conversationId;
+  let ticket;
+  try {
+    ({ ticket } = await api('POST', '/v1/stream-tickets', { conversationId: id }));
+  } catch (error) {
+    if (generation !== state.generation) return;
+    if (error instanceof ApiError && error.status === 404) return end('This conversation is gone for you.');
+    return retry(generation);
+  }
+  if (generation !== state.generation || state.ended) return;
+  const query = new URLSearchParams({ ticket, after: String(state.lastSeq) });
+  const source = new EventSource(`${conversationPath(id)}/events?${query}`);
+  state.source = source;
+  source.addEventListener('open', () => {
+    if (state.source !== source) return;
+    state.connections++;
+    state.retryMs = RETRY_MIN_MS;
+    setStatus('live', 'live');
+  });
+  for (const type of EVENT_TYPES) source.addEventListener(type, (message) => onEvent(source, message));
+  source.addEventListener('reset', (message) => void onReset(source, generation, message));
+  // A stream the gateway dropped (this page read too slowly) or that broke: resume with a new ticket.
+  const resume = () => {
+    if (state.source !== source) return;
+    source.close();
+    state.source = null;
+    if (!state.ended) retry(generation);
+  };
+  source.addEventListener('overflow', resume);
+  source.addEventListener('error', resume);
+}
+
+function publishFeed() {
+  const body = document.body.dataset;
+  body.lastSeq = String(state.lastSeq);
+  body.eventsReceived = String(state.feed.received);
+  body.eventsRepeated = String(state.feed.repeats);
+  body.eventsSkipped = String(state.feed.skips);
+  body.resets = String(state.feed.resets);
+}
+
+function retry(generation) {
+  setStatus('reconnecting', `reconnecting in ${state.retryMs} ms…`);
+  const delay = state.retryMs;
+  state.retryMs = Math.min(state.retryMs * 2, RETRY_MAX_MS);
+  state.retryTimer = setTimeout(() => {
+    if (generation === state.generation) void connect(generation);
+  }, delay);
+}
+
+/** The feed is over for this user: removed, or the conversation deleted. */
+function end(text) {
+  state.ended = true;
+  closeStream();
+  setStatus('ended', 'ended');
+  $('#notice').textContent = text;
+  $('#notice').hidden = false;
+  $('#composer').hidden = true;
+  void refreshSidebar();
+}
+
+function onEvent(source, message) {
+  if (state.source !== source) return;
+  const event = JSON.parse(message.data);
+  state.feed.received++;
+  if (event.seq <= state.lastSeq) {
+    // Already applied (the log has no gaps and a resume names the last seq, so this is not expected).
+    state.feed.repeats++;
+    return publishFeed();
+  }
+  if (event.seq !== state.lastSeq + 1) state.feed.skips++;
+  state.lastSeq = event.seq;
+  publishFeed();
+  switch (event.type) {
+    case 'message.created':
+    case 'message.updated':
+    case 'message.deleted':
+      applyMessage(event.data.message, event.seq);
+      break;
+    case 'conversation.updated':
+      if ('title' in event.data.changes)
+        $('#conversation-title').textContent = event.data.changes.title ?? '(untitled)';
+      break;
+    case 'conversation.deleted':
+      end('This conversation was deleted.');
+      break;
+    case 'participant.removed':
+      if (event.data.userId === state.me.id) end('You were removed from this conversation.');
+      break;
+  }
+  void refreshSidebar();
+}
+
+/** The events after the client's position are gone: re-read the messages, continue after the reset's seq. */
+async function onReset(source, generation, message) {
+  if (state.source !== source) return;
+  const { data } = JSON.parse(message.data);
+  state.feed.resets++;
+  state.lastSeq = data.lastSeq;
+  publishFeed();
+  try {
+    const page = await api('GET', `${conversationPath(state.conversationId)}/messages?limit=${MESSAGES_SHOWN}`);
+    if (generation === state.generation) for (const m of page.data) applyMessage(m, null);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+// --- messages ---
+
+const byTime = (a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1);
+
+/**
+ * Shows a message (from a snapshot, a response or an event, which carries its seq). An older
+ * version than the one shown is ignored, so the order in which they arrive does not matter.
+ */
+function applyMessage(message, seq) {
+  if (message.conversationId !== state.conversationId) return;
+  const shown = state.messages.get(message.id);
+  if (shown && shown.version > message.version) return;
+  state.messages.set(message.id, message);
+  let element = state.elements.get(message.id);
+  if (!element) {
+    element = createMessageElement(message);
+    state.elements.set(message.id, element);
+    insertInOrder(element, message);
+  }
+  if (seq !== null) element.dataset.seq = String(seq);
+  renderMessage(element, message);
+}
+
+function insertInOrder(element, message) {
+  const list = $('#messages');
+  const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
+  const later = [...state.messages.values()]
+    .filter((m) => m.id !== message.id && byTime(message, m) < 0)
+    .sort(byTime)[0];
+  list.insertBefore(element, later ? state.elements.get(later.id) : null);
+  if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+function createMessageElement(message) {
+  const element = $('#message-template').content.firstElementChild.cloneNode(true);
+  element.dataset.messageId = message.id;
+  element.dataset.authorId = message.authorId;
+  // When this page first showed it (epoch ms), so that delivery can be timed across pages.
+  element.dataset.shownAt = String(Date.now());
+  const author = element.querySelector('.author');
+  author.textContent = message.authorId;
+  void displayName(message.authorId).then((name) => {
+    author.textContent = name;
+  });
+  element.querySelector('time').dateTime = message.createdAt;
+  element.querySelector('time').textContent = new Date(message.createdAt).toLocaleTimeString();
+  if (message.authorId === state.me.id) {
+    element.classList.add('mine');
+    wireActions(element);
+  }
+  return element;
+}
+
+const textOf = (message) =>
+  message.content
+    .map((part) => (part.type === 'text' ? part.text : `[${part.type}${part.name ? ` ${part.name}` : ''}]`))
+    .join('\n');
+
+function renderMessage(element, message) {
+  const deleted = message.deletedAt !== null;
+  element.dataset.version = String(message.version);
+  element.dataset.deleted = String(deleted);
+  element.dataset.edited = String(message.editedAt !== null);
+  element.querySelector('.text').textContent = deleted ? 'message deleted' : textOf(message);
+  element.querySelector('.edited').hidden = deleted || message.editedAt === null;
+  const actions = element.querySelector('.actions');
+  actions.hidden = deleted || message.authorId !== state.me.id;
+  if (deleted) element.querySelector('.edit-form').hidden = true;
+}
+
+/** Edit and delete for the signed-in user's own messages. */
+function wireActions(element) {
+  const id = element.dataset.messageId;
+  const form = element.querySelector('.edit-form');
+  const input = form.elements.namedItem('text');
+  const text = element.querySelector('.text');
+  const close = () => {
+    form.hidden = true;
+    text.hidden = false;
+  };
+  element.querySelector('.edit').addEventListener('click', () => {
+    input.value = text.textContent;
+    form.hidden = false;
+    text.hidden = true;
+    input.focus();
+  });
+  element.querySelector('.cancel').addEventListener('click', close);
+  form.addEventListener('submit', async (submit) => {
+    submit.preventDefault();
+    const message = state.messages.get(id);
+    try {
+      const edited = await api('PATCH', `${conversationPath(message.conversationId)}/messages/${id}`, {
+        content: [{ type: 'text', text: input.value }],
+        version: message.version,
+      });
+      applyMessage(edited, null);
+      close();
+    } catch (error) {
+      showError(error);
+    }
+  });
+  element.querySelector('.delete').addEventListener('click', async () => {
+    const message = state.messages.get(id);
+    try {
+      await api('DELETE', `${conversationPath(message.conversationId)}/messages/${id}`);
+    } catch (error) {
+      showError(error);
+    }
+  });
+}
+
+// --- forms ---
+
+function wireForms() {
+  $('#signin-form').addEventListener('submit', (submit) => {
+    submit.preventDefault();
+    const token = submit.target.elements.namedItem('token').value.trim();
+    location.hash = new URLSearchParams({ token }).toString();
+  });
+
+  $('#new-conversation').addEventListener('submit', async (submit) => {
+    submit.preventDefault();
+    const form = submit.target;
+    const title = form.elements.namedItem('title').value.trim();
+    const participantIds = form.elements
+      .namedItem('participants')
+      .value.split(/[\s,]+/)
+      .filter((id) => id !== '' && id !== state.me.id);
+    try {
+      const created = await api('POST', '/v1/conversations', {
+        title,
+        ...(participantIds.length > 0 ? { participantIds } : {}),
+      });
+      form.reset();
+      await refreshSidebar();
+      await openConversation(created.id);
+    } catch (error) {
+      showError(error);
+    }
+  });
+
+  $('#composer').addEventListener('submit', async (submit) => {
+    submit.preventDefault();
+    const form = submit.target;
+    const input = form.elements.namedItem('text');
+    const text = input.value;
+    if (text.trim() === '' || state.conversationId === null) return;
+    form.dataset.submittedAt = String(Date.now());
+    const button = form.querySelector('button');
+    button.disabled = true;
+    try {
+      const posted = await api('POST', `${conversationPath(state.conversationId)}/messages`, {
+        role: 'user',
+        clientMessageId: randomId(),
+        content: [{ type: 'text', text }],
+      });
+      applyMessage(posted, null);
+      input.value = '';
+    } catch (error) {
+      showError(error);
+    } finally {
+      button.disabled = false;
+      input.focus();
+    }
+  });
+}
+
+// --- start ---
+
+async function start() {
+  wireForms();
+  // Another identity: start over.
+  window.addEventListener('hashchange', () => location.reload());
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (!token) {
+    $('#signin').hidden = false;
+    return;
+  }
+  state.token = token;
+  try {
+    state.me = await api('GET', '/v1/users/me');
+  } catch (error) {
+    showError(error);
+    $('#signin').hidden = false;
+    return;
+  }
+  names.set(state.me.id, Promise.resolve(state.me.displayName));
+  const me = $('#me');
+  me.textContent = `${state.me.displayName} (${state.me.id})`;
+  me.dataset.userId = state.me.id;
+  $('#app').hidden = false;
+  await refreshSidebar();
+  setInterval(() => void refreshSidebar(), SIDEBAR_EVERY_MS);
+}
+
+void start();
