@@ -72,14 +72,18 @@ export class EventService {
   async read(feed: Feed, after: number, limit: number): Promise<FeedPage> {
     const { conversationId, userId } = feed;
     const start = Math.max(after, feed.since - 1);
-    const page = await this.store.events.list(conversationId, start, limit);
-    const first = page.items[0];
-    if (first === undefined) {
+    let page = await this.store.events.list(conversationId, start, limit);
+    if (page.items[0] === undefined) {
       const latest = await this.store.events.latestSeq(conversationId);
       if (after > latest) return reset('ahead', latest);
-      if (start < latest) return reset('expired', latest);
-      return { events: [], reset: null, lastSeq: Math.max(after, start), hasMore: false, ended: false };
+      if (start < latest) {
+        // A change may have committed between the two reads: only events missing on a second
+        // look, after the seq counter said they exist, were pruned.
+        page = await this.store.events.list(conversationId, start, limit);
+        if (page.items[0] === undefined) return reset('expired', latest);
+      } else return { events: [], reset: null, lastSeq: Math.max(after, start), hasMore: false, ended: false };
     }
+    const first = page.items[0]!;
     if (first.seq !== start + 1) {
       // Pruning removes a prefix of the log. With the event at `start` still there, the missing
       // ones are a hole: a write in flight (standalone MongoDB), lost if it stays open.
