@@ -11,6 +11,9 @@
  *   the page closes the EventSource itself (its own reconnect would reuse the spent ticket) and
  *   reconnects with a new ticket, backing off from 250 ms to 5 s. Events at or below the last
  *   applied seq are dropped, so a resume never applies one twice.
+ * - Sidebar: the inbox stream (GET /v1/events, with a ticket for `{stream: "inbox"}`) says when
+ *   one of the caller's conversations changed, was joined or left; each of its items makes the
+ *   page re-read the conversation list. It resumes from its last `id:` (the inbox cursor).
  * - The DOM carries what tests read: each message's id, seq, author, version, state and when it
  *   was first shown as data attributes; when the composer last sent; the stream's state and how many times it connected on #status; on <body>, the
  *   last seq applied and what the streams delivered for the open conversation (events, repeats
@@ -18,7 +21,6 @@
  */
 
 const HEAD_PROBE = 2147483647;
-const SIDEBAR_EVERY_MS = 3000;
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5000;
 const MESSAGES_SHOWN = 100;
@@ -122,8 +124,8 @@ let sidebarAgain = false;
 
 /**
  * Re-reads the caller's conversation list (most recent activity first) and redraws the sidebar.
- * Called on start, every few seconds, after creating a conversation and whenever an event arrives
- * on the open one. One read at a time; a call during a read causes one more.
+ * Called on start, after creating a conversation and whenever the inbox stream reports a change.
+ * One read at a time; a call during a read causes one more.
  */
 async function refreshSidebar() {
   if (sidebarBusy) {
@@ -325,7 +327,6 @@ function onEvent(source, message) {
       if (event.data.userId === state.me.id) end('You were removed from this conversation.');
       break;
   }
-  void refreshSidebar();
 }
 
 /** The events after the client's position are gone: re-read the messages, continue after the reset's seq. */
@@ -535,7 +536,47 @@ async function start() {
   me.dataset.userId = state.me.id;
   $('#app').hidden = false;
   await refreshSidebar();
-  setInterval(() => void refreshSidebar(), SIDEBAR_EVERY_MS);
+  void watchInbox();
+}
+
+// --- the inbox stream ---
+
+const inbox = { cursor: '', retryMs: RETRY_MIN_MS };
+
+/** Follows GET /v1/events with a fresh ticket per connection, from the last cursor it was given. */
+async function watchInbox() {
+  let ticket;
+  try {
+    ({ ticket } = await api('POST', '/v1/stream-tickets', { stream: 'inbox' }));
+  } catch {
+    return retryInbox();
+  }
+  const query = new URLSearchParams({ ticket, ...(inbox.cursor ? { after: inbox.cursor } : {}) });
+  const source = new EventSource(`/v1/events?${query}`);
+  const changed = (message) => {
+    if (message.lastEventId) inbox.cursor = message.lastEventId;
+    void refreshSidebar();
+  };
+  source.addEventListener('open', () => {
+    inbox.retryMs = RETRY_MIN_MS;
+  });
+  // `ready` (a new stream: read the list once more, so nothing between the first read and the
+  // stream's start is missed), then one event per change; `reset`: the list is re-read as well.
+  for (const type of ['ready', 'conversation', 'removed', 'reset']) source.addEventListener(type, changed);
+  // Reconnect ourselves with a new ticket (EventSource's own retry would reuse the spent one),
+  // from the last event's cursor: re-reading from a little earlier is harmless.
+  const resume = () => {
+    source.close();
+    retryInbox();
+  };
+  source.addEventListener('overflow', resume);
+  source.addEventListener('error', resume);
+}
+
+function retryInbox() {
+  const delay = inbox.retryMs;
+  inbox.retryMs = Math.min(inbox.retryMs * 2, RETRY_MAX_MS);
+  setTimeout(() => void watchInbox(), delay);
 }
 
 void start();

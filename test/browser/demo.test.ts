@@ -14,7 +14,7 @@ import { ALICE, apiMessages, BOB, DemoPage, type Gateway, saveSideBySide, startG
 
 /** The live feed must bring a message typed by one person to the other within this long. */
 const LIVE_MS = 1000;
-/** The sidebar refreshes every 3 s; allow for a refresh in flight and a slow machine. */
+/** The sidebar follows the inbox stream; allow for a poll of the feed (EVENTS_POLL_MS) and a slow machine. */
 const SIDEBAR_MS = 8000;
 
 describe('the demo page, two people on one gateway (SQLite, headless Chromium)', () => {
