@@ -39,7 +39,7 @@ export interface ServerProcess {
   exited: Promise<Exit>;
   /** The JSON log lines so far. */
   logs: () => Record<string, unknown>[];
-  /** SIGKILL, if it is still running (for finally blocks). */
+  /** SIGKILL to the wrapper and the gateway, if still running (for finally blocks). */
   kill: () => void;
 }
 
@@ -55,6 +55,8 @@ export function spawnPolystore(args: string[], env: Record<string, string> = {})
     cwd: ROOT,
     env: { ...PROCESS_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: tsx runs the gateway in a child of its own, and kill() must end both.
+    detached: true,
   });
   let stdout = '';
   let stderr = '';
@@ -79,7 +81,13 @@ export function spawnPolystore(args: string[], env: Record<string, string> = {})
     exited,
     logs,
     kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      try {
+        // The whole group: the tsx wrapper and the gateway it started (a SIGKILL of the wrapper
+        // alone would leave the gateway running, its pipes open, and the test waiting).
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     },
   };
 }
