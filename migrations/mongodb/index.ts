@@ -7,6 +7,6 @@ import type { MongoMigration } from './migration.js';
  * The MongoDB migrations this build knows, oldest first. Listed by hand (no glob loading) so a
  * bundled or compiled build carries exactly these; a new migration is a new file plus a line here.
  */
-export const MONGODB_MIGRATIONS: readonly MongoMigration[] = [collections, indexes, events];
+export const MONGODB_MIGRATIONS: readonly MongoMigration[] = [collections, indexes, events, opaqueParts];
 
 export type { MongoMigration } from './migration.js';
