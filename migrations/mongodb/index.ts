@@ -1,6 +1,7 @@
 import { collections } from './0001-collections.js';
 import { indexes } from './0002-indexes.js';
 import { events } from './0003-events.js';
+import { opaqueParts } from './0007-opaque-parts.js';
 import type { MongoMigration } from './migration.js';
 
 /**
