@@ -120,7 +120,7 @@ export const AWKWARD_CONTENT: ContentPart[] = [
     text: 'cited',
     openai: {
       part: { type: 'output_text', annotations: [{ type: 'url_citation', url: 'https://x.test/$a.b', end_index: 5 }] },
-      item: { role: 'developer', phase: 'final_answer', '$set': { 'a.b': null } },
+      item: { role: 'developer', phase: 'final_answer', $set: { 'a.b': null } },
     },
   },
   { type: 'opaque', openai: { item: { type: 'reasoning', summary: [], encrypted_content: null, 'x.y$': [[{}]] } } },
