@@ -11,6 +11,7 @@ import openApiPlugin, { openApiRoute } from './http/plugins/openapi.js';
 import rateLimitPlugin from './http/plugins/rate-limit.js';
 import servicesPlugin from './http/plugins/services.js';
 import storePlugin from './http/plugins/store.js';
+import { openAiRoutes } from './http/openai/routes.js';
 import { healthRoutes } from './http/routes/health.js';
 import { v1Routes } from './http/routes/v1.js';
 import { createValidatorCompiler } from './http/validation.js';
@@ -106,6 +107,7 @@ export function buildApp({ config, store, logger, ownsStore = true }: BuildAppOp
   app.register(healthRoutes);
   app.register(openApiRoute);
   app.register(v1Routes, { prefix: '/v1' });
+  app.register(openAiRoutes, { prefix: '/openai/v1' });
 
   return app;
 }
