@@ -12,6 +12,7 @@ import rateLimitPlugin from './http/plugins/rate-limit.js';
 import servicesPlugin from './http/plugins/services.js';
 import storePlugin from './http/plugins/store.js';
 import { demoRoutes } from './http/routes/demo.js';
+import { openAiRoutes } from './http/openai/routes.js';
 import { healthRoutes } from './http/routes/health.js';
 import { v1Routes } from './http/routes/v1.js';
 import { createValidatorCompiler } from './http/validation.js';
@@ -109,6 +110,7 @@ export function buildApp({ config, store, logger, ownsStore = true }: BuildAppOp
   app.register(v1Routes, { prefix: '/v1' });
   // Off by default outside development: absent, /demo is a 404 like any unknown path.
   if (config.demoEnabled) app.register(demoRoutes);
+  app.register(openAiRoutes, { prefix: '/openai/v1' });
 
   return app;
 }

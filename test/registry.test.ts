@@ -21,9 +21,10 @@ describe('backend registry', () => {
     expect(backendFor('oracle')).toBeUndefined();
   });
 
-  it.each(types)('%s runs the repository contract and the HTTP suite', (type) => {
+  it.each(types)('%s runs the repository contract, the HTTP suite and the OpenAI SDK suite', (type) => {
     expect(read(`test/contract/${type}.test.ts`)).toMatch(new RegExp(`describeContract\\('${type}'\\)`));
     expect(read(`test/http/${type}.test.ts`)).toMatch(new RegExp(`describeHttp\\('${type}'\\)`));
+    expect(read(`test/openai/${type}.test.ts`)).toMatch(new RegExp(`describeOpenAi\\('${type}'\\)`));
   });
 
   it('the transfer pairs run over every registered backend', () => {

@@ -268,6 +268,28 @@ class MemoryMessages implements MessageRepository {
     return { message: copy(stored), created: true };
   }
 
+  async postMany(conversationId: string, messages: readonly Message[]): Promise<Message[]> {
+    const conversation = this.d.conversations.get(conversationId);
+    if (!conversation) throw new NotFoundError('conversation', conversationId);
+    // Every check before the first write: the batch lands whole or not at all.
+    const ids = new Set<string>();
+    for (const m of messages) {
+      if (this.d.messageIds.has(m.id) || ids.has(m.id)) throw new DuplicateError('message', 'id');
+      ids.add(m.id);
+    }
+    const list = this.d.messages.get(conversationId)!;
+    const stored = messages.map(copy);
+    for (const m of stored) {
+      insertSorted(list, m);
+      this.d.messageIds.set(m.id, m);
+      conversation.messageCount += 1;
+      if (conversation.lastMessageAt === null || conversation.lastMessageAt < m.createdAt)
+        conversation.lastMessageAt = new Date(m.createdAt);
+      this.d.appendEvent(events.messageCreated(m));
+    }
+    return stored.map(copy);
+  }
+
   private find(conversationId: string, messageId: string): Message {
     const m = this.d.messageIds.get(messageId);
     if (!m || m.conversationId !== conversationId) throw new NotFoundError('message', messageId);

@@ -84,6 +84,8 @@ export interface MessageDoc extends Bookkeeping {
   version: number;
   /** Set while the post that inserted this message has not yet counted it into its conversation. */
   _uncountedAt?: Date;
+  /** Set with `_uncountedAt` on the messages of one postMany: the ids of the whole batch, in order. */
+  _batch?: string[];
 }
 
 /** Projections that leave the bookkeeping (and embedded participants) out of reads. */
@@ -95,7 +97,7 @@ export const CONVERSATION_FIELDS = {
   _deletingAt: 0,
   eventSeq: 0,
 } as const;
-export const MESSAGE_FIELDS = { _outbox: 0, _uncountedAt: 0 } as const;
+export const MESSAGE_FIELDS = { _outbox: 0, _uncountedAt: 0, _batch: 0 } as const;
 
 /** Filter fragment: conversations a delete has not begun on. */
 export const LIVE = { _deletingAt: { $exists: false } } as const;

@@ -26,13 +26,8 @@ export interface EventDoc {
 
 export const eventDocId = (conversationId: string, seq: number) => `${conversationId}:${seq}`;
 
-export async function insertEvent(
-  ctx: MongoContext,
-  event: NewEvent,
-  seq: number,
-  session?: ClientSession,
-): Promise<void> {
-  const doc: EventDoc = {
+function eventDoc(event: NewEvent, seq: number): EventDoc {
+  return {
     _id: eventDocId(event.conversationId, seq),
     conversationId: event.conversationId,
     seq,
@@ -42,7 +37,26 @@ export async function insertEvent(
     subject: event.subject,
     data: escapeJson(event.data) as Record<string, unknown>,
   };
-  await ctx.events.insertOne(doc, ctx.opts(session));
+}
+
+export async function insertEvent(
+  ctx: MongoContext,
+  event: NewEvent,
+  seq: number,
+  session?: ClientSession,
+): Promise<void> {
+  await ctx.events.insertOne(eventDoc(event, seq), ctx.opts(session));
+}
+
+/** Inserts `events` with consecutive seqs from `firstSeq`, in one ordered insertMany. */
+export async function insertEvents(
+  ctx: MongoContext,
+  events: readonly NewEvent[],
+  firstSeq: number,
+  session?: ClientSession,
+): Promise<void> {
+  const docs = events.map((event, i) => eventDoc(event, firstSeq + i));
+  await ctx.events.insertMany(docs, { ordered: true, ...ctx.opts(session) });
 }
 
 /** Claims the next seq of a live conversation (`$inc`, returning the new value); null when it is gone. */

@@ -23,7 +23,7 @@ import {
 import { isDuplicateKey } from './map-mongodb-error.js';
 import type { MongoContext } from './mongodb-context.js';
 import { claimSeq, insertEvent } from './mongodb-event-repository.js';
-import { countAndLog, markCounted, settlePost, type Recovery } from './recovery.js';
+import { countAndLog, countBatchAndLog, markCounted, revealBatch, settlePost, type Recovery } from './recovery.js';
 
 /** Messages visible to readers: posts that finished (were counted into their conversation). */
 const VISIBLE = { _uncountedAt: { $exists: false } } as const;
@@ -74,6 +74,50 @@ export class MongoMessageRepository implements MessageRepository {
           throw new NotFoundError('conversation', message.conversationId);
         const { _uncountedAt, _outbox, ...stored } = earlier;
         return { message: fromMessageDoc(stored), created: false };
+      }
+    });
+  }
+
+  /**
+   * `post` for a batch: insert every message hidden (marked uncounted, each naming the whole
+   * batch), count the batch into the conversation in one update, write its events, unhide it —
+   * one transaction where the deployment has them. On a standalone server the count is the commit
+   * point: a failed insert removes what it wrote, and recovery finishes or removes a batch that a
+   * crash interrupted (recovery.ts, settleBatch; DESIGN.md).
+   */
+  postMany(conversationId: string, messages: readonly Message[]): Promise<Message[]> {
+    return this.ctx.guard('message', async () => {
+      const docs = messages.map(toMessageDoc);
+      const ids = docs.map((d) => d._id);
+      const mark = new Date();
+      const ours = { _id: { $in: ids }, _uncountedAt: mark };
+      try {
+        return await this.ctx.atomically(async (session) => {
+          try {
+            const hidden = docs.map((d) => ({ ...d, _uncountedAt: mark, _batch: ids }));
+            await this.ctx.messages.insertMany(hidden, { ordered: true, ...this.ctx.opts(session) });
+          } catch (error) {
+            // Without a transaction, what the insert wrote before failing is still there, hidden.
+            if (!session) await this.ctx.messages.deleteMany(ours, this.ctx.opts());
+            throw error;
+          }
+          if (!(await countBatchAndLog(this.ctx, conversationId, docs, session))) {
+            await this.ctx.messages.deleteMany(ours, this.ctx.opts(session));
+            throw new NotFoundError('conversation', conversationId);
+          }
+          await revealBatch(this.ctx, ids, session);
+          return docs.map(fromMessageDoc);
+        });
+      } catch (error) {
+        // As on every backend, a missing conversation is reported before a taken id.
+        if (isDuplicateKey(error)) {
+          const live = await this.ctx.conversations.countDocuments(
+            { _id: conversationId, ...LIVE },
+            { limit: 1, ...this.ctx.opts() },
+          );
+          if (live === 0) throw new NotFoundError('conversation', conversationId);
+        }
+        throw error;
       }
     });
   }

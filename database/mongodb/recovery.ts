@@ -3,12 +3,13 @@ import type { AuditOutbox } from './audit-outbox.js';
 import { messageCreated } from '../../src/domain/events.js';
 import { fromMessageDoc, LIVE, type AuditDoc, type MessageDoc } from './document-mapper.js';
 import type { MongoContext } from './mongodb-context.js';
-import { insertEvent } from './mongodb-event-repository.js';
+import { insertEvent, insertEvents } from './mongodb-event-repository.js';
 
 /**
- * The two changes that span documents — posting a message (message + conversation counters) and
- * deleting a conversation (conversation + its messages + audit) — and the repair of what a crash
- * between their steps leaves on a deployment without transactions. See DESIGN.md.
+ * The changes that span documents — posting a message or a batch of them (messages +
+ * conversation counters) and deleting a conversation (conversation + its messages + audit) — and
+ * the repair of what a crash between their steps leaves on a deployment without transactions.
+ * See DESIGN.md.
  */
 
 /** How many recently counted message ids a conversation remembers, to count each message once. */
@@ -32,24 +33,39 @@ export interface CountResult {
  * racing on one message count it (and claim its seq) once; the one that counted writes the event.
  * `counted` is false when the conversation is gone (missing, or a delete has begun).
  */
-export async function countMessage(
+export function countMessage(
   ctx: MongoContext,
   message: Pick<MessageDoc, '_id' | 'conversationId' | 'createdAt'>,
   session?: ClientSession,
 ): Promise<CountResult> {
-  const at = { $literal: message.createdAt };
+  return countInto(ctx, message.conversationId, message._id, 1, message.createdAt, session);
+}
+
+/**
+ * The counting update for `n` messages at once, remembered under `token` (the message's id, or a
+ * batch's first id). The returned seq is the last one claimed: the count claims `seq - n + 1 … seq`.
+ */
+async function countInto(
+  ctx: MongoContext,
+  conversationId: string,
+  token: string,
+  n: number,
+  latest: Date,
+  session?: ClientSession,
+): Promise<CountResult> {
+  const at = { $literal: latest };
   const result = await ctx.conversations.findOneAndUpdate(
-    { _id: message.conversationId, ...LIVE, _recentPosts: { $ne: message._id } },
+    { _id: conversationId, ...LIVE, _recentPosts: { $ne: token } },
     [
       {
         $set: {
-          messageCount: { $add: ['$messageCount', 1] },
+          messageCount: { $add: ['$messageCount', n] },
           lastMessageAt: { $max: ['$lastMessageAt', at] },
           activityAt: { $max: ['$lastMessageAt', at] },
-          eventSeq: { $add: [{ $ifNull: ['$eventSeq', 0] }, 1] },
+          eventSeq: { $add: [{ $ifNull: ['$eventSeq', 0] }, n] },
           _recentPosts: {
             $slice: [
-              { $concatArrays: [{ $ifNull: ['$_recentPosts', []] }, [{ $literal: message._id }]] },
+              { $concatArrays: [{ $ifNull: ['$_recentPosts', []] }, [{ $literal: token }]] },
               -RECENT_POSTS_KEPT,
             ],
           },
@@ -60,21 +76,83 @@ export async function countMessage(
   );
   if (result) return { counted: true, seq: result.eventSeq ?? 0 };
   const conversation = await ctx.conversations.findOne(
-    { _id: message.conversationId },
+    { _id: conversationId },
     { projection: { _deletingAt: 1 }, ...ctx.opts(session) },
   );
-  // Alive, yet not matched: the id was in _recentPosts, so a racing post or recovery counted it already.
+  // Alive, yet not matched: the token was in _recentPosts, so a racing post or recovery counted it already.
   return { counted: conversation !== null && conversation._deletingAt === undefined, seq: null };
 }
 
 /** Counts a message and, when this count claimed a seq, writes its `message.created` event. */
 export async function countAndLog(ctx: MongoContext, message: MessageDoc, session?: ClientSession): Promise<boolean> {
   const { counted, seq } = await countMessage(ctx, message, session);
+  if (seq !== null) await insertEvent(ctx, messageCreated(fromMessageDoc(storedOf(message))), seq, session);
+  return counted;
+}
+
+/** A message as stored, without the adapter's bookkeeping. */
+function storedOf(doc: MessageDoc): MessageDoc {
+  const { _uncountedAt, _outbox, _batch, ...stored } = doc;
+  return stored;
+}
+
+/**
+ * Counts a batch of postMany (`docs`, in batch order) into its conversation in one update, under
+ * the batch's first id, and, when this count claimed the seqs, writes their `message.created`
+ * events in order. False when the conversation is gone.
+ */
+export async function countBatchAndLog(
+  ctx: MongoContext,
+  conversationId: string,
+  docs: readonly MessageDoc[],
+  session?: ClientSession,
+): Promise<boolean> {
+  const latest = new Date(Math.max(...docs.map((d) => d.createdAt.getTime())));
+  const { counted, seq } = await countInto(ctx, conversationId, docs[0]!._id, docs.length, latest, session);
   if (seq !== null) {
-    const { _uncountedAt, _outbox, ...stored } = message;
-    await insertEvent(ctx, messageCreated(fromMessageDoc(stored)), seq, session);
+    const created = docs.map((d) => messageCreated(fromMessageDoc(storedOf(d))));
+    await insertEvents(ctx, created, seq - docs.length + 1, session);
   }
   return counted;
+}
+
+/** The last step of a postMany: the batch becomes visible (one updateMany; see DESIGN.md). */
+export async function revealBatch(ctx: MongoContext, ids: readonly string[], session?: ClientSession): Promise<void> {
+  await ctx.messages.updateMany(
+    { _id: { $in: [...ids] } },
+    { $unset: { _uncountedAt: '', _batch: '' } },
+    ctx.opts(session),
+  );
+}
+
+/**
+ * Finishes an interrupted postMany from one of its messages. Before the count every message of
+ * a batch is hidden, so: all of them hidden → the count decides (count, then reveal; or remove
+ * them when the conversation is gone); some already visible → the batch was counted and its
+ * reveal cut short → reveal the rest; some missing and none visible → the insert never finished,
+ * the post failed → remove what it left. Returns whether the batch stays.
+ */
+async function settleBatch(ctx: MongoContext, member: MessageDoc, ids: readonly string[]): Promise<boolean> {
+  const docs = await ctx.messages
+    .find({ _id: { $in: [...ids] } }, { projection: { _outbox: 0 }, ...ctx.opts() })
+    .toArray();
+  const hidden = docs.filter((d) => d._uncountedAt !== undefined && d._batch !== undefined);
+  const remove = () => ctx.messages.deleteMany({ _id: { $in: hidden.map((d) => d._id) } }, ctx.opts());
+  if (hidden.length === ids.length) {
+    const ordered = ids.map((id) => hidden.find((d) => d._id === id)!);
+    if (await countBatchAndLog(ctx, member.conversationId, ordered)) {
+      await revealBatch(ctx, ids);
+      return true;
+    }
+    await remove();
+    return false;
+  }
+  if (docs.some((d) => d._uncountedAt === undefined)) {
+    await revealBatch(ctx, ids);
+    return true;
+  }
+  await remove();
+  return false;
 }
 
 /** The last step of a post: the message becomes visible. */
@@ -88,6 +166,7 @@ export async function markCounted(ctx: MongoContext, messageId: string, session?
  * conversation is gone. Returns whether the message stays.
  */
 export async function settlePost(ctx: MongoContext, message: MessageDoc, session?: ClientSession): Promise<boolean> {
+  if (message._batch !== undefined) return settleBatch(ctx, message, message._batch);
   if (await countAndLog(ctx, message, session)) {
     await markCounted(ctx, message._id, session);
     return true;

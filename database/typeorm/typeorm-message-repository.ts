@@ -10,7 +10,7 @@ import type {
   PostResult,
 } from '../../src/repositories/ports.js';
 import type { Db, Sql } from './db.js';
-import { insertSql, type Codecs } from './row-mapper.js';
+import { insertSql, type Codecs, type RecordCodec } from './row-mapper.js';
 import { writeAudit } from './typeorm-audit-repository.js';
 import { claimSeq, readSeq, writeEvent, type EventCodec } from './typeorm-event-repository.js';
 import { versionedUpdate, type VersionedUpdate } from './versioned-update.js';
@@ -41,6 +41,32 @@ export class TypeormMessageRepository implements MessageRepository {
       }
       throw error;
     }
+  }
+
+  /**
+   * One transaction: the conversation counts the whole batch and claims its seqs first (taking
+   * the row lock, as `post` does), then the messages and their events go in as multi-row INSERTs.
+   * A taken id fails an INSERT and rolls back everything, the count and the seqs included.
+   */
+  postMany(conversationId: string, messages: readonly Message[]): Promise<Message[]> {
+    const m = this.codecs.messages;
+    const e = this.events as RecordCodec<unknown>;
+    return this.db.tx(async (sql) => {
+      await this.countBatch(sql, conversationId, messages);
+      for (const chunk of chunksOf(messages))
+        await sql.exec(
+          insertSql(m, chunk.length),
+          chunk.flatMap((x) => m.toParams(x)),
+        );
+      const first = (await readSeq(sql, conversationId)) - messages.length + 1;
+      const logged = messages.map((x, i) => ({ ...messageCreated(x), seq: first + i }));
+      for (const chunk of chunksOf(logged))
+        await sql.exec(
+          insertSql(e, chunk.length),
+          chunk.flatMap((x) => this.events.toParams(x)),
+        );
+      return messages.map((x) => structuredClone(x));
+    });
   }
 
   async get(conversationId: string, messageId: string): Promise<Message> {
@@ -106,6 +132,20 @@ export class TypeormMessageRepository implements MessageRepository {
     if (changed === 0) throw new NotFoundError('conversation', message.conversationId);
   }
 
+  /** `bumpConversation` for a batch: `messageCount + n`, `eventSeq + n`, lastMessageAt raised to the latest. */
+  private async countBatch(sql: Sql, conversationId: string, messages: readonly Message[]): Promise<void> {
+    const d = this.db.dialect;
+    const latest = Math.max(...messages.map((x) => x.createdAt.getTime()));
+    const later = d.greatest(`COALESCE(last_message_at, ${d.timeParam})`, d.timeParam);
+    const at = d.time(new Date(latest));
+    const n = messages.length;
+    const changed = await sql.exec(
+      `UPDATE conversations SET message_count = message_count + ?, event_seq = event_seq + ?, last_message_at = ${later}, activity_at = ${later} WHERE id = ?`,
+      [n, n, at, at, at, at, conversationId],
+    );
+    if (changed === 0) throw new NotFoundError('conversation', conversationId);
+  }
+
   private async byClientId(sql: Sql, message: Message): Promise<Message | null> {
     if (message.clientMessageId === null) return null;
     const m = this.codecs.messages;
@@ -151,4 +191,13 @@ export class TypeormMessageRepository implements MessageRepository {
       return stored;
     });
   }
+}
+
+/** Rows per multi-row INSERT: a batch of any size stays far below every dialect's parameter limit. */
+const ROWS_PER_INSERT = 50;
+
+function chunksOf<T>(rows: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) out.push(rows.slice(i, i + ROWS_PER_INSERT));
+  return out;
 }

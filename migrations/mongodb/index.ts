@@ -2,12 +2,19 @@ import { collections } from './0001-collections.js';
 import { indexes } from './0002-indexes.js';
 import { events } from './0003-events.js';
 import { inboxAndTickets } from './0004-inbox-and-tickets.js';
+import { opaquePartsAndBatches } from './0007-opaque-parts-and-batches.js';
 import type { MongoMigration } from './migration.js';
 
 /**
  * The MongoDB migrations this build knows, oldest first. Listed by hand (no glob loading) so a
  * bundled or compiled build carries exactly these; a new migration is a new file plus a line here.
  */
-export const MONGODB_MIGRATIONS: readonly MongoMigration[] = [collections, indexes, events, inboxAndTickets];
+export const MONGODB_MIGRATIONS: readonly MongoMigration[] = [
+  collections,
+  indexes,
+  events,
+  inboxAndTickets,
+  opaquePartsAndBatches,
+];
 
 export type { MongoMigration } from './migration.js';

@@ -15,6 +15,8 @@ export const LIMITS = {
   fileNameMax: 255,
   clientMessageIdMax: 128,
   participantsPerCreate: 100,
+  /** Messages one postMany takes (OpenAI's Conversations API adds at most 20 items at a time). */
+  messagesPerBatch: 20,
   pageDefault: 50,
   pageMax: 200,
   /** Every integer field of the API: SQL columns are INT. */

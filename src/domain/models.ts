@@ -45,20 +45,39 @@ export interface Participant {
 
 export type MessageRole = 'user' | 'assistant' | 'system' | 'tool';
 
+export type JsonObject = { [key: string]: JsonValue };
+
+/**
+ * What OpenAI's Conversations API says about a part that the part's own fields do not: `part`
+ * holds the fields of the OpenAI content part that the domain part has no field for (its `type`
+ * among them when it is not the default), `item` those of the OpenAI item that the message has
+ * none for (kept on the item's first part: a `developer` role, `phase`, a function call's
+ * `namespace`…). Written and read by the OpenAI-compatible API (src/http/openai/mapping.ts, where
+ * the mapping table is), passed through unchanged by /v1; the table is also in README.md,
+ * "OpenAI-compatible API".
+ */
+export interface OpenAiExtras {
+  part?: JsonObject;
+  item?: JsonObject;
+}
+
 export interface TextPart {
   type: 'text';
   text: string;
+  openai?: OpenAiExtras;
 }
 export interface ToolCallPart {
   type: 'tool_call';
   callId: string;
   name: string;
   arguments: JsonValue;
+  openai?: OpenAiExtras;
 }
 export interface ToolResultPart {
   type: 'tool_result';
   callId: string;
   output: JsonValue;
+  openai?: OpenAiExtras;
 }
 export interface FilePart {
   type: 'file';
@@ -66,8 +85,18 @@ export interface FilePart {
   fileId?: string;
   mimeType: string;
   name?: string;
+  openai?: OpenAiExtras;
 }
-export type ContentPart = TextPart | ToolCallPart | ToolResultPart | FilePart;
+/**
+ * Something this domain has no part kind for (an OpenAI image or file input, a reasoning item, a
+ * web search call…), kept exactly as sent: `openai.part` is a content part, `openai.item` a whole
+ * item; the one present names its kind in `type`.
+ */
+export interface OpaquePart {
+  type: 'opaque';
+  openai: OpenAiExtras;
+}
+export type ContentPart = TextPart | ToolCallPart | ToolResultPart | FilePart | OpaquePart;
 
 export interface Message {
   id: string;

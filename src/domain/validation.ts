@@ -232,11 +232,36 @@ export function checkMetadata(value: unknown, field = 'metadata'): Metadata {
 }
 
 const PART_KEYS: Record<ContentPart['type'], { required: string[]; optional: string[] }> = {
-  text: { required: ['text'], optional: [] },
-  tool_call: { required: ['callId', 'name', 'arguments'], optional: [] },
-  tool_result: { required: ['callId', 'output'], optional: [] },
-  file: { required: ['mimeType'], optional: ['url', 'fileId', 'name'] },
+  text: { required: ['text'], optional: ['openai'] },
+  tool_call: { required: ['callId', 'name', 'arguments'], optional: ['openai'] },
+  tool_result: { required: ['callId', 'output'], optional: ['openai'] },
+  file: { required: ['mimeType'], optional: ['url', 'fileId', 'name', 'openai'] },
+  opaque: { required: ['openai'], optional: [] },
 };
+export const PART_TYPES = Object.keys(PART_KEYS) as ContentPart['type'][];
+
+/**
+ * A part's `openai` extras (models.ts, OpenAiExtras): an object with `part` and/or `item`, each an
+ * object of JSON. An opaque part needs one of them naming its kind in a string `type`. What the
+ * fields mean is the OpenAI mapping's business; here they are only checked to be storable JSON.
+ */
+function collectExtras(issues: Issues, field: string, value: unknown, opaque: boolean): void {
+  if (!isPlainObject(value)) {
+    issues.add(field, 'must be an object with part and/or item');
+    return;
+  }
+  for (const key of Object.keys(value))
+    if (key !== 'part' && key !== 'item') issues.add(`${field}.${key}`, 'is not a field of openai (part, item)');
+  for (const key of ['part', 'item'] as const) {
+    const inner = value[key];
+    if (inner === undefined) continue;
+    if (!isPlainObject(inner)) issues.add(`${field}.${key}`, 'must be an object');
+    else collectJson(issues, `${field}.${key}`, inner);
+  }
+  const kind = (x: unknown) => isPlainObject(x) && typeof x.type === 'string' && x.type !== '';
+  if (opaque && !kind(value.part) && !kind(value.item))
+    issues.add(field, 'an opaque part needs openai.part or openai.item with a string type');
+}
 
 function collectPart(issues: Issues, field: string, part: unknown): void {
   if (!isPlainObject(part)) {
@@ -244,8 +269,8 @@ function collectPart(issues: Issues, field: string, part: unknown): void {
     return;
   }
   const type = part.type;
-  if (typeof type !== 'string' || !(type in PART_KEYS)) {
-    issues.add(`${field}.type`, 'must be one of text, tool_call, tool_result, file');
+  if (typeof type !== 'string' || !Object.hasOwn(PART_KEYS, type)) {
+    issues.add(`${field}.type`, `must be one of ${PART_TYPES.join(', ')}`);
     return;
   }
   const shape = PART_KEYS[type as ContentPart['type']];
@@ -254,6 +279,7 @@ function collectPart(issues: Issues, field: string, part: unknown): void {
       issues.add(`${field}.${key}`, `is not a field of a ${type} part`);
   }
   for (const key of shape.required) if (!(key in part)) issues.add(`${field}.${key}`, 'is required');
+  if (part.openai !== undefined) collectExtras(issues, `${field}.openai`, part.openai, type === 'opaque');
   switch (type) {
     case 'text':
       if ('text' in part) checkString(issues, `${field}.text`, part.text, { min: 0, max: LIMITS.textMax });

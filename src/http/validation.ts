@@ -3,7 +3,7 @@ import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { FieldIssue } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
-import { findUnstorable } from '../domain/validation.js';
+import { findUnstorable, PART_TYPES } from '../domain/validation.js';
 
 /**
  * Request validation. Two Ajv instances, because the parts of a request differ in what arrives:
@@ -98,7 +98,7 @@ export function ajvIssue(error: ErrorObject, context: string | undefined): Field
       message =
         params.error === 'tag' && params.tagValue === undefined
           ? 'is required'
-          : 'must be one of text, tool_call, tool_result, file';
+          : `must be one of ${PART_TYPES.join(', ')}`;
       break;
     case 'type': {
       const types = Array.isArray(params.type) ? params.type : String(params.type).split(',');

@@ -156,6 +156,15 @@ export interface MessageRepository {
    * nothing. NotFoundError when the conversation does not exist.
    */
   post(message: Message): Promise<PostResult>;
+  /**
+   * Posts `messages` (at least one, all of `conversationId`) as one atomic unit: each is inserted
+   * and counted as `post` counts one (`messageCount + n`, `lastMessageAt` raised to the latest
+   * `createdAt`), each with its `message.created` event, in the order given with consecutive
+   * seqs; or, on any failure, nothing at all. Batches are not idempotent: every message's
+   * `clientMessageId` is null. NotFoundError when the conversation does not exist; DuplicateError
+   * (`field: 'id'`) when an id is taken. Returns the stored messages, in the order given.
+   */
+  postMany(conversationId: string, messages: readonly Message[]): Promise<Message[]>;
   get(conversationId: string, messageId: string): Promise<Message>;
   /** Applies `patch`, bumps the version, sets `editedAt`. Tombstones cannot be edited (NotFoundError). */
   update(change: MessageUpdate): Promise<Message>;

@@ -1,6 +1,7 @@
 import { messageJson } from '../domain/encoding.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { uuidv7 } from '../domain/ids.js';
+import { LIMITS } from '../domain/limits.js';
 import type { ContentPart, Message, MessageRole, Metadata } from '../domain/models.js';
 import {
   checkClientMessageId,
@@ -23,6 +24,16 @@ export interface MessagePostInput {
   metadata?: Metadata | undefined;
   /** Idempotency key: a repeat returns the first message (created: false) and changes nothing. */
   clientMessageId?: string | undefined;
+}
+
+/** A message of a batch (postMany): batches are not idempotent, so there is no clientMessageId. */
+export type MessageDraftInput = Omit<MessagePostInput, 'clientMessageId'>;
+
+/** A draft that passed every check. */
+export interface CheckedDraft {
+  role: MessageRole;
+  content: ContentPart[];
+  metadata: Metadata;
 }
 
 export interface MessageUpdateInput {
@@ -67,6 +78,48 @@ export class MessageService {
       version: 1,
     };
     return this.store.messages.post(message);
+  }
+
+  /**
+   * Checks a batch for postMany without writing anything, so a caller can refuse it before other
+   * writes (the OpenAI API creates a conversation with its first items). A problem names the
+   * message: `messages[2].content`.
+   */
+  checkMany(inputs: readonly MessageDraftInput[]): CheckedDraft[] {
+    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > LIMITS.messagesPerBatch)
+      throw ValidationError.field('messages', `must be 1–${LIMITS.messagesPerBatch} messages`);
+    return inputs.map((input, i) => {
+      const field = `messages[${i}]`;
+      const role = checkMessageRole(input.role, `${field}.role`);
+      const content = checkContent(input.content, `${field}.content`);
+      const metadata = input.metadata === undefined ? {} : checkMetadata(input.metadata, `${field}.metadata`);
+      checkMessageSize(content, metadata, this.limits.messageMaxBytes, `${field}.content`);
+      return { role, content, metadata };
+    });
+  }
+
+  /**
+   * Posts a batch as the caller, all of it or nothing (store.messages.postMany): one instant, ids
+   * in the order given, so the batch reads back in that order. Not audited, like `post`.
+   */
+  async postMany(actorId: string, conversationId: string, inputs: readonly MessageDraftInput[]): Promise<Message[]> {
+    const drafts = this.checkMany(inputs);
+    await requireParticipant(this.store, conversationId, actorId);
+    const now = new Date();
+    const messages = drafts.map(
+      (draft): Message => ({
+        id: uuidv7(now.getTime()),
+        conversationId,
+        authorId: actorId,
+        ...draft,
+        clientMessageId: null,
+        createdAt: now,
+        editedAt: null,
+        deletedAt: null,
+        version: 1,
+      }),
+    );
+    return this.store.messages.postMany(conversationId, messages);
   }
 
   /** A message of a conversation the caller takes part in; tombstones included. */

@@ -63,6 +63,7 @@ const MUTATIONS: {
   },
   messages: {
     post: (message) => message.conversationId,
+    postMany: (conversationId) => conversationId,
     update: (change) => change.conversationId,
     softDelete: (deletion) => deletion.conversationId,
   },

@@ -114,6 +114,16 @@ export const AWKWARD_CONTENT: ContentPart[] = [
   { type: 'tool_result', callId: 'call_2', output: 'just a string' },
   { type: 'file', url: 'https://example.com/a%20b.png?x=1&y=ü', mimeType: 'image/png', name: 'a b.png' },
   { type: 'file', fileId: 'file-123', mimeType: 'application/pdf' },
+  // What the OpenAI-compatible API keeps: extras on a part, and a part of a kind the domain lacks.
+  {
+    type: 'text',
+    text: 'cited',
+    openai: {
+      part: { type: 'output_text', annotations: [{ type: 'url_citation', url: 'https://x.test/$a.b', end_index: 5 }] },
+      item: { role: 'developer', phase: 'final_answer', $set: { 'a.b': null } },
+    },
+  },
+  { type: 'opaque', openai: { item: { type: 'reasoning', summary: [], encrypted_content: null, 'x.y$': [[{}]] } } },
 ];
 
 export const AWKWARD_METADATA = {

@@ -10,6 +10,7 @@ import { lifecycleSpec } from './spec/lifecycle.js';
 import { messagesSpec } from './spec/messages.js';
 import { paginationSpec } from './spec/pagination.js';
 import { participantsSpec } from './spec/participants.js';
+import { postManySpec } from './spec/post-many.js';
 import { usersSpec } from './spec/users.js';
 
 /**
@@ -24,6 +25,7 @@ export function describeContract(backend: DatabaseType | StoreInitializer): void
     conversationsSpec(test);
     participantsSpec(test);
     messagesSpec(test);
+    postManySpec(test);
     paginationSpec(test);
     concurrencySpec(test);
     bulkSpec(test);

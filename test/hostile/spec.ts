@@ -353,9 +353,9 @@ const queryValue = (name: string, schema: Schema): fc.Arbitrary<string> => {
 /** A path parameter: the fixture's own id most of the time, otherwise unknown or hostile. */
 function pathValue(param: { name: string; schema: Schema }, path: string): fc.Arbitrary<string> {
   const fixture: string[] =
-    param.name === 'id' && path.startsWith('/v1/conversations')
+    (param.name === 'id' && path.startsWith('/v1/conversations')) || param.name === 'conversation_id'
       ? ['{conv}']
-      : param.name === 'messageId'
+      : param.name === 'messageId' || param.name === 'item_id'
         ? ['{msg}', '{memberMsg}']
         : ['o', 'm', 'stranger', 'nobody'];
   return fc.oneof(

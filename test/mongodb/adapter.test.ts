@@ -122,6 +122,55 @@ describe('mongodb adapter: recovery of the standalone path', () => {
     expect((await store.messages.list({ conversationId: c.id, limit: 10, direction: 'newer' })).items).toEqual([first]);
   });
 
+  it('finishes a batch (postMany) interrupted before counting: counted once, all shown, events in order', async () => {
+    const writer = await openStore();
+    await writer.migrator.up();
+    const owner = await createUser(writer);
+    const c = await createConversation(writer, owner);
+    await writer.conversations.get(c.id); // its sweep ran; the next is SWEEP_INTERVAL_MS away
+    const batch = [1, 2, 3].map((i) => newMessage(c.id, owner.id, { content: [{ type: 'text', text: `b${i}` }] }));
+    const ids = batch.map((m) => m.id);
+    // The process died after inserting the whole batch, hidden.
+    await db
+      .collection('messages')
+      .insertMany(batch.map((m) => ({ ...toMessageDoc(m), _uncountedAt: longAgo(), _batch: ids })) as never);
+    expect((await writer.messages.list({ conversationId: c.id, limit: 10, direction: 'older' })).items).toEqual([]);
+    const reader = await openStore();
+    expect((await reader.conversations.get(c.id)).messageCount).toBe(3);
+    expect((await reader.messages.list({ conversationId: c.id, limit: 10, direction: 'newer' })).items).toEqual(batch);
+    const events = (await reader.events.list(c.id, 0, 10)).items;
+    expect(events.map((e) => [e.seq, e.subject])).toEqual([[1, c.id], ...ids.map((id, i) => [2 + i, id])]);
+    expect(await db.collection('messages').countDocuments({ _batch: { $exists: true } })).toBe(0);
+    expect(warnings).toContain('finishing an interrupted message post');
+  });
+
+  it('removes a batch whose insert never finished, and shows the rest of one whose reveal was cut short', async () => {
+    const writer = await openStore();
+    await writer.migrator.up();
+    const owner = await createUser(writer);
+    const c = await createConversation(writer, owner);
+    await writer.conversations.get(c.id);
+    // Two of three messages inserted when the process died: the post never happened.
+    const partial = [1, 2, 3].map(() => newMessage(c.id, owner.id));
+    const partialIds = partial.map((m) => m.id);
+    await db
+      .collection('messages')
+      .insertMany(
+        partial.slice(0, 2).map((m) => ({ ...toMessageDoc(m), _uncountedAt: longAgo(), _batch: partialIds })) as never,
+      );
+    // A batch that was counted and logged, but whose last message was not unhidden yet.
+    const done = await writer.messages.postMany(c.id, [newMessage(c.id, owner.id), newMessage(c.id, owner.id)]);
+    const doneIds = done.map((m) => m.id);
+    await db
+      .collection('messages')
+      .updateOne({ _id: doneIds[1] as never }, { $set: { _uncountedAt: longAgo(), _batch: doneIds } });
+    const reader = await openStore();
+    expect((await reader.conversations.get(c.id)).messageCount).toBe(2);
+    expect((await reader.messages.list({ conversationId: c.id, limit: 10, direction: 'newer' })).items).toEqual(done);
+    expect(await db.collection('messages').countDocuments()).toBe(2);
+    expect((await reader.events.list(c.id, 0, 10)).items.map((e) => e.subject)).toEqual([c.id, ...doneIds]);
+  });
+
   it('finishes a conversation delete that stopped after its mark; the conversation is gone at once', async () => {
     const writer = await openStore();
     await writer.migrator.up();

@@ -37,6 +37,11 @@ export default fp(
           { name: 'users', description: 'Who is who' },
           { name: 'conversations', description: 'Conversations and their participants' },
           { name: 'messages', description: 'Messages of a conversation' },
+          {
+            name: 'openai',
+            description:
+              "OpenAI's Conversations API over the same data, for the unmodified `openai` SDK (baseURL `<server>/openai/v1`); errors in OpenAI's shape",
+          },
           { name: 'operations', description: 'Probes and documentation' },
         ],
       },

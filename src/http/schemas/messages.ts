@@ -15,17 +15,30 @@ import {
 
 const Identifier = Type.String({ minLength: 1, maxLength: LIMITS.identifierMax });
 const Json = Type.Unknown({ description: 'Any JSON value.' });
+const JsonObject = Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true });
+
+/** See OpenAiExtras in src/domain/models.ts. */
+const OpenAiExtras = Type.Object(
+  { part: Type.Optional(JsonObject), item: Type.Optional(JsonObject) },
+  {
+    ...closed,
+    title: 'OpenAiExtras',
+    description:
+      'What the OpenAI-compatible API (/openai/v1) keeps about this part that its own fields do not hold: `part`, fields of the OpenAI content part; `item`, fields of the OpenAI item (on its first part). Passed through unchanged here; see the README, "OpenAI-compatible API".',
+  },
+);
+const openai = { openai: Type.Optional(OpenAiExtras) };
 
 const TextPart = Type.Object(
-  { type: Type.Literal('text'), text: Type.String({ maxLength: LIMITS.textMax }) },
+  { type: Type.Literal('text'), text: Type.String({ maxLength: LIMITS.textMax }), ...openai },
   { ...closed, title: 'TextPart' },
 );
 const ToolCallPart = Type.Object(
-  { type: Type.Literal('tool_call'), callId: Identifier, name: Identifier, arguments: Json },
+  { type: Type.Literal('tool_call'), callId: Identifier, name: Identifier, arguments: Json, ...openai },
   { ...closed, title: 'ToolCallPart' },
 );
 const ToolResultPart = Type.Object(
-  { type: Type.Literal('tool_result'), callId: Identifier, output: Json },
+  { type: Type.Literal('tool_result'), callId: Identifier, output: Json, ...openai },
   { ...closed, title: 'ToolResultPart' },
 );
 const FilePart = Type.Object(
@@ -41,10 +54,20 @@ const FilePart = Type.Object(
     fileId: Type.Optional(Identifier),
     mimeType: Type.String({ minLength: 1, maxLength: LIMITS.mimeTypeMax, pattern: '^[\\w.+-]+/[\\w.+-]+$' }),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.fileNameMax })),
+    ...openai,
   },
   { ...closed, title: 'FilePart' },
 );
-const PARTS: TSchema[] = [TextPart, ToolCallPart, ToolResultPart, FilePart];
+const OpaquePart = Type.Object(
+  { type: Type.Literal('opaque'), openai: OpenAiExtras },
+  {
+    ...closed,
+    title: 'OpaquePart',
+    description:
+      'A part of a kind this API has none for (an OpenAI image or file input, a reasoning item, …), kept exactly: `openai.part` or `openai.item` holds it, naming its kind in `type`.',
+  },
+);
+const PARTS: TSchema[] = [TextPart, ToolCallPart, ToolResultPart, FilePart, OpaquePart];
 
 /** In requests: checked against the one schema its `type` names (Ajv discriminator), so errors name the right field. */
 const ContentPartIn = Type.Unsafe<ContentPart>({

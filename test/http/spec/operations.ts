@@ -115,6 +115,14 @@ export function operationsSpec(test: ApiTest): void {
           'GET /v1/conversations/{id}/events',
           'POST /v1/stream-tickets',
           'GET /v1/events',
+          'POST /openai/v1/conversations',
+          'GET /openai/v1/conversations/{conversation_id}',
+          'POST /openai/v1/conversations/{conversation_id}',
+          'DELETE /openai/v1/conversations/{conversation_id}',
+          'POST /openai/v1/conversations/{conversation_id}/items',
+          'GET /openai/v1/conversations/{conversation_id}/items',
+          'GET /openai/v1/conversations/{conversation_id}/items/{item_id}',
+          'DELETE /openai/v1/conversations/{conversation_id}/items/{item_id}',
         ].sort(),
       );
       expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
@@ -128,6 +136,16 @@ export function operationsSpec(test: ApiTest): void {
       for (const word of ['message.created', 'participant.removed', 'conversation.deleted', 'reset', 'Last-Event-ID'])
         expect(events.description).toContain(word);
       expect(JSON.stringify(events.responses['200'])).toContain('message.updated');
+      // The OpenAI-compatible routes: tagged, with OpenAI's error shape documented.
+      const openai = Object.entries(doc.paths as Record<string, Record<string, { tags?: string[] }>>).filter(([path]) =>
+        path.startsWith('/openai/v1/'),
+      );
+      for (const [, ops] of openai) for (const op of Object.values(ops)) expect(op.tags).toEqual(['openai']);
+      expect(doc.tags.map((t: { name: string }) => t.name)).toContain('openai');
+      const items = doc.paths['/openai/v1/conversations/{conversation_id}/items'].get;
+      expect(
+        Object.keys(items.responses['400'].content['application/json'].schema.properties.error.properties).sort(),
+      ).toEqual(['code', 'message', 'param', 'type']);
     });
 
     test('GET /docs serves the documentation UI', async (api) => {

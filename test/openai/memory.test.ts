@@ -1,0 +1,3 @@
+import { describeOpenAi } from './suite.js';
+
+describeOpenAi('memory');
