@@ -164,9 +164,12 @@ export interface Instance {
   close(): Promise<void>;
 }
 
+/** Parsed JSON, as loosely typed as JSON.parse gives it: tests assert its values. */
+type Json = ReturnType<typeof JSON.parse>;
+
 export interface Reply {
   status: number;
-  json: () => any;
+  json: () => Json;
 }
 
 /**
@@ -271,7 +274,7 @@ export async function eventsAfter(instance: Instance, sub: string, conversationI
 export interface SseEvent {
   id: string;
   event: string;
-  data: any;
+  data: Json;
   /** performance.now() when the event's last byte arrived. */
   at: number;
 }
