@@ -43,10 +43,16 @@ export class Gateway {
   /** Node's own options for every gateway (`--cpu-prof` when profiling). */
   static nodeArgs: string[] = [];
 
-  static async start(name: string, cli: string, env: Record<string, string>, logFile: string): Promise<Gateway> {
+  static async start(
+    name: string,
+    cli: string,
+    env: Record<string, string>,
+    logFile: string,
+    nodeArgs: string[] = [],
+  ): Promise<Gateway> {
     const port = await freePort();
     const logFd = openSync(logFile, 'a');
-    const child = spawn(process.execPath, [...Gateway.nodeArgs, cli, 'serve'], {
+    const child = spawn(process.execPath, [...Gateway.nodeArgs, ...nodeArgs, cli, 'serve'], {
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
@@ -89,6 +95,13 @@ export class Gateway {
 
   rss(): number {
     return statusField(this.pid, 'VmRSS') ?? Number.NaN;
+  }
+
+  /** RSS after a full GC (the gateway must have been started with the gc-on-signal preload). */
+  async rssAfterGc(): Promise<number> {
+    process.kill(this.pid, 'SIGUSR2');
+    await sleep(1000);
+    return this.rss();
   }
 
   /** Resets the kernel's high-water mark, so peakRss() covers what follows. */
