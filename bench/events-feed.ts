@@ -99,7 +99,7 @@ export class Gateway {
 
   /** RSS after a full GC (the gateway must have been started with the gc-on-signal preload). */
   async rssAfterGc(): Promise<number> {
-    process.kill(this.pid, 'SIGUSR2');
+    process.kill(this.pid, 'SIGWINCH');
     await sleep(1000);
     return this.rss();
   }

@@ -62,6 +62,8 @@ interface Options {
   backend: 'postgres' | 'sqlite';
   throughputSeconds: number;
   baseline: boolean;
+  /** DATABASE_POOL_SIZE of every gateway. */
+  pool: number;
   /** Write a V8 CPU profile of every gateway (bench/.data/profiles/); slows them, numbers are not comparable. */
   profile: boolean;
 }
@@ -91,6 +93,7 @@ function parse(argv: string[]): Options {
     throughputSeconds: number('throughput-seconds', 10),
     baseline: !argv.includes('--no-baseline'),
     profile: argv.includes('--profile'),
+    pool: number('pool', 10),
   };
   if (options.subscribers % options.conversations !== 0)
     throw new Error('--subscribers must be a multiple of --conversations');
@@ -126,10 +129,10 @@ async function recreate(name: string): Promise<void> {
 }
 
 /** DATABASE_TYPE and DATABASE_URL of a fresh benchmark database named `name`. */
-async function freshDatabase(backend: Options['backend'], name: string): Promise<Record<string, string>> {
-  if (backend === 'postgres') {
+async function freshDatabase(o: Options, name: string): Promise<Record<string, string>> {
+  if (o.backend === 'postgres') {
     await recreate(name);
-    return { DATABASE_TYPE: 'postgres', DATABASE_URL: databaseUrl(name), DATABASE_POOL_SIZE: '10' };
+    return { DATABASE_TYPE: 'postgres', DATABASE_URL: databaseUrl(name), DATABASE_POOL_SIZE: String(o.pool) };
   }
   mkdirSync(`${DATA}events`, { recursive: true });
   const file = `${DATA}events/${name}.db`;
@@ -335,7 +338,7 @@ async function postThroughput(
   seconds: number,
   withSubscribers: boolean,
 ): Promise<LoadResult> {
-  const db = await freshDatabase(o.backend, database);
+  const db = await freshDatabase(o, database);
   const g = await Gateway.start('throughput', cli, { ...db, EVENTS_POLL_MS: '60000' }, `${LOGS}events-${database}.log`);
   try {
     const perConversation = withSubscribers ? o.subscribers / o.conversations : 1;
@@ -447,7 +450,7 @@ function report(
       '',
       `RSS of one instance (local notifier) with 0, ${idle.subscribers} and ${2 * idle.subscribers} idle streams ` +
         `open: ${IDLE_SETTLE_MS / 1000} s after opening each batch, and right after a full GC (the instance runs with ` +
-        '`--expose-gc` and a preload that collects on SIGUSR2, bench/gc-on-signal.ts). The first line is what an idle ' +
+        '`--expose-gc` and a preload that collects on SIGWINCH, bench/gc-on-signal.ts). The first line is what an idle ' +
         'instance shows; the second is what the open streams keep.',
       '',
       `| RSS MB | 0 streams | ${idle.subscribers} | ${2 * idle.subscribers} | per 1,000 | target |`,
@@ -505,7 +508,7 @@ async function main(argv: string[]): Promise<void> {
   const machine = describeMachine();
   log('compiling the gateway (bench/.data/build)');
   await buildServers(log);
-  const db = await freshDatabase(o.backend, DATABASE);
+  const db = await freshDatabase(o, DATABASE);
   const layoutRef: { layout?: Layout } = {};
   const latency: LatencyResult[] = [];
   for (const notifier of o.notifiers) {

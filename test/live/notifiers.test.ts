@@ -135,3 +135,23 @@ describe('EVENTS_NOTIFY=local across two instances (the control)', () => {
     onB.close();
   }, 30_000);
 });
+
+/** Sockets and timers this process holds now. */
+const handles = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'Timeout').length;
+
+describe.each(['redis', 'nats', 'postgres'] as const)('closing an app with the %s notifier', (notifier) => {
+  it('releases every connection and timer it opened', async (ctx) => {
+    const place = notifier === 'postgres' ? await placeFor('postgres') : await scratchSqlite();
+    if ('skip' in place) return ctx.skip(place.skip);
+    cleanups.push(() => place.drop());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const before = handles();
+    const instance = await startInstance('closing', { ...place.env, ...notifierEnv(notifier) });
+    expect((await instance.ready()).notifier).toMatchObject({ type: notifier, state: 'connected' });
+    expect(handles()).toBeGreaterThan(before);
+    await instance.close();
+    const until = Date.now() + 5000;
+    while (handles() > before && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(handles()).toBe(before);
+  });
+});
