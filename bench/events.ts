@@ -443,6 +443,15 @@ function report(
         `${r.loadAverage[0]} | ≤ ${target}: ${met(r.p99 <= target && r.received === r.expected)} |`,
     );
   }
+  if (latency.some((r) => Object.keys(r.otherEvents).some((k) => k.startsWith('reset')))) {
+    lines.push(
+      '',
+      'A `reset (expired)` above is not an expired log (nothing was pruned): a stream read an empty page and then ' +
+        'the conversation’s latest seq after another post had committed in between, and took that for a gap ' +
+        '(EventService.read). The stream then resumes after the latest seq, so that subscriber misses the events ' +
+        'in between: they are the missing deliveries.',
+    );
+  }
   if (idle) {
     lines.push(
       '',

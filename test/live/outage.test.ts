@@ -115,6 +115,40 @@ describe.each([
   }, 90_000);
 });
 
+describe.each([
+  { name: 'redis', broker: ownRedis, env: (url: string) => ({ EVENTS_NOTIFY: 'redis', EVENTS_REDIS_URL: url }) },
+  { name: 'nats', broker: ownNats, env: (url: string) => ({ EVENTS_NOTIFY: 'nats', EVENTS_NATS_URL: url }) },
+])('$name notifier and a frozen broker', ({ broker: makeBroker, env }) => {
+  it('notices a broker that stops answering (SIGSTOP) by its ping, and recovers when it runs again', async () => {
+    const broker = await makeBroker();
+    await broker.start();
+    cleanups.push(() => broker.kill());
+    cleanups.push(async () => broker.thaw());
+    const place = await scratchSqlite();
+    cleanups.push(() => place.drop());
+    const settings = { ...place.env, ...ENV, ...env(broker.url), EVENTS_NOTIFY_CHANNEL: uniqueName('ps_frozen') };
+    const a = await startInstance('A', settings);
+    cleanups.push(() => a.close());
+    const b = await startInstance('B', settings);
+    cleanups.push(() => b.close());
+    await notifierState(b, 'connected');
+    const id = await conversation(a, 'owner', ['member']);
+
+    broker.freeze();
+    const frozenAt = Date.now();
+    // The connections stay open; only the ping (every 5 s, 5 s to answer) can tell.
+    await notifierState(b, 'degraded', 20_000);
+    expect(Date.now() - frozenAt).toBeGreaterThan(3000);
+    expect(degradedWarnings(b)).toHaveLength(1);
+    expect(await delivered(a, b, id, 'while the broker is frozen')).toBeLessThan(FAST_MS);
+
+    broker.thaw();
+    await notifierState(b, 'connected', 30_000);
+    await notifierState(a, 'connected', 30_000);
+    expect(await delivered(a, b, id, 'after the thaw')).toBeLessThan(FAST_MS);
+  }, 90_000);
+});
+
 describe('postgres notifier outage (the listener’s connection to a scratch database)', () => {
   it('degrades while the listener cannot connect, delivers by polling, recovers when it can', async (ctx) => {
     const server = postgresServer();

@@ -341,6 +341,10 @@ export interface OwnBroker {
   start(): Promise<void>;
   /** SIGKILL, and waits for the process to be gone. */
   kill(): Promise<void>;
+  /** SIGSTOP: connections stay open, nothing answers. */
+  freeze(): void;
+  /** SIGCONT. */
+  thaw(): void;
 }
 
 function ownBroker(scheme: string, command: string, args: (port: number) => string[], port: number): OwnBroker {
@@ -370,6 +374,12 @@ function ownBroker(scheme: string, command: string, args: (port: number) => stri
       child = undefined;
       if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       await exited;
+    },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
+      child?.kill('SIGCONT');
     },
   };
 }
