@@ -191,7 +191,8 @@ export class BrokerNotifier implements LiveNotifier {
     await this.connecting;
     const link = this.link;
     this.link = undefined;
-    await link?.close().catch(() => undefined);
+    // A broker that stopped answering must not hold up the app's close.
+    if (link) await within(link.close(), this.timeoutMs, 'close').catch(() => undefined);
   }
 
   private connect(): Promise<void> {

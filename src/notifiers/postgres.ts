@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import pg from 'pg';
 import { tlsOptions } from '../../database/typeorm/dialects/tls.js';
 import { redactUrl } from '../config/load.js';
@@ -56,7 +57,12 @@ export function postgresTransport(config: Extract<NotifierConfig, { type: 'postg
         },
         async close() {
           open = false;
-          await client.end();
+          // end() waits for the server to see the connection go; one that stopped answering is cut.
+          const cut = setTimeout(
+            () => (client as unknown as { connection: { stream: Socket } }).connection.stream.destroy(),
+            1000,
+          );
+          await client.end().finally(() => clearTimeout(cut));
         },
       };
     },

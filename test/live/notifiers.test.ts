@@ -2,17 +2,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   conversation,
   eventsAfter,
-  NATS_URL,
+  type Instance,
+  notifierEnv,
   openSse,
   type Place,
+  placeFor,
   post,
-  postgresServer,
-  REDIS_URL,
-  scratchPostgres,
   scratchSqlite,
   startInstance,
-  uniqueName,
-  type Instance,
 } from './support.js';
 
 /**
@@ -34,26 +31,6 @@ const VARIANTS: Variant[] = [
   { notifier: 'nats', backend: 'sqlite' },
   { notifier: 'nats', backend: 'postgres' },
 ];
-
-function notifierEnv(notifier: Variant['notifier'] | 'local'): Record<string, string> {
-  const channel = { EVENTS_NOTIFY_CHANNEL: uniqueName('ps_test') };
-  switch (notifier) {
-    case 'local':
-      return { EVENTS_NOTIFY: 'local' };
-    case 'postgres':
-      return { EVENTS_NOTIFY: 'postgres', ...channel };
-    case 'redis':
-      return { EVENTS_NOTIFY: 'redis', EVENTS_REDIS_URL: REDIS_URL, ...channel };
-    case 'nats':
-      return { EVENTS_NOTIFY: 'nats', EVENTS_NATS_URL: NATS_URL, ...channel };
-  }
-}
-
-async function placeFor(backend: Variant['backend']): Promise<Place | { skip: string }> {
-  if (backend === 'sqlite') return scratchSqlite();
-  const server = postgresServer();
-  return 'skip' in server ? server : scratchPostgres(server.url);
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -134,24 +111,4 @@ describe('EVENTS_NOTIFY=local across two instances (the control)', () => {
     expect(heard.data.data.message.content).toEqual([{ type: 'text', text: 'heard' }]);
     onB.close();
   }, 30_000);
-});
-
-/** Sockets and timers this process holds now. */
-const handles = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'Timeout').length;
-
-describe.each(['redis', 'nats', 'postgres'] as const)('closing an app with the %s notifier', (notifier) => {
-  it('releases every connection and timer it opened', async (ctx) => {
-    const place = notifier === 'postgres' ? await placeFor('postgres') : await scratchSqlite();
-    if ('skip' in place) return ctx.skip(place.skip);
-    cleanups.push(() => place.drop());
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const before = handles();
-    const instance = await startInstance('closing', { ...place.env, ...notifierEnv(notifier) });
-    expect((await instance.ready()).notifier).toMatchObject({ type: notifier, state: 'connected' });
-    expect(handles()).toBeGreaterThan(before);
-    await instance.close();
-    const until = Date.now() + 5000;
-    while (handles() > before && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(handles()).toBe(before);
-  });
 });

@@ -146,6 +146,27 @@ export async function withAdmin<T>(serverUrl: string, work: (c: pg.Client) => Pr
   }
 }
 
+/** EVENTS_NOTIFY and what the notifier needs: the shared brokers, a channel of the test's own. */
+export function notifierEnv(notifier: 'local' | 'postgres' | 'redis' | 'nats'): Record<string, string> {
+  const channel = { EVENTS_NOTIFY_CHANNEL: uniqueName('ps_test') };
+  switch (notifier) {
+    case 'local':
+      return { EVENTS_NOTIFY: 'local' };
+    case 'postgres':
+      return { EVENTS_NOTIFY: 'postgres', ...channel };
+    case 'redis':
+      return { EVENTS_NOTIFY: 'redis', EVENTS_REDIS_URL: REDIS_URL, ...channel };
+    case 'nats':
+      return { EVENTS_NOTIFY: 'nats', EVENTS_NATS_URL: NATS_URL, ...channel };
+  }
+}
+
+export async function placeFor(backend: 'sqlite' | 'postgres'): Promise<Place | { skip: string }> {
+  if (backend === 'sqlite') return scratchSqlite();
+  const server = postgresServer();
+  return 'skip' in server ? server : scratchPostgres(server.url);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Gateway instances
 
