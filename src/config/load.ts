@@ -9,6 +9,7 @@ import {
   type Config,
   type CorsConfig,
   type JwksAlgorithm,
+  type NotifierConfig,
   type RemoteKeysConfig,
   type SettingName,
   type SettingValues,
@@ -175,11 +176,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       `HTTP_HEADERS_TIMEOUT_MS=${values.HTTP_HEADERS_TIMEOUT_MS} is longer than HTTP_REQUEST_TIMEOUT_MS=${values.HTTP_REQUEST_TIMEOUT_MS}; the request timeout covers the headers too`,
     );
   const cors = corsConfig(values, problems);
+  const notifier = notifierConfig(values, problems);
   const caFile = values.DATABASE_TLS_CA_FILE;
   if (values.DATABASE_TLS === 'verify' && caFile !== undefined && !existsSync(caFile)) {
     problems.push(`DATABASE_TLS_CA_FILE=${JSON.stringify(caFile)} does not exist`);
   }
-  if (problems.length > 0 || database === undefined) throw new ConfigError(problems);
+  if (problems.length > 0 || database === undefined || notifier === undefined) throw new ConfigError(problems);
 
   return {
     env: values.NODE_ENV,
@@ -206,6 +208,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     cors,
     metrics: { enabled: values.METRICS_ENABLED ?? values.NODE_ENV !== 'production', token: values.METRICS_TOKEN },
     demoEnabled: values.DEMO_ENABLED ?? values.NODE_ENV === 'development',
+    notifier,
     settings: values,
   };
 }
@@ -320,6 +323,83 @@ function corsConfig(values: SettingValues, problems: string[]): CorsConfig | und
     } else if (!origins.includes(item)) origins.push(item);
   }
   return { origins, credentials, maxAgeS };
+}
+
+/**
+ * A channel name every notifier can use as it is: a PostgreSQL identifier (quoted, at most 63
+ * bytes), a Redis channel, and a NATS subject (dot-separated tokens, no wildcards or spaces).
+ */
+const CHANNEL = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/** A broker URL with one of `schemes`, or a problem naming the variable. */
+function checkBrokerUrl(name: string, text: string, schemes: string[], problems: string[]): boolean {
+  const scheme = URL.canParse(text) ? new URL(text).protocol.slice(0, -1) : '';
+  if (schemes.includes(scheme) && new URL(text).hostname !== '') return true;
+  problems.push(
+    `${name}=${JSON.stringify(redactUrl(text))} is not accepted; use a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`,
+  );
+  return false;
+}
+
+/**
+ * EVENTS_NOTIFY with what the chosen notifier needs: the broker's URL from its own variable
+ * (required), or for `postgres` the database's own settings (so only with DATABASE_TYPE=postgres).
+ */
+function notifierConfig(values: SettingValues, problems: string[]): NotifierConfig | undefined {
+  const channel = values.EVENTS_NOTIFY_CHANNEL;
+  if (!CHANNEL.test(channel) || channel.length > 63) {
+    problems.push(
+      `EVENTS_NOTIFY_CHANNEL=${JSON.stringify(channel)} is not accepted; use letters, digits, _ and -, in dot-separated words, at most 63 characters`,
+    );
+    return undefined;
+  }
+  const degradedPollMs = values.EVENTS_DEGRADED_POLL_MS;
+  switch (values.EVENTS_NOTIFY) {
+    case 'local':
+      return { type: 'local' };
+    case 'postgres': {
+      if (values.DATABASE_TYPE !== 'postgres') {
+        problems.push(
+          `EVENTS_NOTIFY=postgres needs DATABASE_TYPE=postgres (it uses the database's LISTEN/NOTIFY), not DATABASE_TYPE=${values.DATABASE_TYPE}; use EVENTS_NOTIFY=redis or nats with other databases`,
+        );
+        return undefined;
+      }
+      const url = values.DATABASE_URL;
+      if (url === undefined) return undefined; // DATABASE_URL's own problem is reported already.
+      return {
+        type: 'postgres',
+        url,
+        connectTimeoutMs: values.DATABASE_CONNECT_TIMEOUT_MS,
+        tls: values.DATABASE_TLS,
+        tlsCaFile: values.DATABASE_TLS_CA_FILE,
+        channel,
+        degradedPollMs,
+      };
+    }
+    case 'redis': {
+      const url = values.EVENTS_REDIS_URL;
+      if (url === undefined) {
+        problems.push('EVENTS_REDIS_URL is required when EVENTS_NOTIFY=redis (e.g. redis://127.0.0.1:6379)');
+        return undefined;
+      }
+      if (!checkBrokerUrl('EVENTS_REDIS_URL', url, ['redis', 'rediss'], problems)) return undefined;
+      return { type: 'redis', url, channel, degradedPollMs };
+    }
+    case 'nats': {
+      const text = values.EVENTS_NATS_URL;
+      if (text === undefined) {
+        problems.push('EVENTS_NATS_URL is required when EVENTS_NOTIFY=nats (e.g. nats://127.0.0.1:4222)');
+        return undefined;
+      }
+      const servers = list(text);
+      if (servers.length === 0) {
+        problems.push('EVENTS_NATS_URL lists no server');
+        return undefined;
+      }
+      const ok = servers.map((server) => checkBrokerUrl('EVENTS_NATS_URL', server, ['nats', 'tls'], problems));
+      return ok.every(Boolean) ? { type: 'nats', servers, channel, degradedPollMs } : undefined;
+    }
+  }
 }
 
 /** Where a database config points, password hidden, for logs and messages. */

@@ -15,8 +15,9 @@ export const AUTH_MODES = ['jwt', 'dev'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
 export const TLS_MODES = ['disable', 'require', 'verify'] as const;
-/** What wakes event streams; only `local` so far (postgres LISTEN/NOTIFY or redis later). */
-export const EVENT_NOTIFIERS = ['local'] as const;
+/** What wakes event streams after a write: this process only, or every instance through a broker. */
+export const EVENT_NOTIFIERS = ['local', 'postgres', 'redis', 'nats'] as const;
+export type EventNotifierType = (typeof EVENT_NOTIFIERS)[number];
 /** Signature algorithms a JWKS/OIDC key may be used with (asymmetric only: never HS*, never none). */
 export const JWKS_ALGORITHMS = [
   'RS256',
@@ -322,7 +323,22 @@ export const SETTINGS = {
     kind: 'enum',
     values: EVENT_NOTIFIERS,
     default: 'local',
-    doc: 'What wakes event streams after a write: local (this process only; one instance).',
+    doc: 'What wakes event streams after a write: local (this process only), postgres (LISTEN/NOTIFY on the database; DATABASE_TYPE=postgres only), redis (pub/sub at EVENTS_REDIS_URL) or nats (core pub/sub at EVENTS_NATS_URL). The log stays the truth: a notifier only wakes readers.',
+  },
+  EVENTS_REDIS_URL: {
+    kind: 'string',
+    secret: true,
+    doc: 'The Redis server for EVENTS_NOTIFY=redis: redis://[user:password@]host[:port][/db] or rediss:// (TLS). Required then.',
+  },
+  EVENTS_NATS_URL: {
+    kind: 'string',
+    secret: true,
+    doc: 'The NATS server(s) for EVENTS_NOTIFY=nats: nats://[user:password@]host[:port], comma-separated for a cluster (tls:// for TLS). Required then.',
+  },
+  EVENTS_NOTIFY_CHANNEL: {
+    kind: 'string',
+    default: 'polystore_events',
+    doc: 'The PostgreSQL channel, Redis channel or NATS subject the instances of one deployment share (letters, digits, _ and -, dot-separated words, at most 63 characters). Deployments sharing a broker or database use different ones.',
   },
   EVENTS_POLL_MS: {
     kind: 'int',
@@ -330,6 +346,13 @@ export const SETTINGS = {
     max: 60_000,
     default: 2000,
     doc: 'Every open stream also reads the log this often, so a missed wake-up (or a write by another process) only delays an event.',
+  },
+  EVENTS_DEGRADED_POLL_MS: {
+    kind: 'int',
+    min: 100,
+    max: 60_000,
+    default: 1000,
+    doc: 'While a postgres, redis or nats notifier cannot reach its broker, every open stream of the instance reads the log this often (instead of waiting for EVENTS_POLL_MS).',
   },
   EVENTS_HEARTBEAT_MS: {
     kind: 'int',
@@ -439,6 +462,26 @@ export interface MetricsConfig {
   token: string | undefined;
 }
 
+/**
+ * What wakes event streams (EVENTS_NOTIFY), with only what the chosen notifier needs. Every kind
+ * but `local` reaches other instances through `channel`, and while it cannot, wakes the streams of
+ * its own instance every `degradedPollMs`.
+ */
+export type NotifierConfig =
+  | { type: 'local' }
+  | {
+      type: 'postgres';
+      /** The database's own connection settings (DATABASE_URL, DATABASE_TLS, ...). */
+      url: string;
+      connectTimeoutMs: number;
+      tls: SettingValues['DATABASE_TLS'];
+      tlsCaFile: string | undefined;
+      channel: string;
+      degradedPollMs: number;
+    }
+  | { type: 'redis'; url: string; channel: string; degradedPollMs: number }
+  | { type: 'nats'; servers: string[]; channel: string; degradedPollMs: number };
+
 export interface Config {
   env: SettingValues['NODE_ENV'];
   host: string;
@@ -455,6 +498,7 @@ export interface Config {
   metrics: MetricsConfig;
   /** DEMO_ENABLED: serve the browser demo at /demo. */
   demoEnabled: boolean;
+  notifier: NotifierConfig;
   /** Every setting as checked, for code that builds another database config (the transfer commands). */
   settings: SettingValues;
 }

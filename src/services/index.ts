@@ -6,6 +6,7 @@ import { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from './limits.js';
 import { MessageService } from './messages.js';
 import { notifyingStore, type Notifier } from './notifier.js';
 import { ParticipantService } from './participants.js';
+import { sharedEventReads } from './shared-reads.js';
 import { UserService } from './users.js';
 
 export { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from './limits.js';
@@ -32,14 +33,17 @@ export interface FeedOptions {
 
 export const DEFAULT_FEED_OPTIONS: FeedOptions = { retentionMs: 7 * 86_400_000, settleMs: 30_000 };
 
-/** With a notifier, every write that appends an event wakes that conversation's stream readers. */
+/**
+ * With a notifier, every write that appends an event wakes that conversation's stream readers,
+ * and the readers one wake-up sets off share their reads of the log.
+ */
 export function createServices(
   base: Store,
   limits: ServiceLimits = DEFAULT_SERVICE_LIMITS,
   notifier?: Notifier,
   feeds: FeedOptions = DEFAULT_FEED_OPTIONS,
 ): Services {
-  const store = notifier ? notifyingStore(base, notifier) : base;
+  const store = notifier ? notifyingStore(sharedEventReads(base), notifier) : base;
   const users = new UserService(store);
   return {
     users,

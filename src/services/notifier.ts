@@ -3,8 +3,9 @@ import type { ConversationRepository, MessageRepository, Store } from '../reposi
 /**
  * What wakes the readers of a conversation's event log after a write. It carries no payload:
  * woken readers read the log from their last seq, so a lost or duplicated wake-up only delays or
- * repeats a read (streams also poll, EVENTS_POLL_MS). `local` reaches this process only; a
- * notifier for several instances (PostgreSQL LISTEN/NOTIFY, Redis) implements the same interface.
+ * repeats a read (streams also poll, EVENTS_POLL_MS). `local` reaches this process only; the
+ * notifiers for several instances (src/notifiers: PostgreSQL LISTEN/NOTIFY, Redis, NATS) implement
+ * the same interface over a LocalNotifier of their own.
  */
 export interface Notifier {
   /** Wakes the readers of a topic: a conversation id, or `user:<id>` (userTopic) for a user's inbox. */
@@ -31,6 +32,11 @@ export class LocalNotifier implements Notifier {
       set.delete(wake);
       if (set.size === 0) this.subscribers.delete(conversationId);
     };
+  }
+
+  /** Wakes every subscriber (after wake-ups may have been missed: a broker that was unreachable). */
+  wakeAll(): void {
+    for (const set of this.subscribers.values()) for (const wake of set) queueMicrotask(wake);
   }
 
   /** Subscriptions open now (tests, metrics). */

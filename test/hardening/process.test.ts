@@ -216,6 +216,7 @@ describe('startup failures', () => {
         expect((await (await fetch(`${url}/ready`)).json()) as unknown).toEqual({
           status: 'ready',
           database: 'postgres',
+          notifier: { type: 'local', state: 'connected', since: expect.any(String) },
         });
         server.child.kill('SIGTERM');
         expect((await within(server.exited, 15_000, 'the process to exit')).code).toBe(0);

@@ -48,7 +48,11 @@ describe('the polystore process', () => {
       expect(health.status).toBe(200);
       expect(health.headers.get('x-request-id')).toBe('proc-test-1');
       expect(await health.json()).toEqual({ status: 'ok' });
-      expect(await (await fetch(`${url}/ready`)).json()).toEqual({ status: 'ready', database: 'memory' });
+      expect(await (await fetch(`${url}/ready`)).json()).toEqual({
+        status: 'ready',
+        database: 'memory',
+        notifier: { type: 'local', state: 'connected', since: expect.any(String) },
+      });
       const unauthorized = await fetch(`${url}/v1/users/me`);
       expect(unauthorized.status).toBe(401);
       expect(unauthorized.headers.get('www-authenticate')).toBe('Bearer realm="polystore"');

@@ -1,10 +1,10 @@
 import fp from 'fastify-plugin';
-import { LocalNotifier, type Notifier } from '../../services/notifier.js';
+import { createNotifier, type LiveNotifier } from '../../notifiers/index.js';
 import { TicketService } from '../../services/tickets.js';
 
 /** What the event routes share in one process: the notifier, the ticket issuer, the open streams. */
 export interface Live {
-  notifier: Notifier;
+  notifier: LiveNotifier;
   tickets: TicketService;
   /** Ends every open stream (on close, so the server can stop). */
   readonly streams: Set<() => void>;
@@ -20,13 +20,17 @@ declare module 'fastify' {
 const PRUNE_EVERY_MS = 5 * 60_000;
 
 /**
- * Live conversations: the notifier chosen by EVENTS_NOTIFY (only `local` so far: one instance),
- * stream tickets, and the periodic pruning of events older than EVENTS_RETENTION_S.
+ * Live conversations: the notifier chosen by EVENTS_NOTIFY (src/notifiers), stream tickets, and
+ * the periodic pruning of events older than EVENTS_RETENTION_S. The notifier's first connection
+ * is tried before the app is ready; a broker that cannot be reached does not stop the start (the
+ * notifier polls and reconnects, and /ready shows it as degraded).
  */
 export default fp(
   async (app) => {
     const settings = app.config.settings;
-    const notifier: Notifier = new LocalNotifier(); // EVENTS_NOTIFY=local, the only value so far
+    const notifier = createNotifier(app.config.notifier, app.log);
+    await notifier.start();
+    app.addHook('onClose', () => notifier.close());
     const live: Live = {
       notifier,
       tickets: new TicketService(

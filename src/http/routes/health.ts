@@ -7,7 +7,21 @@ import { ErrorResponse } from '../schemas/common.js';
 
 const tags = ['operations'];
 const Ok = Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false });
-const Ready = Type.Object({ status: Type.Literal('ready'), database: Type.String() }, { additionalProperties: false });
+const Notifier = Type.Object(
+  {
+    type: Type.Union([Type.Literal('local'), Type.Literal('postgres'), Type.Literal('redis'), Type.Literal('nats')]),
+    state: Type.Union([Type.Literal('connected'), Type.Literal('degraded')], {
+      description:
+        'degraded: the broker cannot be reached; streams read the log every EVENTS_DEGRADED_POLL_MS meanwhile',
+    }),
+    since: Type.String({ format: 'date-time', description: 'When it entered this state' }),
+  },
+  { additionalProperties: false, description: 'What wakes event streams (EVENTS_NOTIFY), and how it stands' },
+);
+const Ready = Type.Object(
+  { status: Type.Literal('ready'), database: Type.String(), notifier: Notifier },
+  { additionalProperties: false },
+);
 
 /**
  * The log level of the probes' routes: orchestrators call them every few seconds, so at `info`
@@ -43,7 +57,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Readiness: the database answers and its schema is current',
-        description: '503 with the reason when the database cannot be reached or has pending or unknown migrations.',
+        description:
+          '503 with the reason when the database cannot be reached or has pending or unknown migrations. ' +
+          'A notifier that cannot reach its broker does not make the instance unready (events still arrive, by polling): `notifier.state` says `degraded`.',
         security: [],
         response: { 200: Ready, 503: ErrorResponse },
       },
@@ -83,7 +99,12 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
           }),
         );
       }
-      return { status: 'ready' as const, database: store.kind };
+      const notifier = app.live.notifier.status();
+      return {
+        status: 'ready' as const,
+        database: store.kind,
+        notifier: { type: notifier.type, state: notifier.state, since: notifier.since.toISOString() },
+      };
     },
   );
 };

@@ -7,7 +7,7 @@ import {
 } from '../../../src/domain/errors.js';
 import { uuidv7 } from '../../../src/domain/ids.js';
 import type { Store } from '../../../src/repositories/ports.js';
-import { conversationOf, expectError, type ApiTest } from '../support.js';
+import { conversationOf, expectError, ISO_MS, type ApiTest } from '../support.js';
 
 /** A test double for an outage: the real store with some members replaced. */
 function withOverrides(
@@ -49,7 +49,11 @@ export function operationsSpec(test: ApiTest): void {
     test('GET /ready is 200 when the database answers and the schema is current', async (api) => {
       const res = await api.app.inject({ url: '/ready' });
       expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ status: 'ready', database: api.store.kind });
+      expect(res.json()).toEqual({
+        status: 'ready',
+        database: api.store.kind,
+        notifier: { type: 'local', state: 'connected', since: expect.stringMatching(ISO_MS) },
+      });
     });
 
     test('GET /ready is 503 with the reason when ping fails', async (api) => {
