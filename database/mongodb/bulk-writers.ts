@@ -199,7 +199,11 @@ function messages(ctx: MongoContext): KindWriter<Message> {
       if (keyed.length === 0) return;
       const holders = await ctx.messages
         .find(
-          { conversationId: { $in: wanted }, clientMessageId: { $in: keyed.map((m) => m.clientMessageId!) } },
+          // `$type` as in the unique index's partial filter, so the server can use that index (see posting).
+          {
+            conversationId: { $in: wanted },
+            clientMessageId: { $in: keyed.map((m) => m.clientMessageId!), $type: 'string' },
+          },
           { projection: { conversationId: 1, clientMessageId: 1 }, ...ctx.opts(session) },
         )
         .toArray();

@@ -19,6 +19,7 @@ import {
   CONVERSATION_FIELDS,
   fromConversationDoc,
   fromParticipantDoc,
+  intOf,
   LIVE,
   metadataDoc,
   toConversationDoc,
@@ -32,7 +33,7 @@ import { insertEvent } from './mongodb-event-repository.js';
 import type { Recovery } from './recovery.js';
 
 /** The conversation's own fields plus its event seq (for updates that claim one). */
-const WITH_SEQ = { participants: 0, _outbox: 0, _recentPosts: 0, _deletingAt: 0 } as const;
+const WITH_SEQ = { participants: 0, _outbox: 0, _pendingPosts: 0, _recentPosts: 0, _deletingAt: 0 } as const;
 
 /**
  * Conversations embed their participants (`participants: [{userId, role, joinedAt}]`): creating a
@@ -94,7 +95,7 @@ export class MongoConversationRepository implements ConversationRepository {
           { returnDocument: 'after', projection: WITH_SEQ, ...this.ctx.opts(session) },
         );
         if (changed) {
-          const event = conversationUpdated(id, patch, changed.updatedAt, changed.version, audit);
+          const event = conversationUpdated(id, patch, changed.updatedAt, intOf(changed.version), audit);
           await insertEvent(this.ctx, event, changed.eventSeq ?? 0, session);
         }
         return changed;
@@ -105,7 +106,7 @@ export class MongoConversationRepository implements ConversationRepository {
           { projection: { version: 1 }, ...this.ctx.opts() },
         );
         if (!current || expectedVersion === undefined) throw new NotFoundError('conversation', id);
-        throw new VersionConflictError('conversation', id, expectedVersion, current.version);
+        throw new VersionConflictError('conversation', id, expectedVersion, intOf(current.version));
       }
       await this.outbox.deliverAfterWrite('conversations', id, audit);
       return fromConversationDoc(doc);

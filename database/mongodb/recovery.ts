@@ -1,104 +1,26 @@
-import type { ClientSession } from 'mongodb';
 import type { AuditOutbox } from './audit-outbox.js';
-import { messageCreated } from '../../src/domain/events.js';
-import { fromMessageDoc, LIVE, type AuditDoc, type MessageDoc } from './document-mapper.js';
+import type { AuditDoc, PendingPost } from './document-mapper.js';
 import type { MongoContext } from './mongodb-context.js';
-import { insertEvent } from './mongodb-event-repository.js';
+import { release, reveal, settlePost } from './posting.js';
 
 /**
- * The two changes that span documents — posting a message (message + conversation counters) and
- * deleting a conversation (conversation + its messages + audit) — and the repair of what a crash
- * between their steps leaves on a deployment without transactions. See DESIGN.md.
+ * The repair of what a crash between the steps of a multi-document change leaves on a deployment
+ * without transactions (posts: posting.ts; conversation deletes: below), and the deletion of a
+ * deleted conversation's messages. See DESIGN.md.
  */
 
-/** How many recently counted message ids a conversation remembers, to count each message once. */
-export const RECENT_POSTS_KEPT = 64;
-/** A post older than this that is still uncounted was interrupted; recovery finishes it. */
+/** A post whose reservation or hidden message is older than this was interrupted; recovery finishes it. */
 export const INTERRUPTED_POST_MS = 60_000;
 /** Recovery runs at most this often per store (it only looks at interrupted work). */
 export const SWEEP_INTERVAL_MS = 10_000;
-
-/** What counting a message did: whether it stays, and the event seq this count claimed (null: counted before). */
-export interface CountResult {
-  counted: boolean;
-  seq: number | null;
-}
-
-/**
- * Counts `message` into its conversation: messageCount + 1, lastMessageAt and activityAt raised
- * to its createdAt, and the post's event seq claimed (eventSeq + 1) — one atomic update (an
- * update pipeline, so activityAt is exactly `lastMessageAt ?? createdAt`). The conversation
- * remembers the last ids it counted, which makes this idempotent: a post and a recovery sweep
- * racing on one message count it (and claim its seq) once; the one that counted writes the event.
- * `counted` is false when the conversation is gone (missing, or a delete has begun).
- */
-export async function countMessage(
-  ctx: MongoContext,
-  message: Pick<MessageDoc, '_id' | 'conversationId' | 'createdAt'>,
-  session?: ClientSession,
-): Promise<CountResult> {
-  const at = { $literal: message.createdAt };
-  const result = await ctx.conversations.findOneAndUpdate(
-    { _id: message.conversationId, ...LIVE, _recentPosts: { $ne: message._id } },
-    [
-      {
-        $set: {
-          messageCount: { $add: ['$messageCount', 1] },
-          lastMessageAt: { $max: ['$lastMessageAt', at] },
-          activityAt: { $max: ['$lastMessageAt', at] },
-          eventSeq: { $add: [{ $ifNull: ['$eventSeq', 0] }, 1] },
-          _recentPosts: {
-            $slice: [
-              { $concatArrays: [{ $ifNull: ['$_recentPosts', []] }, [{ $literal: message._id }]] },
-              -RECENT_POSTS_KEPT,
-            ],
-          },
-        },
-      },
-    ],
-    { returnDocument: 'after', projection: { eventSeq: 1 }, ...ctx.opts(session) },
-  );
-  if (result) return { counted: true, seq: result.eventSeq ?? 0 };
-  const conversation = await ctx.conversations.findOne(
-    { _id: message.conversationId },
-    { projection: { _deletingAt: 1 }, ...ctx.opts(session) },
-  );
-  // Alive, yet not matched: the id was in _recentPosts, so a racing post or recovery counted it already.
-  return { counted: conversation !== null && conversation._deletingAt === undefined, seq: null };
-}
-
-/** Counts a message and, when this count claimed a seq, writes its `message.created` event. */
-export async function countAndLog(ctx: MongoContext, message: MessageDoc, session?: ClientSession): Promise<boolean> {
-  const { counted, seq } = await countMessage(ctx, message, session);
-  if (seq !== null) {
-    const { _uncountedAt, _outbox, ...stored } = message;
-    await insertEvent(ctx, messageCreated(fromMessageDoc(stored)), seq, session);
-  }
-  return counted;
-}
-
-/** The last step of a post: the message becomes visible. */
-export async function markCounted(ctx: MongoContext, messageId: string, session?: ClientSession): Promise<void> {
-  await ctx.messages.updateOne({ _id: messageId }, { $unset: { _uncountedAt: '' } }, ctx.opts(session));
-}
-
-/**
- * Finishes a posted message that is not counted yet (an interrupted post, or one still in flight
- * that a retry is waiting for): counts it and makes it visible, or removes it when its
- * conversation is gone. Returns whether the message stays.
- */
-export async function settlePost(ctx: MongoContext, message: MessageDoc, session?: ClientSession): Promise<boolean> {
-  if (await countAndLog(ctx, message, session)) {
-    await markCounted(ctx, message._id, session);
-    return true;
-  }
-  await ctx.messages.deleteOne({ _id: message._id }, ctx.opts(session));
-  return false;
-}
+/** Messages of a deleted conversation are removed this many per statement, so no statement runs long. */
+export const DELETE_BATCH = 1000;
 
 export class Recovery {
   private lastSweep = 0;
   private running: Promise<void> | undefined;
+  /** Removal of deleted conversations' messages, in the background of reads. */
+  private deleting: Promise<void> | undefined;
 
   constructor(
     private readonly ctx: MongoContext,
@@ -107,27 +29,40 @@ export class Recovery {
 
   /**
    * The rest of a conversation delete once the conversation is marked (and so gone for readers):
-   * deliver its audit entries, remove its messages, remove it. Every step can run again.
+   * deliver its audit entries, remove its messages (DELETE_BATCH per statement), remove it. Every
+   * step can run again.
    */
   async finishDelete(conversationId: string, outbox: AuditDoc[]): Promise<void> {
     await this.outbox.deliver('conversations', conversationId, outbox);
-    await this.ctx.messages.deleteMany({ conversationId }, this.ctx.opts());
+    for (;;) {
+      const batch = await this.ctx.messages
+        .find({ conversationId }, { projection: { _id: 1 }, limit: DELETE_BATCH, ...this.ctx.opts() })
+        .toArray();
+      if (batch.length === 0) break;
+      const ids = batch.map((m) => m._id);
+      await this.ctx.messages.deleteMany({ conversationId, _id: { $in: ids } }, this.ctx.opts());
+    }
     await this.ctx.conversations.deleteOne({ _id: conversationId }, this.ctx.opts());
   }
 
-  /** Runs sweep() when the last one is older than SWEEP_INTERVAL_MS; waits for one in progress. */
+  /**
+   * For reads: sweep() when the last one is older than SWEEP_INTERVAL_MS, or wait for the one in
+   * progress. Interrupted deletes are finished in the background: the conversation is gone for
+   * readers already, so no read waits for its messages to be removed.
+   */
   async maybeSweep(): Promise<void> {
     if (this.running) return this.running;
     if (Date.now() - this.lastSweep < SWEEP_INTERVAL_MS) return;
-    return this.sweep();
+    return this.sweep({ waitForDeletes: false });
   }
 
   /**
-   * Repairs what interrupted standalone writes left: audit entries waiting in outboxes,
-   * conversation deletes that stopped after the mark, posts that stopped before counting.
-   * Failures are logged; the caller's own operation decides its outcome.
+   * Repairs what interrupted standalone writes left: audit entries waiting in outboxes, posts that
+   * stopped between their steps, conversation deletes that stopped after the mark. Failures are
+   * logged; the caller's own operation decides its outcome. The bulk port waits for the deletes
+   * too (`waitForDeletes`), so that its counts and scans see what readers see.
    */
-  sweep(): Promise<void> {
+  sweep(options: { waitForDeletes: boolean } = { waitForDeletes: true }): Promise<void> {
     this.running ??= this.repair()
       .catch((error: unknown) =>
         this.ctx.log.warn({ err: error }, 'MongoDB recovery sweep failed; it runs again later'),
@@ -136,11 +71,25 @@ export class Recovery {
         this.lastSweep = Date.now();
         this.running = undefined;
       });
-    return this.running;
+    const deletes = options.waitForDeletes ? this.queueDeletes() : (this.deleting ?? this.queueDeletes());
+    return options.waitForDeletes ? Promise.all([this.running, deletes]).then(() => undefined) : this.running;
   }
 
-  private async repair(): Promise<void> {
-    await this.outbox.deliverAll();
+  /** A pass over interrupted deletes, after the one in progress (if any). */
+  private queueDeletes(): Promise<void> {
+    const pass = (this.deleting ?? Promise.resolve())
+      .then(() => this.finishInterruptedDeletes())
+      .catch((error: unknown) =>
+        this.ctx.log.warn({ err: error }, 'removing a deleted conversation failed; recovery runs it again later'),
+      );
+    const tracked = pass.finally(() => {
+      if (this.deleting === tracked) this.deleting = undefined;
+    });
+    this.deleting = tracked;
+    return tracked;
+  }
+
+  private async finishInterruptedDeletes(): Promise<void> {
     for await (const c of this.ctx.conversations.find(
       { _deletingAt: { $exists: true } },
       { projection: { _outbox: 1 }, ...this.ctx.opts() },
@@ -148,7 +97,19 @@ export class Recovery {
       this.ctx.log.warn({ conversationId: c._id }, 'finishing an interrupted conversation delete');
       await this.finishDelete(c._id, c._outbox ?? []);
     }
+  }
+
+  private async repair(): Promise<void> {
+    await this.outbox.deliverAll();
     const cutoff = new Date(Date.now() - INTERRUPTED_POST_MS);
+    // Reservations of posts that stopped between their steps (the partial index conversations_pending_posts).
+    for await (const c of this.ctx.conversations.find(
+      { '_pendingPosts.at': { $exists: true, $lt: cutoff } },
+      { projection: { _pendingPosts: 1 }, ...this.ctx.opts() },
+    )) {
+      for (const entry of c._pendingPosts ?? []) if (entry.at < cutoff) await this.settleReservation(c._id, entry);
+    }
+    // Hidden messages whose reservation is gone (posts of older builds; given-up reservations).
     const stalled = this.ctx.messages.find(
       { _uncountedAt: { $exists: true, $lt: cutoff } },
       { projection: { _outbox: 0 }, ...this.ctx.opts() },
@@ -159,6 +120,30 @@ export class Recovery {
         'finishing an interrupted message post',
       );
       await settlePost(this.ctx, m);
+    }
+  }
+
+  private async settleReservation(conversationId: string, entry: PendingPost): Promise<void> {
+    const message = { _id: entry.id, conversationId };
+    if (entry.counted) {
+      // Stopped after counting: show the message, drop the reservation.
+      this.ctx.log.warn({ messageId: entry.id, conversationId }, 'finishing an interrupted message post');
+      await reveal(this.ctx, entry.id);
+      await release(this.ctx, message);
+      return;
+    }
+    const stored = await this.ctx.messages.findOne(
+      { _id: entry.id },
+      { projection: { _outbox: 0 }, ...this.ctx.opts() },
+    );
+    if (stored?._uncountedAt !== undefined) {
+      this.ctx.log.warn({ messageId: entry.id, conversationId }, 'finishing an interrupted message post');
+      await settlePost(this.ctx, stored);
+    } else {
+      // Stopped before its message was inserted: nothing to count. A post still on its way finds the
+      // reservation gone when it counts, removes its message and answers 503.
+      this.ctx.log.warn({ messageId: entry.id, conversationId }, 'giving up the reservation of an interrupted post');
+      await release(this.ctx, message);
     }
   }
 }

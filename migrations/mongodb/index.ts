@@ -1,12 +1,13 @@
 import { collections } from './0001-collections.js';
 import { indexes } from './0002-indexes.js';
 import { events } from './0003-events.js';
+import { pendingPostsAndAuditOrder } from './0005-pending-posts-and-audit-order.js';
 import type { MongoMigration } from './migration.js';
 
 /**
  * The MongoDB migrations this build knows, oldest first. Listed by hand (no glob loading) so a
  * bundled or compiled build carries exactly these; a new migration is a new file plus a line here.
  */
-export const MONGODB_MIGRATIONS: readonly MongoMigration[] = [collections, indexes, events];
+export const MONGODB_MIGRATIONS: readonly MongoMigration[] = [collections, indexes, events, pendingPostsAndAuditOrder];
 
 export type { MongoMigration } from './migration.js';

@@ -10,6 +10,7 @@ import { audit, createConversation, createUser, newMessage } from '../contract/f
 import { mongoTestConfig, testLogger, uniqueDatabaseName, withDatabase } from '../support/initializers/mongodb.js';
 import type { CommandEvent } from '../support/mongo-emulator/engine.js';
 import { startMongoEmulator, type RunningEmulator } from '../support/mongo-emulator/server.js';
+import { interpose } from './interpose.js';
 
 /**
  * What the contract cannot see: the standalone path's repair after a crash between two writes,
@@ -58,6 +59,17 @@ afterEach(async () => {
 
 const longAgo = () => new Date(Date.now() - INTERRUPTED_POST_MS - 1000);
 
+/** The state a standalone post leaves after its first steps: a reservation in the conversation, maybe its hidden message. */
+async function interruptedPost(
+  m: ReturnType<typeof newMessage>,
+  { at, counted, inserted }: { at: Date; counted: boolean; inserted: boolean },
+): Promise<void> {
+  await db
+    .collection('conversations')
+    .updateOne({ _id: m.conversationId as never }, { $push: { _pendingPosts: { id: m.id, at, counted } } as never });
+  if (inserted) await db.collection('messages').insertOne({ ...toMessageDoc(m), _uncountedAt: at } as never);
+}
+
 describe('mongodb adapter: recovery of the standalone path', () => {
   it('hides a post interrupted before counting, then counts and shows it once recovery runs', async () => {
     const writer = await openStore();
@@ -68,7 +80,7 @@ describe('mongodb adapter: recovery of the standalone path', () => {
     // This store's first read runs its recovery sweep; the next is SWEEP_INTERVAL_MS away.
     await writer.conversations.get(c.id);
     // The process died right after inserting the message.
-    await db.collection('messages').insertOne({ ...toMessageDoc(m), _uncountedAt: longAgo() } as never);
+    await interruptedPost(m, { at: longAgo(), counted: false, inserted: true });
     // Readers see a consistent store meanwhile: no message, no count.
     expect((await writer.messages.list({ conversationId: c.id, limit: 10, direction: 'older' })).items).toEqual([]);
     await expect(writer.messages.get(c.id, m.id)).rejects.toBeInstanceOf(NotFoundError);
@@ -79,17 +91,60 @@ describe('mongodb adapter: recovery of the standalone path', () => {
     expect(conversation).toMatchObject({ messageCount: 1, lastMessageAt: m.createdAt });
     expect(await reader.messages.get(c.id, m.id)).toEqual(m);
     expect(await db.collection('messages').countDocuments({ _uncountedAt: { $exists: true } })).toBe(0);
+    expect((await db.collection('conversations').findOne({ _id: c.id as never }))?._pendingPosts).toEqual([]);
     expect(warnings).toEqual(['finishing an interrupted message post']);
   });
 
-  it('never counts a message twice when the crash came after counting', async () => {
+  it('gives up a reservation whose message never arrived, and a hidden message without one', async () => {
+    const writer = await openStore();
+    await writer.migrator.up();
+    const owner = await createUser(writer);
+    const c = await createConversation(writer, owner);
+    const lost = newMessage(c.id, owner.id);
+    const legacy = newMessage(c.id, owner.id);
+    // One post died after reserving; a post of an older build (no reservations) died before counting.
+    await interruptedPost(lost, { at: longAgo(), counted: false, inserted: false });
+    await db.collection('messages').insertOne({ ...toMessageDoc(legacy), _uncountedAt: longAgo() } as never);
+    const reader = await openStore();
+    expect(await reader.bulk.counts()).toMatchObject({ messages: 0 });
+    expect((await reader.conversations.get(c.id)).messageCount).toBe(0);
+    expect(await db.collection('messages').countDocuments()).toBe(0);
+    expect((await db.collection('conversations').findOne({ _id: c.id as never }))?._pendingPosts).toEqual([]);
+  });
+
+  it('never counts a message twice when the crash came after counting, however many posts follow', async () => {
     const writer = await openStore();
     await writer.migrator.up();
     const owner = await createUser(writer);
     const c = await createConversation(writer, owner);
     const { message } = await writer.messages.post(newMessage(c.id, owner.id));
-    // As if the last step (unhiding) never ran: counted, but still marked.
+    // As if the last two steps (reveal, release) never ran: counted, still hidden, still reserved.
     await db.collection('messages').updateOne({ _id: message.id as never }, { $set: { _uncountedAt: longAgo() } });
+    await db
+      .collection('conversations')
+      .updateOne(
+        { _id: c.id as never },
+        { $push: { _pendingPosts: { id: message.id, at: longAgo(), counted: true } } as never },
+      );
+    // Far more posts than any window of remembered ids would hold.
+    for (let i = 0; i < 100; i++) await writer.messages.post(newMessage(c.id, owner.id));
+    const reader = await openStore();
+    expect((await reader.conversations.get(c.id)).messageCount).toBe(101);
+    expect(await reader.messages.get(c.id, message.id)).toEqual(message);
+    expect((await reader.bulk.counts()).messages).toBe(101);
+    // A retry of the recovery (another process, later) changes nothing.
+    const again = await openStore();
+    expect((await again.conversations.get(c.id)).messageCount).toBe(101);
+  }, 60_000);
+
+  it('keeps the count of a message an older build counted (its _recentPosts)', async () => {
+    const writer = await openStore();
+    await writer.migrator.up();
+    const owner = await createUser(writer);
+    const c = await createConversation(writer, owner);
+    const { message } = await writer.messages.post(newMessage(c.id, owner.id));
+    await db.collection('messages').updateOne({ _id: message.id as never }, { $set: { _uncountedAt: longAgo() } });
+    await db.collection('conversations').updateOne({ _id: c.id as never }, { $set: { _recentPosts: [message.id] } });
     const reader = await openStore();
     expect((await reader.conversations.get(c.id)).messageCount).toBe(1);
     expect(await reader.messages.get(c.id, message.id)).toEqual(message);
@@ -115,11 +170,50 @@ describe('mongodb adapter: recovery of the standalone path', () => {
     const c = await createConversation(store, owner);
     const first = newMessage(c.id, owner.id, { clientMessageId: 'retry-me' });
     // The first attempt stopped after its insert (a moment ago: recovery would not touch it yet).
-    await db.collection('messages').insertOne({ ...toMessageDoc(first), _uncountedAt: new Date() } as never);
+    await interruptedPost(first, { at: new Date(), counted: false, inserted: true });
     const retry = await store.messages.post(newMessage(c.id, owner.id, { clientMessageId: 'retry-me' }));
     expect(retry).toEqual({ message: first, created: false });
     expect((await store.conversations.get(c.id)).messageCount).toBe(1);
     expect((await store.messages.list({ conversationId: c.id, limit: 10, direction: 'newer' })).items).toEqual([first]);
+    expect((await db.collection('conversations').findOne({ _id: c.id as never }))?._pendingPosts).toEqual([]);
+  });
+
+  it('a post whose reservation recovery gave up while it ran removes its message and answers unavailable', async () => {
+    const store = await openStore();
+    await store.migrator.up();
+    const owner = await createUser(store);
+    const c = await createConversation(store, owner);
+    const m = newMessage(c.id, owner.id, { clientMessageId: 'stalled' });
+    // Between the reservation and the insert, another process's recovery drops the reservation.
+    const dropped = interpose(
+      emulator,
+      (e) => e.name === 'insert' && e.command.insert === 'messages',
+      db.databaseName,
+      {
+        update: 'conversations',
+        updates: [{ q: { _id: c.id }, u: { $pull: { _pendingPosts: { id: m.id } } } }],
+      },
+    );
+    await expect(store.messages.post(m)).rejects.toBeInstanceOf(UnavailableError);
+    expect(await dropped).toMatchObject({ n: 1, nModified: 1 });
+    expect(await db.collection('messages').countDocuments()).toBe(0);
+    expect((await store.conversations.get(c.id)).messageCount).toBe(0);
+    expect(await store.messages.post(m)).toEqual({ message: m, created: true });
+  });
+
+  it('a retry that finds the earlier attempt hidden and unreserved removes it and posts anew', async () => {
+    const store = await openStore();
+    await store.migrator.up();
+    const owner = await createUser(store);
+    const c = await createConversation(store, owner);
+    const slow = newMessage(c.id, owner.id, { clientMessageId: 'slow' });
+    // Recovery gave up the reservation of this post while its message was on its way: hidden, unreserved.
+    await db.collection('messages').insertOne({ ...toMessageDoc(slow), _uncountedAt: new Date() } as never);
+    const retry = await store.messages.post(newMessage(c.id, owner.id, { clientMessageId: 'slow' }));
+    expect(retry.created).toBe(true);
+    expect(retry.message.id).not.toBe(slow.id);
+    expect((await store.conversations.get(c.id)).messageCount).toBe(1);
+    expect(await db.collection('messages').countDocuments({ _id: slow.id as never })).toBe(0);
   });
 
   it('finishes a conversation delete that stopped after its mark; the conversation is gone at once', async () => {
@@ -144,12 +238,12 @@ describe('mongodb adapter: recovery of the standalone path', () => {
     // Its audit entry is there for readers before any repair ran...
     expect((await writer.audit.listForEntity('conversation', c.id)).map((a) => a.action)).toEqual(['create', 'delete']);
     expect(await db.collection('messages').countDocuments()).toBe(1);
-    // ...and the next sweep removes what is left.
+    // ...and the next sweep removes what is left (in the background of reads; the bulk port waits for it).
     const reader = await openStore();
     await expect(reader.messages.get(c.id, message.id)).rejects.toBeInstanceOf(NotFoundError);
+    expect(await reader.bulk.counts()).toMatchObject({ conversations: 0, participants: 0, messages: 0, audit: 3 });
     expect(await db.collection('conversations').countDocuments()).toBe(0);
     expect(await db.collection('messages').countDocuments()).toBe(0);
-    expect(await reader.bulk.counts()).toMatchObject({ conversations: 0, participants: 0, messages: 0, audit: 3 });
     expect(warnings).toEqual(['finishing an interrupted conversation delete']);
   });
 
@@ -204,11 +298,10 @@ describe('mongodb adapter: transactions where the deployment has them', () => {
         'insert',
         'insert',
         'commitTransaction',
-        // post: the hidden message, the count claiming the seq, the event, the reveal
+        // post: the message, the count claiming the seq, the event
         'insert',
         'findAndModify',
         'insert',
-        'update',
         'commitTransaction',
       ]);
     } finally {
