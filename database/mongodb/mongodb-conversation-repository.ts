@@ -27,6 +27,7 @@ import {
   type ConversationDoc,
   type ParticipantDoc,
 } from './document-mapper.js';
+import { checkDocumentSize } from './document-size.js';
 import { compareCodePoints } from './keys.js';
 import type { MongoContext } from './mongodb-context.js';
 import { insertEvent } from './mongodb-event-repository.js';
@@ -58,11 +59,10 @@ export class MongoConversationRepository implements ConversationRepository {
         throw new DuplicateError('participant', 'userId');
       }
       // The conversation is born with its first event's seq claimed (eventSeq: 1).
+      const stored = { ...doc, eventSeq: 1, _outbox: [this.outbox.push(audit)._outbox] };
+      checkDocumentSize('conversation', 'participants', stored);
       await this.ctx.atomically(async (session) => {
-        await this.ctx.conversations.insertOne(
-          { ...doc, eventSeq: 1, _outbox: [this.outbox.push(audit)._outbox] },
-          this.ctx.opts(session),
-        );
+        await this.ctx.conversations.insertOne(stored, this.ctx.opts(session));
         await insertEvent(this.ctx, conversationCreated(conversation, participants, audit), 1, session);
       });
       await this.outbox.deliverAfterWrite('conversations', conversation.id, audit);

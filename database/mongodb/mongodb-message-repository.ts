@@ -21,6 +21,7 @@ import {
   toMessageDoc,
   type MessageDoc,
 } from './document-mapper.js';
+import { checkDocumentSize } from './document-size.js';
 import { isDuplicateKey } from './map-mongodb-error.js';
 import type { MongoContext } from './mongodb-context.js';
 import { claimSeq, insertEvent } from './mongodb-event-repository.js';
@@ -125,12 +126,14 @@ export class MongoMessageRepository implements MessageRepository {
     return this.ctx.guard('message', async () => {
       const filter: Filter<MessageDoc> = { _id: messageId, conversationId, deletedAt: null, ...VISIBLE };
       if (expectedVersion !== undefined) filter.version = expectedVersion;
+      const update = { $set: set, $inc: { version: 1 }, $push: this.outbox.push(audit) };
+      checkDocumentSize('message', 'content', update);
       const doc = await this.ctx.atomically(async (session) => {
-        const changed = await this.ctx.messages.findOneAndUpdate(
-          filter,
-          { $set: set, $inc: { version: 1 }, $push: this.outbox.push(audit) },
-          { returnDocument: 'after', projection: MESSAGE_FIELDS, ...this.ctx.opts(session) },
-        );
+        const changed = await this.ctx.messages.findOneAndUpdate(filter, update, {
+          returnDocument: 'after',
+          projection: MESSAGE_FIELDS,
+          ...this.ctx.opts(session),
+        });
         if (!changed) return null;
         const seq = await claimSeq(this.ctx, conversationId, session);
         if (seq !== null)

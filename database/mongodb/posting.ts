@@ -2,6 +2,7 @@ import type { ClientSession } from 'mongodb';
 import { NotFoundError, UnavailableError } from '../../src/domain/errors.js';
 import { messageCreated } from '../../src/domain/events.js';
 import { fromMessageDoc, LIVE, type MessageDoc } from './document-mapper.js';
+import { checkDocumentSize } from './document-size.js';
 import type { MongoContext } from './mongodb-context.js';
 import { insertEvent } from './mongodb-event-repository.js';
 
@@ -144,6 +145,7 @@ export async function settlePost(ctx: MongoContext, message: MessageDoc): Promis
 
 /** The whole post on a deployment without transactions: the five steps above. */
 export async function postInSteps(ctx: MongoContext, doc: MessageDoc): Promise<void> {
+  checkDocumentSize('message', 'content', doc);
   if (!(await reserve(ctx, doc))) throw new NotFoundError('conversation', doc.conversationId);
   try {
     await ctx.messages.insertOne({ ...doc, _uncountedAt: new Date() }, ctx.opts());
@@ -166,6 +168,7 @@ export async function postInSteps(ctx: MongoContext, doc: MessageDoc): Promise<v
 
 /** The whole post in one transaction: insert the message (visible: nothing is seen before commit) and count it. */
 export async function postInTransaction(ctx: MongoContext, doc: MessageDoc, session: ClientSession): Promise<void> {
+  checkDocumentSize('message', 'content', doc);
   await ctx.messages.insertOne(doc, ctx.opts(session));
   // Throwing aborts the transaction, the insert with it.
   if ((await countAndLog(ctx, doc, false, session)) !== 'counted')
