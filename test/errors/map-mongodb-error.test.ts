@@ -410,9 +410,9 @@ describe.skipIf(!('url' in server))(`mapMongoError on errors from the real drive
     const message = await failing(() => db.collection('messages').insertMany([toMessageDoc(again) as never]));
     expect(message).toBeInstanceOf(MongoBulkWriteError);
     // Driver v7 drops the server's keyPattern from bulk write errors: the index name in errmsg decides.
-    const [first] = [(message as MongoBulkWriteError).writeErrors].flat();
-    expect((first?.err as { keyPattern?: unknown }).keyPattern).toBeUndefined();
-    expect(first?.errmsg).toContain('index: messages_client_message_unique');
+    const first = [(message as MongoBulkWriteError).writeErrors].flat()[0]!;
+    expect((first.err as { keyPattern?: unknown }).keyPattern).toBeUndefined();
+    expect(first.errmsg).toContain('index: messages_client_message_unique');
     expectMapped(mapMongoError(message, 'conversation'), message, dupe('message', 'clientMessageId'));
     const users = [newUser({ id: 'u3', handle: 'lin' }), newUser({ id: 'u4', handle: 'ada' })].map(toUserDoc);
     const bulk = await failing(() => db.collection('users').insertMany(users as never[], { ordered: false }));
