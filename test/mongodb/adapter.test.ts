@@ -1,4 +1,4 @@
-import { MongoClient, type Db } from 'mongodb';
+import { Long, MongoClient, type Db } from 'mongodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toAuditDoc, toMessageDoc } from '../../database/mongodb/document-mapper.js';
 import { openMongoStore } from '../../database/mongodb/mongodb-store.js';
@@ -6,7 +6,7 @@ import { INTERRUPTED_POST_MS } from '../../database/mongodb/recovery.js';
 import { MONGODB_MIGRATIONS } from '../../migrations/mongodb/index.js';
 import { DuplicateError, NotFoundError, SchemaMismatchError, UnavailableError } from '../../src/domain/errors.js';
 import type { Store, StoreLogger } from '../../src/repositories/ports.js';
-import { audit, createConversation, createUser, newMessage } from '../contract/fixtures.js';
+import { audit, createConversation, createUser, newMessage, newUser } from '../contract/fixtures.js';
 import { mongoTestConfig, testLogger, uniqueDatabaseName, withDatabase } from '../support/initializers/mongodb.js';
 import type { CommandEvent } from '../support/mongo-emulator/engine.js';
 import { startMongoEmulator, type RunningEmulator } from '../support/mongo-emulator/server.js';
@@ -350,6 +350,34 @@ describe('mongodb adapter: migrations', () => {
         version: 1,
       }),
     ).rejects.toMatchObject({ code: 121 });
+  });
+});
+
+describe('mongodb adapter: integers from 2^31 on', () => {
+  it('writes them as int64, which the validators accept (js-bson alone would write doubles)', async () => {
+    const store = await openStore();
+    await store.migrator.up();
+    const big = newUser({ version: 2 ** 31 + 5 });
+    expect(await store.bulk.insertBatch('users', [big], 'fail')).toMatchObject({ inserted: 1 });
+    expect(await store.users.get(big.id)).toEqual(big);
+    const raw = await db.collection('users').findOne({ _id: big.id as never }, { promoteLongs: false });
+    expect(raw?.version).toEqual(Long.fromNumber(2 ** 31 + 5));
+    // The server's $inc turns an int32 at its maximum into an int64 by itself.
+    const edge = newUser({ version: 2 ** 31 - 1 });
+    await store.bulk.insertBatch('users', [edge], 'fail');
+    const updated = await store.users.update({
+      id: edge.id,
+      expectedVersion: 2 ** 31 - 1,
+      patch: { displayName: 'Next' },
+      updatedAt: new Date(),
+      audit: audit(edge.id, 'user', edge.id, 'update'),
+    });
+    expect(updated.version).toBe(2 ** 31);
+    const owner = await createUser(store);
+    const c = await createConversation(store, owner);
+    const counted = { ...(await store.conversations.get(c.id)), messageCount: 2 ** 32, version: 2 ** 40 };
+    await store.bulk.insertBatch('conversations', [counted], 'replace');
+    expect(await store.conversations.get(c.id)).toEqual(counted);
   });
 });
 
