@@ -1,16 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toMessageDoc } from '../../database/mongodb/document-mapper.js';
 import { openMongoStore } from '../../database/mongodb/mongodb-store.js';
+import { INTERRUPTED_POST_MS } from '../../database/mongodb/recovery.js';
 import type { Store } from '../../src/repositories/ports.js';
 import { audit, createConversation, createUser, newMessage, newUser, text } from '../contract/fixtures.js';
 import { mongoTestConfig, testLogger, uniqueDatabaseName, withDatabase } from '../support/initializers/mongodb.js';
 import type { StatementPlan } from '../support/mongo-emulator/planner.js';
 import { startMongoEmulator, type RunningEmulator } from '../support/mongo-emulator/server.js';
+import type { Doc } from '../support/mongo-emulator/values.js';
 
 /**
  * Every query of the adapter's hot paths can be served by an index on a real MongoDB, by the
  * server's index-selection rules as the emulator's planner check applies them: gets, message
- * lists, idempotency checks (post and bulk), the recovery sweep, audit lists, edits, membership
- * changes, a conversation delete — on a standalone server and on a replica set (their writes
+ * lists, posts and batches, idempotency checks (post and bulk), the recovery sweep (interrupted
+ * batches too), audit lists, edits, membership changes, a conversation delete — on a standalone
+ * server and on a replica set (their writes
  * differ). Each statement the adapter sends to a collection of ours must have a candidate index,
  * and its sort must come from a candidate. The user's conversation list (the inbox) is being
  * reworked elsewhere; its assertion comes with that change.
@@ -23,14 +27,22 @@ interface Recorded {
   plan: StatementPlan;
 }
 
+/** What a scenario may do besides using its store. */
+interface Harness {
+  /** Labels the statements that follow. */
+  what(label: string): void;
+  /** Runs a command straight on the scenario's database, as a crashed process would have left it. */
+  raw(command: Doc): Promise<Doc>;
+  /** Another store on the same database (another process): its first read runs its recovery sweep. */
+  another(): Promise<Store>;
+}
+
 /** Runs `scenario` against a fresh, migrated store, recording the planner's verdict on every statement. */
-async function recordPlans(
-  emulator: RunningEmulator,
-  scenario: (store: Store, what: (label: string) => void) => Promise<void>,
-) {
+async function recordPlans(emulator: RunningEmulator, scenario: (store: Store, harness: Harness) => Promise<void>) {
   const recorded: Recorded[] = [];
   let label = 'setup';
-  const url = withDatabase(emulator.url, uniqueDatabaseName());
+  const name = uniqueDatabaseName();
+  const url = withDatabase(emulator.url, name);
   const setup = await openMongoStore(mongoTestConfig(url), testLogger);
   await setup.migrator.up();
   await setup.close();
@@ -40,17 +52,44 @@ async function recordPlans(
     // Judged before the command runs, against the indexes the migrations made.
     for (const plan of emulator.engine.plan(event)) recorded.push({ what: label, plan });
   });
-  const store = await openMongoStore(mongoTestConfig(url), testLogger);
+  const open = [await openMongoStore(mongoTestConfig(url), testLogger)];
+  const harness: Harness = {
+    what(next) {
+      label = next;
+    },
+    raw: (command) => emulator.engine.execute(name, command, 0),
+    another: async () => {
+      open.push(await openMongoStore(mongoTestConfig(url), testLogger));
+      return open.at(-1)!;
+    },
+  };
   try {
-    await scenario(store, (next) => (label = next));
+    await scenario(open[0]!, harness);
   } finally {
     stop();
-    await store.close();
+    for (const store of open) await store.close();
   }
   return recorded;
 }
 
-async function scenario(store: Store, what: (label: string) => void): Promise<void> {
+/**
+ * What a standalone postMany leaves when its process dies after the first `inserted` of its
+ * messages: its reservation (long enough ago for recovery), those messages hidden.
+ */
+async function interruptedBatch(raw: Harness['raw'], conversationId: string, authorId: string, inserted: number) {
+  const at = new Date(Date.now() - INTERRUPTED_POST_MS - 1000);
+  const batch = [1, 2, 3].map(() => newMessage(conversationId, authorId));
+  const ids = batch.map((m) => m.id);
+  const entry = { id: ids[0], size: ids.length, at, counted: false };
+  await raw({
+    update: 'conversations',
+    updates: [{ q: { _id: conversationId }, u: { $push: { _pendingPosts: entry } } }],
+  });
+  const documents = batch.slice(0, inserted).map((m) => ({ ...toMessageDoc(m), _uncountedAt: at, _batch: ids }));
+  if (documents.length > 0) await raw({ insert: 'messages', documents });
+}
+
+async function scenario(store: Store, { what, raw, another }: Harness): Promise<void> {
   what('first read (recovery sweep)');
   // The first conversation or message read of a store runs the recovery sweep.
   await expect(store.conversations.get('00000000-0000-7000-8000-000000000000')).rejects.toThrow();
@@ -83,6 +122,8 @@ async function scenario(store: Store, what: (label: string) => void): Promise<vo
   what('post');
   const first = await store.messages.post(newMessage(c.id, owner.id, { clientMessageId: 'k1' }));
   await store.messages.post(newMessage(c.id, owner.id));
+  what('post many');
+  await store.messages.postMany(c.id, [newMessage(c.id, owner.id), newMessage(c.id, owner.id)]);
   what('idempotent post (repeated clientMessageId)');
   await store.messages.post(newMessage(c.id, owner.id, { clientMessageId: 'k1' }));
   what('message get, list, edit, delete');
@@ -117,6 +158,12 @@ async function scenario(store: Store, what: (label: string) => void): Promise<vo
   await store.events.list(c.id, 0, 10);
   await store.events.latestSeq(c.id);
   await store.events.joinedSeq(c.id, member.id);
+  what('recovery of interrupted batches');
+  // One stopped after its insert (counted and shown by recovery), one part-way through it (removed).
+  await interruptedBatch(raw, c.id, owner.id, 3);
+  await interruptedBatch(raw, c.id, owner.id, 2);
+  const recovering = await another();
+  expect((await recovering.conversations.get(c.id)).messageCount).toBe(7);
   what('bulk insert with clientMessageIds');
   await store.bulk.insertBatch(
     'messages',
@@ -172,6 +219,22 @@ describe.each([
     const forEntity = (f: Record<string, unknown>) => '_outbox' in f;
     for (const collection of ['users', 'conversations', 'messages'])
       expect(probes(collection, `${collection}_outbox`, forEntity)).not.toHaveLength(0);
+  });
+
+  it('a batch and its recovery reach its messages and its reservation by _id', () => {
+    const on = (step: string, collection: string, field: string) =>
+      recorded.filter((r) => r.what === step && r.plan.ns.endsWith(`.${collection}`) && field in r.plan.filter);
+    // The reveal (standalone) or nothing (a replica set: one transaction, no reservation); the recovery's reads and removals.
+    const statements = [
+      ...on('post many', 'messages', '_id'),
+      ...on('post many', 'conversations', '_pendingPosts'),
+      ...on('recovery of interrupted batches', 'messages', '_batch'),
+      ...on('recovery of interrupted batches', 'conversations', '_pendingPosts'),
+    ];
+    expect(on('recovery of interrupted batches', 'messages', '_batch')).not.toHaveLength(0);
+    expect(on('recovery of interrupted batches', 'conversations', '_pendingPosts')).not.toHaveLength(0);
+    if (!replicaSet) expect(on('post many', 'conversations', '_pendingPosts')).not.toHaveLength(0);
+    for (const r of statements) expect(r.plan.candidates).toContain('_id_');
   });
 
   it('a repeated clientMessageId and the bulk check look it up on the unique index', () => {
