@@ -4,6 +4,7 @@ import { toAuditDoc, toMessageDoc } from '../../database/mongodb/document-mapper
 import { openMongoStore } from '../../database/mongodb/mongodb-store.js';
 import { buildApp, type App } from '../../src/app.js';
 import { TooLargeError } from '../../src/domain/errors.js';
+import type { ContentPart } from '../../src/domain/models.js';
 import { mintToken } from '../../src/http/auth/jwt.js';
 import type { Store } from '../../src/repositories/ports.js';
 import { audit, createConversation, createUser, newMessage } from '../contract/fixtures.js';
@@ -130,6 +131,31 @@ describe('MongoDB documents stay within 16 MiB (emulator refusing more, as Mongo
       });
     } finally {
       await app.close();
+    }
+  }, 120_000);
+
+  it('a batch is held to 16 MiB per message, not as a whole; one message too large refuses all of it', async () => {
+    const { store, db } = await freshStore();
+    try {
+      const owner = await createUser(store);
+      const c = await createConversation(store, owner);
+      // Three messages of MESSAGE_MAX_BYTES in the worst case for BSON: each well within, together far over.
+      const content = worstCaseContent(MiB) as ContentPart[];
+      const large = [1, 2, 3].map(() => newMessage(c.id, owner.id, { role: 'tool', content }));
+      const total = large.reduce((sum, m) => sum + BSON.calculateObjectSize(toMessageDoc(m)), 0);
+      expect(total).toBeGreaterThan(16 * MiB);
+      expect(await store.messages.postMany(c.id, large)).toEqual(large);
+      // One message over 17 MiB: refused before anything is written, and the batch with it.
+      const huge = newMessage(c.id, owner.id, { content: [{ type: 'text', text: 'x'.repeat(17 * MiB) }] });
+      await expect(store.messages.postMany(c.id, [newMessage(c.id, owner.id), huge])).rejects.toMatchObject({
+        constructor: TooLargeError,
+        field: 'content',
+      });
+      expect(await db.collection('messages').countDocuments()).toBe(3);
+      expect((await store.conversations.get(c.id)).messageCount).toBe(3);
+      expect((await db.collection('conversations').findOne({ _id: c.id as never }))?._pendingPosts).toEqual([]);
+    } finally {
+      await store.close();
     }
   }, 120_000);
 
