@@ -465,7 +465,7 @@ describe('mongodb adapter: recovery of the standalone path', () => {
 });
 
 describe('mongodb adapter: transactions where the deployment has them', () => {
-  it('uses none on a standalone server; creates and posts (each with its event) in transactions on a replica set', async () => {
+  it('uses none on a standalone server; creates and posts (each with its event, a batch too) in transactions on a replica set', async () => {
     const commands = async (target: RunningEmulator, fn: (store: Store) => Promise<void>) => {
       const events: CommandEvent[] = [];
       const stop = target.onCommand((e) => events.push(e));
@@ -483,9 +483,19 @@ describe('mongodb adapter: transactions where the deployment has them', () => {
       const owner = await createUser(store);
       const c = await createConversation(store, owner);
       await store.messages.post(newMessage(c.id, owner.id));
+      await store.messages.postMany(c.id, [newMessage(c.id, owner.id), newMessage(c.id, owner.id)]);
     };
     const standalone = await commands(emulator, scenario);
     expect(standalone.some((e) => e.command.autocommit === false)).toBe(false);
+    // Standalone, the post and the batch each reserve once and release once.
+    const reservations = (events: CommandEvent[]) =>
+      events.filter((e) => e.name === 'update' && JSON.stringify(e.command).includes('_pendingPosts'));
+    expect(reservations(standalone).map((e) => Object.keys((e.command.updates as { u: object }[])[0]!.u))).toEqual([
+      ['$push'],
+      ['$pull'],
+      ['$push'],
+      ['$pull'],
+    ]);
     const rs = await startMongoEmulator({ replicaSet: 'rs0' });
     try {
       const replicated = await commands(rs, scenario);
@@ -500,7 +510,17 @@ describe('mongodb adapter: transactions where the deployment has them', () => {
         'findAndModify',
         'insert',
         'commitTransaction',
+        // postMany: the messages, one count claiming both seqs, the events
+        'insert',
+        'findAndModify',
+        'insert',
+        'commitTransaction',
       ]);
+      // Reservations are the standalone path's: a transaction needs none.
+      const reserving = replicated.filter(
+        (e) => e.name === 'update' && JSON.stringify(e.command).includes('_pendingPosts'),
+      );
+      expect(reserving).toEqual([]);
     } finally {
       await rs.stop();
     }
@@ -547,6 +567,29 @@ describe('mongodb adapter: migrations', () => {
         version: 1,
       }),
     ).rejects.toMatchObject({ code: 121 });
+  });
+});
+
+describe('mongodb adapter: the validators the migrations leave', () => {
+  it('0005 and 0007 each add theirs: reservations on conversations, opaque parts and _batch on messages', async () => {
+    const store = await openStore();
+    await store.migrator.up();
+    const owner = await createUser(store);
+    const c = await createConversation(store, owner);
+    const conversations = db.collection('conversations');
+    const push = (entry: object) =>
+      conversations.updateOne({ _id: c.id as never }, { $push: { _pendingPosts: entry } as never });
+    const at = new Date();
+    await push({ id: 'a', at, counted: false });
+    await push({ id: 'b', size: 3, at, counted: false });
+    await expect(push({ id: 'c', size: 0, at, counted: false })).rejects.toMatchObject({ code: 121 });
+    await expect(push({ id: 'd', at, counted: 'no' })).rejects.toMatchObject({ code: 121 });
+    const messages = db.collection('messages');
+    const doc = (extra: object) => ({ ...toMessageDoc(newMessage(c.id, owner.id)), ...extra }) as never;
+    await messages.insertOne(doc({ content: [{ type: 'opaque', openai: { item: { type: 'reasoning' } } }] }));
+    await messages.insertOne(doc({ _uncountedAt: at, _batch: ['x', 'y'] }));
+    await expect(messages.insertOne(doc({ _batch: [1, 2] }))).rejects.toMatchObject({ code: 121 });
+    await expect(messages.insertOne(doc({ content: [{ type: 'unknown' }] }))).rejects.toMatchObject({ code: 121 });
   });
 });
 
