@@ -18,6 +18,14 @@ const HOLDERS: readonly OutboxHolder[] = ['users', 'conversations', 'messages'];
 
 type WithOutbox = { _id: string; _outbox?: AuditDoc[] };
 
+/**
+ * Documents with waiting entries, as a query the partial index `*_outbox` serves: it matches the
+ * index's partialFilterExpression, and bounds the index's first key field (`_outbox.entity`) —
+ * MongoDB considers an index only for a query that constrains its first key, so without the
+ * second condition every sweep would read the whole collection.
+ */
+const WAITING = { '_outbox._id': { $exists: true }, '_outbox.entity': { $exists: true } } as const;
+
 export class AuditOutbox {
   constructor(private readonly ctx: MongoContext) {}
 
@@ -83,10 +91,7 @@ export class AuditOutbox {
   /** Delivers every waiting entry (recovery and bulk reads). */
   async deliverAll(): Promise<void> {
     for (const holder of HOLDERS) {
-      const waiting = this.collection(holder).find(
-        { '_outbox._id': { $exists: true } },
-        { projection: { _outbox: 1 }, ...this.ctx.opts() },
-      );
+      const waiting = this.collection(holder).find(WAITING, { projection: { _outbox: 1 }, ...this.ctx.opts() });
       for await (const doc of waiting) await this.deliver(holder, doc._id, doc._outbox ?? []);
     }
   }

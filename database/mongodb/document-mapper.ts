@@ -1,3 +1,4 @@
+import { Long } from 'mongodb';
 import {
   activityAt,
   type AuditEntry,
@@ -29,6 +30,24 @@ export type AuditDoc = {
   diff: Record<string, unknown>;
 };
 
+/**
+ * A stored integer (versions, counts). js-bson writes a JS number that is whole but outside the
+ * int32 range as a double, which the validators (`bsonType: ['int', 'long']`) refuse; such values
+ * are written as int64. The driver reads both back as JS numbers.
+ */
+export type StoredInt = number | Long;
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/** `n` as the BSON integer type that holds it: int32 when it fits, else int64. */
+export function storedInt(n: number): StoredInt {
+  return Number.isSafeInteger(n) && (n < INT32_MIN || n > INT32_MAX) ? Long.fromNumber(n) : n;
+}
+
+/** A stored integer read back (the driver returns int64 as a JS number already; a Long only when asked). */
+export const intOf = (n: StoredInt): number => (typeof n === 'number' ? n : n.toNumber());
+
 interface Bookkeeping {
   /** Audit entries written atomically with this document's last changes, not yet in `audit`. */
   _outbox?: AuditDoc[];
@@ -40,7 +59,7 @@ export interface UserDoc extends Bookkeeping {
   displayName: string;
   createdAt: Date;
   updatedAt: Date;
-  version: number;
+  version: StoredInt;
 }
 
 export interface ParticipantDoc {
@@ -59,10 +78,16 @@ export interface ConversationDoc extends Bookkeeping {
   lastMessageAt: Date | null;
   /** lastMessageAt ?? createdAt, stored so listing can use an index. */
   activityAt: Date;
-  messageCount: number;
-  version: number;
+  messageCount: StoredInt;
+  version: StoredInt;
   participants: ParticipantDoc[];
-  /** Ids of the latest messages counted into messageCount: makes counting a message idempotent. */
+  /**
+   * Posts in progress on a deployment without transactions (see recovery.ts): a post reserves its
+   * entry before inserting its message, the count marks it counted (once: the count requires the
+   * uncounted entry), and it is removed once the message is visible.
+   */
+  _pendingPosts?: PendingPost[];
+  /** Ids of the latest messages counted, as builds before _pendingPosts kept them (read, no longer written). */
   _recentPosts?: string[];
   /** Set when a delete began; the conversation is gone for every reader from then on. */
   _deletingAt?: Date;
@@ -81,11 +106,21 @@ export interface MessageDoc extends Bookkeeping {
   createdAt: Date;
   editedAt: Date | null;
   deletedAt: Date | null;
-  version: number;
+  version: StoredInt;
   /** Set while the post that inserted this message has not yet counted it into its conversation. */
   _uncountedAt?: Date;
   /** Set with `_uncountedAt` on the messages of one postMany: the ids of the whole batch, in order. */
   _batch?: string[];
+}
+
+export interface PendingPost {
+  /** The message id; for a batch (postMany), its first message's id. */
+  id: string;
+  /** Set for a batch: how many messages it holds (they carry `_batch`). */
+  size?: number;
+  /** When the post reserved it; recovery settles entries older than INTERRUPTED_POST_MS. */
+  at: Date;
+  counted: boolean;
 }
 
 /** Projections that leave the bookkeeping (and embedded participants) out of reads. */
@@ -93,6 +128,7 @@ export const USER_FIELDS = { _outbox: 0 } as const;
 export const CONVERSATION_FIELDS = {
   participants: 0,
   _outbox: 0,
+  _pendingPosts: 0,
   _recentPosts: 0,
   _deletingAt: 0,
   eventSeq: 0,
@@ -158,7 +194,7 @@ export function toUserDoc(u: User): UserDoc {
     displayName: u.displayName,
     createdAt: u.createdAt,
     updatedAt: u.updatedAt,
-    version: u.version,
+    version: storedInt(u.version),
   };
 }
 
@@ -169,7 +205,7 @@ export function fromUserDoc(d: UserDoc): User {
     displayName: d.displayName,
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
-    version: d.version,
+    version: intOf(d.version),
   };
 }
 
@@ -193,8 +229,8 @@ export function conversationFields(c: Conversation): Omit<ConversationDoc, 'part
     updatedAt: c.updatedAt,
     lastMessageAt: c.lastMessageAt,
     activityAt: activityAt(c),
-    messageCount: c.messageCount,
-    version: c.version,
+    messageCount: storedInt(c.messageCount),
+    version: storedInt(c.version),
   };
 }
 
@@ -211,8 +247,8 @@ export function fromConversationDoc(d: Omit<ConversationDoc, 'participants'>): C
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
     lastMessageAt: d.lastMessageAt,
-    messageCount: d.messageCount,
-    version: d.version,
+    messageCount: intOf(d.messageCount),
+    version: intOf(d.version),
   };
 }
 
@@ -230,7 +266,7 @@ export function toMessageDoc(m: Message): MessageDoc {
     createdAt: m.createdAt,
     editedAt: m.editedAt,
     deletedAt: m.deletedAt,
-    version: m.version,
+    version: storedInt(m.version),
   };
 }
 
@@ -246,7 +282,7 @@ export function fromMessageDoc(d: MessageDoc): Message {
     createdAt: d.createdAt,
     editedAt: d.editedAt,
     deletedAt: d.deletedAt,
-    version: d.version,
+    version: intOf(d.version),
   };
 }
 

@@ -2,6 +2,7 @@ import {
   MongoBulkWriteError,
   MongoClientClosedError,
   MongoError,
+  MongoInvalidArgumentError,
   MongoNetworkError,
   MongoNotConnectedError,
   MongoServerClosedError,
@@ -9,7 +10,13 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
 } from 'mongodb';
-import { DomainError, DuplicateError, UnavailableError, type EntityName } from '../../src/domain/errors.js';
+import {
+  DomainError,
+  DuplicateError,
+  TooLargeError,
+  UnavailableError,
+  type EntityName,
+} from '../../src/domain/errors.js';
 
 /**
  * MongoDB server error codes the adapter gives a meaning to.
@@ -17,6 +24,12 @@ import { DomainError, DuplicateError, UnavailableError, type EntityName } from '
  */
 export const MONGO = {
   duplicateKey: 11000,
+  badValue: 2,
+  /** BSONObjectTooLarge: a command document over 16 MiB + 16 KiB, or (since 5.x) an update's result over 16 MiB. */
+  bsonObjectTooLarge: 10334,
+  /** "Resulting document after update is larger than 16777216", as older servers number it. */
+  updateResultTooLarge: 17419,
+  updateResultTooLargeOld: 17420,
   namespaceExists: 48,
   maxTimeMSExpired: 50,
   writeConflict: 112,
@@ -101,6 +114,31 @@ export function duplicateField(error: MongoServerError): string | undefined {
   return name !== undefined && Object.hasOwn(UNIQUE_INDEXES, name) ? UNIQUE_INDEXES[name]!.field : undefined;
 }
 
+/** What of each entity can grow without a domain limit, for the field a TooLargeError names. */
+const GROWS: Record<EntityName, string> = {
+  user: 'body',
+  conversation: 'participants',
+  participant: 'participants',
+  message: 'content',
+  audit: 'diff',
+};
+
+/**
+ * A write refused because a document would exceed MongoDB's 16 MiB: the server's codes (an
+ * insert's BadValue "object to insert too large", an update's 10334 / 17419 / 17420, in a bulk
+ * write's first write error too), and the driver's own refusal of a bulk document before sending it.
+ */
+export function isTooLarge(error: unknown): boolean {
+  if (error instanceof MongoInvalidArgumentError)
+    return /^Document is larger than the maximum size/.test(error.message);
+  if (!(error instanceof MongoServerError)) return false;
+  const { code, errmsg } = writeErrorOf(error);
+  if (code === MONGO.badValue) return /^object to insert too large/.test(String(errmsg ?? ''));
+  return (
+    code === MONGO.bsonObjectTooLarge || code === MONGO.updateResultTooLarge || code === MONGO.updateResultTooLargeOld
+  );
+}
+
 function entityOf(error: MongoServerError, fallback: EntityName): EntityName {
   const collection = /collection: [^.\s]+\.(\S+)/.exec(String(writeErrorOf(error).errmsg ?? ''))?.[1];
   const known = collection !== undefined && Object.hasOwn(ENTITY_OF_COLLECTION, collection);
@@ -118,6 +156,7 @@ export function mapMongoError(error: unknown, entity: EntityName): unknown {
     const field = duplicateField(error);
     return field === undefined ? error : new DuplicateError(entityOf(error, entity), field);
   }
+  if (isTooLarge(error)) return new TooLargeError(entity, GROWS[entity]);
   if (
     error instanceof MongoServerSelectionError ||
     error instanceof MongoNetworkError ||

@@ -1,4 +1,4 @@
-import type { ClientSession } from 'mongodb';
+import { BSON, type ClientSession, type Document } from 'mongodb';
 import { DuplicateError } from '../../src/domain/errors.js';
 import type { Participant } from '../../src/domain/models.js';
 import type { BulkPort, BulkResult, ConflictPolicy, EntityKind, EntityRecords } from '../../src/repositories/ports.js';
@@ -20,6 +20,43 @@ import type { MongoContext } from './mongodb-context.js';
 import type { Recovery } from './recovery.js';
 
 const VISIBLE_MESSAGES = { _uncountedAt: { $exists: false } } as const;
+
+/**
+ * Records per transaction, and roughly their bytes: MongoDB advises against modifying more than
+ * 1000 documents in one transaction, which must also finish within transactionLifetimeLimitSeconds
+ * (60 s by default) and fit the storage engine's cache.
+ * @see https://www.mongodb.com/docs/manual/core/transactions-production-consideration/
+ */
+export const TRANSACTION_RECORDS = 1000;
+export const TRANSACTION_BYTES = 16 * 1024 * 1024;
+
+/** A batch cut into transactions of at most TRANSACTION_RECORDS records and about TRANSACTION_BYTES. */
+function transactionChunks<R>(records: R[]): R[][] {
+  const chunks: R[][] = [];
+  let chunk: R[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size = BSON.calculateObjectSize(r as Document);
+    if (chunk.length > 0 && (chunk.length === TRANSACTION_RECORDS || bytes + size > TRANSACTION_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(r);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/** What one chunk of a batch wrote, for its undo. */
+interface Journal<R> {
+  inserted: R[];
+  /** Overwritten records with their stored form before the batch (undefined: inserted by the same batch). */
+  overwritten: { record: R; stored: unknown }[];
+}
+
+const emptyJournal = <R>(): Journal<R> => ({ inserted: [], overwritten: [] });
 
 /**
  * Whole-store access. Scans walk `_id` in its binary order (code-point order for strings);
@@ -92,10 +129,13 @@ export class MongoBulk implements BulkPort {
   }
 
   /**
-   * Writes one batch atomically: in a transaction where the deployment has them. On a standalone
-   * server every check runs before the first write, the batch is written with one ordered
-   * insertMany plus its overwrites, and if a write still fails (a concurrent writer took a key
-   * meanwhile) what the batch wrote is undone before the error is reported.
+   * Writes one batch atomically. With transactions: in transactions of at most
+   * TRANSACTION_RECORDS records and about TRANSACTION_BYTES, well inside MongoDB's 60 s
+   * transaction lifetime and its cache; should a later one fail, the earlier ones are undone. On a
+   * standalone server every check runs before the first write, the batch is written with one
+   * ordered insertMany plus its overwrites, and if a write still fails (a concurrent writer took a
+   * key meanwhile) what the batch wrote is undone. An undo touches only what the batch itself
+   * wrote and what is still as it wrote it (see KindWriter).
    */
   insertBatch<K extends EntityKind>(
     kind: K,
@@ -103,15 +143,38 @@ export class MongoBulk implements BulkPort {
     onConflict: ConflictPolicy,
   ): Promise<BulkResult> {
     const writer = this.writers[kind] as KindWriter<EntityRecords[K]>;
-    return this.ctx.guard(writer.entity, () =>
-      this.ctx.atomically((session) => this.write(writer, records, onConflict, session)),
-    );
+    return this.ctx.guard(writer.entity, () => this.write(writer, records, onConflict));
   }
 
-  private async write<R>(
+  private async write<R>(writer: KindWriter<R>, records: R[], onConflict: ConflictPolicy): Promise<BulkResult> {
+    const total: BulkResult = { inserted: 0, skipped: 0, replaced: 0 };
+    const done: Journal<R>[] = [];
+    for (const chunk of this.ctx.transactions ? transactionChunks(records) : [records]) {
+      // A transaction may run its function more than once: each attempt keeps its own journal.
+      let journal: Journal<R> = emptyJournal();
+      try {
+        const result = await this.ctx.atomically((session) => {
+          journal = emptyJournal();
+          return this.writeChunk(writer, chunk, onConflict, journal, session);
+        });
+        done.push(journal);
+        total.inserted += result.inserted;
+        total.skipped += result.skipped;
+        total.replaced += result.replaced;
+      } catch (error) {
+        // A failed transaction wrote nothing; a failed standalone chunk wrote what its journal says.
+        await this.undo(writer, this.ctx.transactions ? done : [...done, journal]);
+        throw error;
+      }
+    }
+    return total;
+  }
+
+  private async writeChunk<R>(
     writer: KindWriter<R>,
     records: R[],
     onConflict: ConflictPolicy,
+    journal: Journal<R>,
     session?: ClientSession,
   ): Promise<BulkResult> {
     const result: BulkResult = { inserted: 0, skipped: 0, replaced: 0 };
@@ -136,30 +199,32 @@ export class MongoBulk implements BulkPort {
       }
     }
     await writer.check([...inserts, ...overwrites], session);
-    const overwritten: string[] = [];
-    try {
-      if (inserts.length > 0) await writer.insert(inserts, session);
-      for (const r of overwrites) {
-        await writer.overwrite(r, session);
-        overwritten.push(writer.key(r));
-      }
-    } catch (error) {
-      if (!session) await this.undo(writer, inserts, overwritten, stored);
-      throw error;
+    if (inserts.length > 0) await writer.insert(inserts, (r) => journal.inserted.push(r), session);
+    for (const r of overwrites) {
+      await writer.overwrite(r, session);
+      journal.overwritten.push({ record: r, stored: stored.get(writer.key(r)) });
     }
     return result;
   }
 
-  /** Standalone path only: best-effort removal of what a failed batch wrote. */
-  private async undo<R>(
-    writer: KindWriter<R>,
-    inserted: R[],
-    overwritten: string[],
-    stored: Map<string, unknown>,
-  ): Promise<void> {
+  /** Best-effort undo of committed writes, newest first; what others changed since stays as they left it. */
+  private async undo<R>(writer: KindWriter<R>, journals: Journal<R>[]): Promise<void> {
+    let left = 0;
     try {
-      await writer.remove(inserted);
-      for (const key of overwritten) if (stored.has(key)) await writer.restore(key, stored.get(key));
+      for (const journal of [...journals].reverse()) {
+        for (const { record, stored } of [...journal.overwritten].reverse()) {
+          // An overwrite of a record this batch inserted is undone as that insert.
+          const undone =
+            stored === undefined ? (await writer.unInsert([record])) === 0 : await writer.unOverwrite(record, stored);
+          if (!undone) left += 1;
+        }
+        left += await writer.unInsert(journal.inserted);
+      }
+      if (left > 0)
+        this.ctx.log.warn(
+          { entity: writer.entity, left },
+          'undid a failed bulk batch except records others changed since it wrote them',
+        );
     } catch (error) {
       this.ctx.log.error({ err: error, entity: writer.entity }, 'could not undo a failed bulk batch; verify the store');
     }

@@ -19,6 +19,7 @@ import {
   CONVERSATION_FIELDS,
   fromConversationDoc,
   fromParticipantDoc,
+  intOf,
   LIVE,
   metadataDoc,
   toConversationDoc,
@@ -26,6 +27,7 @@ import {
   type ConversationDoc,
   type ParticipantDoc,
 } from './document-mapper.js';
+import { checkDocumentSize } from './document-size.js';
 import { compareCodePoints } from './keys.js';
 import type { MongoContext } from './mongodb-context.js';
 import { insertEvent } from './mongodb-event-repository.js';
@@ -33,7 +35,7 @@ import { insertRemovals } from './mongodb-inbox-repository.js';
 import type { Recovery } from './recovery.js';
 
 /** The conversation's own fields plus its event seq (for updates that claim one). */
-const WITH_SEQ = { participants: 0, _outbox: 0, _recentPosts: 0, _deletingAt: 0 } as const;
+const WITH_SEQ = { participants: 0, _outbox: 0, _pendingPosts: 0, _recentPosts: 0, _deletingAt: 0 } as const;
 
 /**
  * Conversations embed their participants (`participants: [{userId, role, joinedAt}]`): creating a
@@ -58,11 +60,10 @@ export class MongoConversationRepository implements ConversationRepository {
         throw new DuplicateError('participant', 'userId');
       }
       // The conversation is born with its first event's seq claimed (eventSeq: 1).
+      const stored = { ...doc, eventSeq: 1, _outbox: [this.outbox.push(audit)._outbox] };
+      checkDocumentSize('conversation', 'participants', stored);
       await this.ctx.atomically(async (session) => {
-        await this.ctx.conversations.insertOne(
-          { ...doc, eventSeq: 1, _outbox: [this.outbox.push(audit)._outbox] },
-          this.ctx.opts(session),
-        );
+        await this.ctx.conversations.insertOne(stored, this.ctx.opts(session));
         await insertEvent(this.ctx, conversationCreated(conversation, participants, audit), 1, session);
       });
       await this.outbox.deliverAfterWrite('conversations', conversation.id, audit);
@@ -95,7 +96,7 @@ export class MongoConversationRepository implements ConversationRepository {
           { returnDocument: 'after', projection: WITH_SEQ, ...this.ctx.opts(session) },
         );
         if (changed) {
-          const event = conversationUpdated(id, patch, changed.updatedAt, changed.version, audit);
+          const event = conversationUpdated(id, patch, changed.updatedAt, intOf(changed.version), audit);
           await insertEvent(this.ctx, event, changed.eventSeq ?? 0, session);
         }
         return changed;
@@ -106,7 +107,7 @@ export class MongoConversationRepository implements ConversationRepository {
           { projection: { version: 1 }, ...this.ctx.opts() },
         );
         if (!current || expectedVersion === undefined) throw new NotFoundError('conversation', id);
-        throw new VersionConflictError('conversation', id, expectedVersion, current.version);
+        throw new VersionConflictError('conversation', id, expectedVersion, intOf(current.version));
       }
       await this.outbox.deliverAfterWrite('conversations', id, audit);
       return fromConversationDoc(doc);

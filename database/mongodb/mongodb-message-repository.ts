@@ -14,16 +14,19 @@ import type { AuditOutbox } from './audit-outbox.js';
 import {
   contentDoc,
   fromMessageDoc,
+  intOf,
   LIVE,
   MESSAGE_FIELDS,
   metadataDoc,
   toMessageDoc,
   type MessageDoc,
 } from './document-mapper.js';
+import { checkDocumentSize } from './document-size.js';
 import { isDuplicateKey } from './map-mongodb-error.js';
 import type { MongoContext } from './mongodb-context.js';
 import { claimSeq, insertEvent } from './mongodb-event-repository.js';
-import { countAndLog, countBatchAndLog, markCounted, revealBatch, settlePost, type Recovery } from './recovery.js';
+import { postInSteps, postInTransaction, postManyInSteps, postManyInTransaction, settlePost } from './posting.js';
+import type { Recovery } from './recovery.js';
 
 /** Messages visible to readers: posts that finished (were counted into their conversation). */
 const VISIBLE = { _uncountedAt: { $exists: false } } as const;
@@ -36,90 +39,84 @@ export class MongoMessageRepository implements MessageRepository {
   ) {}
 
   /**
-   * Insert the message (hidden, marked uncounted), count it into the conversation, unhide it — in
-   * one transaction where the deployment has them. The unique (conversationId, clientMessageId)
-   * index makes a repeated post fail on insert, and the stored message is returned instead. On a
-   * standalone server a crash between the steps leaves a hidden, uncounted message that recovery
-   * finishes; readers never see a message its conversation has not counted.
+   * One transaction where the deployment has them, else the steps of posting.ts (reserve, insert
+   * hidden, count once, reveal, release). The unique (conversationId, clientMessageId) index makes
+   * a repeated post fail on insert, and the stored message is returned instead — after finishing
+   * it if it is still in flight. Readers never see a message its conversation has not counted.
    */
   post(message: Message): Promise<PostResult> {
     return this.ctx.guard('message', async () => {
       const doc = toMessageDoc(message);
-      try {
-        return await this.ctx.atomically(async (session) => {
-          await this.ctx.messages.insertOne({ ...doc, _uncountedAt: new Date() }, this.ctx.opts(session));
-          if (!(await countAndLog(this.ctx, doc, session))) {
-            await this.ctx.messages.deleteOne({ _id: doc._id }, this.ctx.opts(session));
-            throw new NotFoundError('conversation', message.conversationId);
-          }
-          await markCounted(this.ctx, doc._id, session);
+      // A second attempt only when the earlier post of this clientMessageId turned out abandoned and was removed.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (this.ctx.transactions) await this.ctx.atomically((session) => postInTransaction(this.ctx, doc, session!));
+          else await postInSteps(this.ctx, doc);
           return { message: fromMessageDoc(doc), created: true };
-        });
-      } catch (error) {
-        if (!isDuplicateKey(error)) throw error;
-        // As on every backend, a missing conversation is reported before anything about the message.
-        const live = await this.ctx.conversations.countDocuments(
-          { _id: doc.conversationId, ...LIVE },
-          { limit: 1, ...this.ctx.opts() },
-        );
-        if (live === 0) throw new NotFoundError('conversation', doc.conversationId);
-        if (doc.clientMessageId === null) throw error;
-        const earlier = await this.ctx.messages.findOne(
-          { conversationId: doc.conversationId, clientMessageId: doc.clientMessageId },
-          this.ctx.opts(),
-        );
-        if (!earlier) throw error;
-        // The earlier post may still be in flight: finish it (idempotently) before returning it.
-        if (earlier._uncountedAt !== undefined && !(await settlePost(this.ctx, earlier)))
-          throw new NotFoundError('conversation', message.conversationId);
-        const { _uncountedAt, _outbox, ...stored } = earlier;
-        return { message: fromMessageDoc(stored), created: false };
+        } catch (error) {
+          if (!isDuplicateKey(error)) throw error;
+          const earlier = await this.earlierPost(doc, error);
+          if (earlier) return { message: earlier, created: false };
+          if (attempt === 2) throw error;
+        }
       }
     });
   }
 
   /**
-   * `post` for a batch: insert every message hidden (marked uncounted, each naming the whole
-   * batch), count the batch into the conversation in one update, write its events, unhide it —
-   * one transaction where the deployment has them. On a standalone server the count is the commit
-   * point: a failed insert removes what it wrote, and recovery finishes or removes a batch that a
-   * crash interrupted (recovery.ts, settleBatch; DESIGN.md).
+   * `post` for a batch, as one post: one transaction where the deployment has them, else the
+   * steps of posting.ts with one reservation, one count and one reveal for the whole batch
+   * (recovery finishes or removes a batch a crash interrupted, as a whole). Readers never see
+   * part of a batch its conversation has not counted.
    */
   postMany(conversationId: string, messages: readonly Message[]): Promise<Message[]> {
     return this.ctx.guard('message', async () => {
       const docs = messages.map(toMessageDoc);
-      const ids = docs.map((d) => d._id);
-      const mark = new Date();
-      const ours = { _id: { $in: ids }, _uncountedAt: mark };
       try {
-        return await this.ctx.atomically(async (session) => {
-          try {
-            const hidden = docs.map((d) => ({ ...d, _uncountedAt: mark, _batch: ids }));
-            await this.ctx.messages.insertMany(hidden, { ordered: true, ...this.ctx.opts(session) });
-          } catch (error) {
-            // Without a transaction, what the insert wrote before failing is still there, hidden.
-            if (!session) await this.ctx.messages.deleteMany(ours, this.ctx.opts());
-            throw error;
-          }
-          if (!(await countBatchAndLog(this.ctx, conversationId, docs, session))) {
-            await this.ctx.messages.deleteMany(ours, this.ctx.opts(session));
-            throw new NotFoundError('conversation', conversationId);
-          }
-          await revealBatch(this.ctx, ids, session);
-          return docs.map(fromMessageDoc);
-        });
+        if (this.ctx.transactions)
+          await this.ctx.atomically((session) => postManyInTransaction(this.ctx, conversationId, docs, session!));
+        else await postManyInSteps(this.ctx, conversationId, docs);
+        return docs.map(fromMessageDoc);
       } catch (error) {
         // As on every backend, a missing conversation is reported before a taken id.
-        if (isDuplicateKey(error)) {
-          const live = await this.ctx.conversations.countDocuments(
-            { _id: conversationId, ...LIVE },
-            { limit: 1, ...this.ctx.opts() },
-          );
-          if (live === 0) throw new NotFoundError('conversation', conversationId);
-        }
+        if (isDuplicateKey(error) && !(await this.liveConversation(conversationId)))
+          throw new NotFoundError('conversation', conversationId);
         throw error;
       }
     });
+  }
+
+  /**
+   * The stored post a duplicate key points at, finished if still in flight; null when that post
+   * was abandoned and removed (the caller may post again). Rethrows `duplicate` when it is about
+   * another key (a taken message id).
+   */
+  private async earlierPost(doc: MessageDoc, duplicate: unknown): Promise<Message | null> {
+    // As on every backend, a missing conversation is reported before anything about the message.
+    if (!(await this.liveConversation(doc.conversationId))) throw new NotFoundError('conversation', doc.conversationId);
+    if (doc.clientMessageId === null) throw duplicate;
+    // `$type` as in the unique index's partial filter: the server uses that index only for a
+    // query it can prove lies within the filter, and an equality alone does not prove a type.
+    const earlier = await this.ctx.messages.findOne(
+      { conversationId: doc.conversationId, clientMessageId: { $eq: doc.clientMessageId, $type: 'string' } },
+      this.ctx.opts(),
+    );
+    if (!earlier) throw duplicate;
+    if (earlier._uncountedAt !== undefined && !(await settlePost(this.ctx, earlier))) {
+      if (!(await this.liveConversation(doc.conversationId)))
+        throw new NotFoundError('conversation', doc.conversationId);
+      return null;
+    }
+    const { _uncountedAt, _outbox, ...stored } = earlier;
+    return fromMessageDoc(stored);
+  }
+
+  private async liveConversation(conversationId: string): Promise<boolean> {
+    const live = await this.ctx.conversations.countDocuments(
+      { _id: conversationId, ...LIVE },
+      { limit: 1, ...this.ctx.opts() },
+    );
+    return live > 0;
   }
 
   private async find(conversationId: string, messageId: string): Promise<MessageDoc | null> {
@@ -152,12 +149,14 @@ export class MongoMessageRepository implements MessageRepository {
     return this.ctx.guard('message', async () => {
       const filter: Filter<MessageDoc> = { _id: messageId, conversationId, deletedAt: null, ...VISIBLE };
       if (expectedVersion !== undefined) filter.version = expectedVersion;
+      const update = { $set: set, $inc: { version: 1 }, $push: this.outbox.push(audit) };
+      checkDocumentSize('message', 'content', update);
       const doc = await this.ctx.atomically(async (session) => {
-        const changed = await this.ctx.messages.findOneAndUpdate(
-          filter,
-          { $set: set, $inc: { version: 1 }, $push: this.outbox.push(audit) },
-          { returnDocument: 'after', projection: MESSAGE_FIELDS, ...this.ctx.opts(session) },
-        );
+        const changed = await this.ctx.messages.findOneAndUpdate(filter, update, {
+          returnDocument: 'after',
+          projection: MESSAGE_FIELDS,
+          ...this.ctx.opts(session),
+        });
         if (!changed) return null;
         const seq = await claimSeq(this.ctx, conversationId, session);
         if (seq !== null)
@@ -169,7 +168,7 @@ export class MongoMessageRepository implements MessageRepository {
         // Tombstones cannot change: to the caller they are not there.
         if (!current || current.deletedAt !== null || expectedVersion === undefined)
           throw new NotFoundError('message', messageId);
-        throw new VersionConflictError('message', messageId, expectedVersion, current.version);
+        throw new VersionConflictError('message', messageId, expectedVersion, intOf(current.version));
       }
       await this.outbox.deliverAfterWrite('messages', messageId, audit);
       return fromMessageDoc(doc);

@@ -2,7 +2,7 @@ import { NotFoundError, VersionConflictError } from '../../src/domain/errors.js'
 import type { AuditEntry, User } from '../../src/domain/models.js';
 import type { UserRepository, UserUpdate } from '../../src/repositories/ports.js';
 import type { AuditOutbox } from './audit-outbox.js';
-import { fromUserDoc, toUserDoc, USER_FIELDS, type UserDoc } from './document-mapper.js';
+import { fromUserDoc, intOf, toUserDoc, USER_FIELDS, type UserDoc } from './document-mapper.js';
 import type { MongoContext } from './mongodb-context.js';
 
 export class MongoUserRepository implements UserRepository {
@@ -69,7 +69,7 @@ export class MongoUserRepository implements UserRepository {
       if (!doc) {
         const current = await this.ctx.users.findOne({ _id: id }, { projection: { version: 1 }, ...this.ctx.opts() });
         if (!current || expectedVersion === undefined) throw new NotFoundError('user', id);
-        throw new VersionConflictError('user', id, expectedVersion, current.version);
+        throw new VersionConflictError('user', id, expectedVersion, intOf(current.version));
       }
       await this.outbox.deliverAfterWrite('users', id, audit);
       return fromUserDoc(doc);

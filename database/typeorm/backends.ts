@@ -1,6 +1,7 @@
 import { defineBackend, serverOptions, type ServerOptions } from '../../src/repositories/backend.js';
 import type { StoreLogger } from '../../src/repositories/ports.js';
 import type { SqliteOptions, TypeormConfig } from './config.js';
+import { mysqlUrlParameters } from './dialects/mysql-url.js';
 
 /**
  * The four SQL backends the TypeORM adapter serves, one descriptor each; the dialect files under
@@ -10,6 +11,11 @@ import type { SqliteOptions, TypeormConfig } from './config.js';
 const open = async (config: TypeormConfig, log: StoreLogger) =>
   (await import('./typeorm-store.js')).openTypeormStore(config, log);
 const kit = async () => (await import('./testing.js')).typeormTestKit;
+/** mysql:// and mariadb:// URLs: refuses query parameters the adapter would drop (dialects/mysql-url.ts). */
+const checkMysqlUrl = (url: string, settings: { DATABASE_TLS: ServerOptions['tls'] }) => {
+  const parsed = mysqlUrlParameters(url, settings.DATABASE_TLS);
+  return 'problem' in parsed ? parsed.problem : undefined;
+};
 
 /** Where SQLite keeps its file when DATABASE_URL is not set (created on first start). */
 export const DEFAULT_SQLITE_FILE = './data/polystore.db';
@@ -51,6 +57,7 @@ export const mysqlBackend = defineBackend<'mysql', ServerOptions>({
   location: { kind: 'url', schemes: ['mysql'], alsoAccepts: ['mariadb'] },
   migrateOnStartByDefault: false,
   migrations: 'migrations/mysql',
+  checkLocation: checkMysqlUrl,
   options: serverOptions,
   open,
   testing: { needs: 'server', server: 'mysql', image: 'mysql:8.4', kit: async () => (await kit()).mysql },
@@ -62,6 +69,7 @@ export const mariadbBackend = defineBackend<'mariadb', ServerOptions>({
   location: { kind: 'url', schemes: ['mariadb'], alsoAccepts: ['mysql'] },
   migrateOnStartByDefault: false,
   migrations: 'migrations/mysql',
+  checkLocation: checkMysqlUrl,
   options: serverOptions,
   open,
   testing: { needs: 'server', server: 'mariadb', image: 'mariadb:11', kit: async () => (await kit()).mariadb },

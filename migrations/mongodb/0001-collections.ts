@@ -3,9 +3,9 @@ import type { MongoMigration } from './migration.js';
 
 /**
  * The four collections, each with a $jsonSchema validator for the fields every backend stores.
- * Bookkeeping fields of the adapter (`_outbox`, `_recentPosts`, `_deletingAt`, `_uncountedAt`) are
- * allowed and typed; other extra fields are allowed too, so a newer build can add fields before
- * an older one is gone. Dates are BSON dates; ids are strings (the domain's ids, as `_id`).
+ * Bookkeeping fields of the adapter (`_outbox`, `_pendingPosts`, `_recentPosts`, `_deletingAt`,
+ * `_uncountedAt`) are allowed and typed; other extra fields are allowed too, so a newer build can
+ * add fields before an older one is gone. Dates are BSON dates; ids are strings (the domain's ids, as `_id`).
  */
 
 const NAMESPACE_EXISTS = 48;
@@ -67,6 +67,19 @@ export const VALIDATORS: Record<string, Document> = {
         },
       },
       _outbox: outbox,
+      _pendingPosts: {
+        bsonType: 'array',
+        items: {
+          bsonType: 'object',
+          required: ['id', 'at', 'counted'],
+          properties: {
+            id: string,
+            size: { bsonType: ['int', 'long'], minimum: 1 },
+            at: date,
+            counted: { bsonType: 'bool' },
+          },
+        },
+      },
       _recentPosts: { bsonType: 'array', items: string },
       _deletingAt: date,
     },

@@ -2,6 +2,7 @@ import { collections } from './0001-collections.js';
 import { indexes } from './0002-indexes.js';
 import { events } from './0003-events.js';
 import { inboxAndTickets } from './0004-inbox-and-tickets.js';
+import { pendingPostsAndAuditOrder } from './0005-pending-posts-and-audit-order.js';
 import { opaquePartsAndBatches } from './0007-opaque-parts-and-batches.js';
 import type { MongoMigration } from './migration.js';
 
@@ -14,6 +15,7 @@ export const MONGODB_MIGRATIONS: readonly MongoMigration[] = [
   indexes,
   events,
   inboxAndTickets,
+  pendingPostsAndAuditOrder,
   opaquePartsAndBatches,
 ];
 

@@ -125,6 +125,11 @@ function databaseConfig(settings: SettingValues, problems: string[]): DatabaseCo
       location = url;
     }
   }
+  const problem = backend.checkLocation?.(location, settings);
+  if (problem !== undefined) {
+    problems.push(`DATABASE_URL ${problem}`);
+    return undefined;
+  }
   // The registry pairs each descriptor's type with its own options type; TypeScript cannot follow
   // that pairing through a lookup by name.
   return { type: backend.type, ...backend.options(location, settings) } as DatabaseConfig;

@@ -15,6 +15,7 @@ export const DOMAIN_ERROR_CODES = [
   'version_conflict',
   'precondition_failed',
   'validation_failed',
+  'payload_too_large',
   'forbidden',
   'unauthorized',
   'unavailable',
@@ -97,6 +98,22 @@ export class ValidationError extends DomainError {
 
   static field(field: string, message: string): ValidationError {
     return new ValidationError([{ field, message }]);
+  }
+}
+
+/**
+ * A change the database cannot store in one record, though it passed the domain's limits (a
+ * conversation with so many participants that its MongoDB document would exceed 16 MiB, say).
+ * `field` names what grew too large.
+ */
+export class TooLargeError extends DomainError {
+  readonly code = 'payload_too_large';
+  constructor(
+    readonly entity: EntityName,
+    readonly field: string,
+    message = `the ${entity} would be larger than the database stores in one record; make ${field} smaller`,
+  ) {
+    super(message, { entity, field });
   }
 }
 

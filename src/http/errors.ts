@@ -59,6 +59,8 @@ const dependencyOf = (error: DomainError): string =>
  */
 const BY_CODE: Record<DomainErrorCode, CodeRow> = {
   validation_failed: { status: 400 },
+  // TooLargeError: what the database cannot store in one record.
+  payload_too_large: { status: 413 },
   not_found: { status: 404 },
   version_conflict: { status: 409 },
   // DuplicateError and RuleViolationError.

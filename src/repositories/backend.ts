@@ -22,6 +22,11 @@ export interface BackendDescriptor<Type extends string = string, Options extends
   /** The migrations folder (migrations/<dialect>), for docs and the registry test. */
   readonly migrations: string;
   /**
+   * A problem with a location that passed the `location` rule (a URL parameter the backend would
+   * drop, say), as a sentence to follow the setting's name; undefined when there is none.
+   */
+  checkLocation?(location: string, settings: SettingValues): string | undefined;
+  /**
    * The backend's typed options, from its location (already checked against `location`) and the
    * settings. Only what this backend uses goes in.
    */

@@ -29,6 +29,8 @@ export function databaseFromLocation(location: string, settings: SettingValues, 
   else if (rule.kind === 'file') value = bare ? location : stripScheme(location, rule.schemes);
   else if (!URL.canParse(location)) throw ValidationError.field(field, `is not a valid URL: ${redactUrl(location)}`);
   else value = location;
+  const problem = backend.checkLocation?.(value, settings);
+  if (problem !== undefined) throw ValidationError.field(field, problem);
   // See loadConfig: the descriptor's options belong to its own type.
   return { type: backend.type, ...backend.options(value, settings) } as DatabaseConfig;
 }

@@ -7,6 +7,7 @@ import {
   NotFoundError,
   RuleViolationError,
   SchemaMismatchError,
+  TooLargeError,
   UnauthorizedError,
   UnavailableError,
   ValidationError,
@@ -29,6 +30,16 @@ const rows: Array<[string, DomainError, HttpFailure]> = [
       code: 'validation_failed',
       message: 'handle: must not be empty',
       details: { fields: [{ field: 'handle', message: 'must not be empty' }] },
+    },
+  ],
+  [
+    'TooLargeError',
+    new TooLargeError('conversation', 'participants'),
+    {
+      status: 413,
+      code: 'payload_too_large',
+      message: 'the conversation would be larger than the database stores in one record; make participants smaller',
+      details: { entity: 'conversation', field: 'participants' },
     },
   ],
   [

@@ -4,6 +4,7 @@ import {
   MongoClient,
   MongoClientClosedError,
   MongoError,
+  MongoInvalidArgumentError,
   MongoNetworkError,
   MongoNetworkTimeoutError,
   MongoNotConnectedError,
@@ -20,7 +21,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toMessageDoc, toUserDoc } from '../../database/mongodb/document-mapper.js';
 import { duplicateField, isDuplicateKey, mapMongoError } from '../../database/mongodb/map-mongodb-error.js';
 import { MONGODB_MIGRATIONS } from '../../migrations/mongodb/index.js';
-import { DuplicateError, NotFoundError, UnavailableError, type EntityName } from '../../src/domain/errors.js';
+import {
+  DuplicateError,
+  NotFoundError,
+  TooLargeError,
+  UnavailableError,
+  type EntityName,
+} from '../../src/domain/errors.js';
 import { toHttpFailure } from '../../src/http/errors.js';
 import { newMessage, newUser } from '../contract/fixtures.js';
 import { uniqueDatabaseName, withDatabase } from '../support/initializers/mongodb.js';
@@ -51,17 +58,28 @@ function bulkDuplicate(...errmsgs: string[]): MongoBulkWriteError {
   return new MongoBulkWriteError({ message, code: 11000, writeErrors }, {} as BulkWriteResult);
 }
 
+/** A single write's error with another code than 11000. */
+const serverDuplicateLike = (code: number, errmsg: string) => new MongoServerError({ index: 0, code, errmsg });
+
+/** A bulk write whose first write error has `code`. */
+function bulkError(code: number, errmsg: string): MongoBulkWriteError {
+  const writeErrors = [new WriteErrorClass({ index: 0, code, errmsg, op: {} })];
+  return new MongoBulkWriteError({ message: errmsg, code, writeErrors }, {} as BulkWriteResult);
+}
+
 const serverError = (code: number, codeName: string, errmsg: string, errorLabels?: string[]) =>
   new MongoServerError({ ok: 0, code, codeName, errmsg, ...(errorLabels ? { errorLabels } : {}) });
 
 type Expected =
   | { type: 'duplicate'; entity: EntityName; field: string }
+  | { type: 'too-large'; entity: EntityName; field: string }
   | { type: 'unavailable'; retryAfterSeconds: number }
   /** Returned unchanged: the HTTP layer answers it with the internal 500. */
   | { type: 'unchanged' };
 
 const dupe = (entity: EntityName, field: string): Expected => ({ type: 'duplicate', entity, field });
 const unavailable = (retryAfterSeconds: number): Expected => ({ type: 'unavailable', retryAfterSeconds });
+const tooLarge = (entity: EntityName, field: string): Expected => ({ type: 'too-large', entity, field });
 const UNCHANGED: Expected = { type: 'unchanged' };
 
 interface Row {
@@ -79,6 +97,12 @@ function expectMapped(mapped: unknown, original: unknown, expected: Expected): v
       expect(mapped).toBeInstanceOf(DuplicateError);
       expect(mapped).toMatchObject({ entity: expected.entity, field: expected.field, code: 'conflict' });
       expect([http.status, http.code]).toEqual([409, 'conflict']);
+      break;
+    case 'too-large':
+      expect(mapped).toBeInstanceOf(TooLargeError);
+      expect(mapped).toMatchObject({ entity: expected.entity, field: expected.field });
+      expect([http.status, http.code]).toEqual([413, 'payload_too_large']);
+      expect(http.details).toEqual({ entity: expected.entity, field: expected.field });
       break;
     case 'unavailable':
       expect(mapped).toBeInstanceOf(UnavailableError);
@@ -187,6 +211,41 @@ const rows: Row[] = [
     entity: 'user',
     expected: UNCHANGED,
   },
+  // A document over 16 MiB: a 413 naming what of the entity grew.
+  {
+    name: '2 BadValue "object to insert too large" (insertOne)',
+    error: serverDuplicateLike(2, 'object to insert too large. size in bytes: 16777300, max size: 16777216'),
+    entity: 'message',
+    expected: tooLarge('message', 'content'),
+  },
+  {
+    name: '2 BadValue "object to insert too large" (insertMany)',
+    error: bulkError(2, 'object to insert too large. size in bytes: 16777300, max size: 16777216'),
+    entity: 'message',
+    expected: tooLarge('message', 'content'),
+  },
+  {
+    name: '10334 BSONObjectTooLarge: an update whose result is over 16 MiB',
+    error: serverError(
+      10334,
+      'BSONObjectTooLarge',
+      'Plan executor error during findAndModify :: caused by :: Resulting document after update is larger than 16777216',
+    ),
+    entity: 'participant',
+    expected: tooLarge('participant', 'participants'),
+  },
+  {
+    name: '17419 (older servers): an update whose result is over 16 MiB',
+    error: serverError(17419, 'Location17419', 'Resulting document after update is larger than 16777216'),
+    entity: 'conversation',
+    expected: tooLarge('conversation', 'participants'),
+  },
+  {
+    name: "the driver's own refusal of a bulk document over 16 MiB",
+    error: new MongoInvalidArgumentError('Document is larger than the maximum size 16777216'),
+    entity: 'audit',
+    expected: tooLarge('audit', 'diff'),
+  },
   // "Not now": failover, shutdown, timeouts, a closed client.
   {
     name: 'MongoServerSelectionError',
@@ -270,7 +329,7 @@ const rows: Row[] = [
     expected: UNCHANGED,
   },
   {
-    name: '2 BadValue',
+    name: '2 BadValue about something else',
     error: serverError(2, 'BadValue', 'unknown operator: $foo'),
     entity: 'user',
     expected: UNCHANGED,
@@ -350,6 +409,10 @@ describe.skipIf(!('url' in server))(`mapMongoError on errors from the real drive
     const again = newMessage('c1', 'u1', { id: 'm2', clientMessageId: 'k1' });
     const message = await failing(() => db.collection('messages').insertMany([toMessageDoc(again) as never]));
     expect(message).toBeInstanceOf(MongoBulkWriteError);
+    // Driver v7 drops the server's keyPattern from bulk write errors: the index name in errmsg decides.
+    const first = [(message as MongoBulkWriteError).writeErrors].flat()[0]!;
+    expect((first.err as { keyPattern?: unknown }).keyPattern).toBeUndefined();
+    expect(first.errmsg).toContain('index: messages_client_message_unique');
     expectMapped(mapMongoError(message, 'conversation'), message, dupe('message', 'clientMessageId'));
     const users = [newUser({ id: 'u3', handle: 'lin' }), newUser({ id: 'u4', handle: 'ada' })].map(toUserDoc);
     const bulk = await failing(() => db.collection('users').insertMany(users as never[], { ordered: false }));
@@ -367,6 +430,17 @@ describe.skipIf(!('url' in server))(`mapMongoError on errors from the real drive
     const bulk = await failing(() => probe.insertMany([{ _id: 'p3', x: 1 }]));
     expectMapped(mapMongoError(bulk, 'user'), bulk, UNCHANGED);
   });
+
+  it('an insert over 16 MiB, and an update growing a document past it', async () => {
+    const big = db.collection<{ _id: string; a?: string; b?: string }>('big');
+    const insert = await failing(() => big.insertOne({ _id: 'x', a: 'x'.repeat(16 * 1024 * 1024) }));
+    expectMapped(mapMongoError(insert, 'message'), insert, tooLarge('message', 'content'));
+    await big.insertOne({ _id: 'y', a: 'y'.repeat(9 * 1024 * 1024) });
+    const update = await failing(() => big.updateOne({ _id: 'y' }, { $set: { b: 'z'.repeat(8 * 1024 * 1024) } }));
+    expectMapped(mapMongoError(update, 'conversation'), update, tooLarge('conversation', 'participants'));
+    const bulk = await failing(() => big.insertMany([{ _id: 'w', a: 'w'.repeat(16 * 1024 * 1024) }]));
+    expectMapped(mapMongoError(bulk, 'audit'), bulk, tooLarge('audit', 'diff'));
+  }, 60_000);
 
   it('no server to select', async () => {
     const nowhere = new MongoClient('mongodb://127.0.0.1:9/?directConnection=true', { serverSelectionTimeoutMS: 200 });

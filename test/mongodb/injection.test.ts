@@ -341,10 +341,12 @@ const ADAPTER_OPERATORS = new Set([
   '$setOnInsert',
   '$add',
   '$max',
-  '$slice',
-  '$concatArrays',
   '$ifNull',
   '$literal',
+  '$map',
+  '$cond',
+  '$eq',
+  '$mergeObjects',
   '$match',
   '$group',
   '$sum',
@@ -358,6 +360,7 @@ const ADAPTER_PATHS = new Set([
   '_outbox._id',
   '_outbox.entity',
   '_outbox.entityId',
+  '_pendingPosts.at',
 ]);
 /** Fields the driver adds to every command. */
 const COMMAND_ENVELOPE = new Set([

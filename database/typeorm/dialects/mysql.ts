@@ -3,7 +3,7 @@ import type { ServerOptions } from '../../../src/repositories/backend.js';
 import { mapMysqlError } from '../map-mysql-error.js';
 import type { QueryRunner } from 'typeorm';
 import { CLIENT_TIMEOUT_GRACE_MS, MIGRATION_LOCK_TIMEOUT_S, type Dialect } from './dialect.js';
-import { tlsOptions } from './tls.js';
+import { mysqlTls } from './mysql-url.js';
 
 /** Host, port, credentials and database from a mysql:// or mariadb:// URL. */
 function connection(url: string) {
@@ -35,7 +35,7 @@ export function mysqlDialect(type: 'mysql' | 'mariadb', config: ServerOptions): 
         ...connection(config.url),
         poolSize: config.poolSize,
         connectTimeout: config.connectTimeoutMs,
-        ssl: (await tlsOptions(config)) || undefined,
+        ssl: (await mysqlTls(config)) || undefined,
         charset: 'utf8mb4_bin',
         timezone: 'Z',
         dateStrings: false,
@@ -49,7 +49,7 @@ export function mysqlDialect(type: 'mysql' | 'mariadb', config: ServerOptions): 
     async lockMigrations(work) {
       const mysql = await import('mysql2/promise');
       const { username, ...rest } = connection(config.url);
-      const ssl = (await tlsOptions(config)) || undefined;
+      const ssl = (await mysqlTls(config)) || undefined;
       const client = await mysql.createConnection({
         ...rest,
         user: username,

@@ -82,7 +82,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'No such resource — or one the caller does not take part in.',
   409: 'conflict (taken unique key, forbidden by a rule) or version_conflict (stale `version`).',
   412: 'If-Match names no current version.',
-  413: 'The body is larger than BODY_LIMIT_BYTES.',
+  413: 'payload_too_large: the body is larger than BODY_LIMIT_BYTES, or the change would make a record larger than the database stores (details name the entity and field).',
   415: 'The body is not application/json.',
   429: 'too_many_requests: over the rate limit of the caller or its address (Retry-After, X-RateLimit-* headers); details carry scope, limit and retryAfterSeconds.',
   500: 'An unexpected failure; details carry the request id to quote.',

@@ -1,11 +1,11 @@
-import { ObjectId } from 'bson';
+import { calculateObjectSize, ObjectId } from 'bson';
 import { Aggregator, ProcessingMode, Query } from 'mingo';
 import type { CommandContext } from './engine.js';
 import { badValue, CommandError, failedToParse, typeMismatch } from './errors.js';
 import type { Write } from './scope.js';
 import { MINGO_OPTIONS, type Collection } from './storage.js';
 import { applyUpdate, checkUpdateSpec, sameDocument, upsertDocument } from './updates.js';
-import { isDoc, keyText, sortDocs, type Doc } from './values.js';
+import { isDoc, keyText, queryView, sortDocs, type Doc } from './values.js';
 
 /** find, getMore, killCursors, insert, update, delete, findAndModify, aggregate, count. */
 
@@ -49,18 +49,60 @@ export function matching(ctx: CommandContext, collection: Collection | undefined
   const exact = typeof id === 'string' || typeof id === 'number' || id instanceof ObjectId;
   const byId = exact ? ctx.scope.byId(collection, keyText([id])) : undefined;
   const docs = exact ? (byId ? [byId] : []) : ctx.scope.visible(collection);
-  const query = compile(filter);
+  const query = compile(queryView(filter));
   try {
-    return docs.filter((d) => query.test(d));
+    return docs.filter((d) => query.test(queryView(d)));
   } catch (error) {
     throw badValue((error as Error).message);
   }
 }
 
+/** `value` with only the paths of an inclusion projection, or without those of an exclusion one. */
+function projectPaths(value: unknown, paths: string[][], include: boolean): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map((v) => (isDoc(v) || Array.isArray(v) ? projectPaths(v, paths, include) : v));
+    return include ? items.filter((_item, i) => isDoc(value[i]) || Array.isArray(value[i])) : items;
+  }
+  if (!isDoc(value)) return value;
+  const out: Doc = {};
+  for (const [key, v] of Object.entries(value)) {
+    const here = paths.filter((p) => p[0] === key);
+    if (here.length === 0) {
+      if (!include) out[key] = v;
+    } else if (here.some((p) => p.length === 1)) {
+      if (include) out[key] = v;
+    } else if (isDoc(v) || Array.isArray(v)) {
+      out[key] = projectPaths(
+        v,
+        here.map((p) => p.slice(1)),
+        include,
+      );
+    } else if (!include) out[key] = v;
+  }
+  return out;
+}
+
+/**
+ * A find projection. Plain inclusions and exclusions keep the stored values (64-bit integers
+ * stay int64); projection operators are mingo's, on the views.
+ */
 function project(docs: Doc[], projection: Doc | undefined): Doc[] {
   if (!projection || Object.keys(projection).length === 0) return docs;
+  const on = (v: unknown) => v === 1 || v === true;
+  const plain = Object.values(projection).every((v) => v === 0 || v === 1 || typeof v === 'boolean');
+  const fields = Object.entries(projection).filter(([k]) => k !== '_id');
+  const include = fields.length === 0 ? on(projection._id) : on(fields[0]![1]);
+  if (plain && fields.every(([, v]) => on(v) === include)) {
+    const paths = fields.map(([k]) => k.split('.'));
+    const showId = projection._id === undefined || on(projection._id);
+    return docs.map((doc) => {
+      const { _id, ...rest } = doc;
+      const projected = projectPaths(rest, paths, include) as Doc;
+      return showId && _id !== undefined ? { _id, ...projected } : projected;
+    });
+  }
   try {
-    return new Query({}, MINGO_OPTIONS).find<Doc>(docs, projection).all();
+    return new Query({}, MINGO_OPTIONS).find<Doc>(docs.map(queryView), projection).all();
   } catch (error) {
     throw badValue((error as Error).message);
   }
@@ -107,9 +149,10 @@ export function aggregate(ctx: CommandContext): Doc {
   const collection = ctx.emulator.catalog.get(ctx.db, name);
   let results: Doc[];
   try {
-    results = new Aggregator(pipeline as Doc[], { ...MINGO_OPTIONS, processingMode: ProcessingMode.CLONE_INPUT }).run(
-      collection ? ctx.scope.visible(collection) : [],
-    ) as Doc[];
+    results = new Aggregator(queryView(pipeline) as Doc[], {
+      ...MINGO_OPTIONS,
+      processingMode: ProcessingMode.CLONE_INPUT,
+    }).run(collection ? ctx.scope.visible(collection).map(queryView) : []) as Doc[];
   } catch (error) {
     throw badValue((error as Error).message);
   }
@@ -124,6 +167,25 @@ export function count(ctx: CommandContext): Doc {
   const limit = Math.abs(optionalInt(ctx, 'limit') ?? 0);
   const n = Math.max(0, docs.length - skip);
   return { n: limit === 0 ? n : Math.min(n, limit), ok: 1 };
+}
+
+/** Largest document MongoDB stores (maxBsonObjectSize, 16 MiB). */
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+
+/** Refuses a new document over 16 MiB, with the error the server gives for an insert. */
+function checkInsertSize(doc: Doc): void {
+  const size = calculateObjectSize(doc);
+  if (size > MAX_DOCUMENT_BYTES)
+    throw badValue(`object to insert too large. size in bytes: ${size}, max size: ${MAX_DOCUMENT_BYTES}`);
+}
+
+/** Refuses an updated (or upserted) document over 16 MiB, as the server's update stage does. */
+function checkUpdatedSize(doc: Doc, command: string): void {
+  if (calculateObjectSize(doc) > MAX_DOCUMENT_BYTES)
+    throw new CommandError(
+      'BSONObjectTooLarge',
+      `Plan executor error during ${command} :: caused by :: Resulting document after update is larger than ${MAX_DOCUMENT_BYTES}`,
+    );
 }
 
 /** Applies `writes` after checking no transaction holds what they touch. */
@@ -166,6 +228,7 @@ export async function insert(ctx: CommandContext): Promise<Doc> {
   let n = 0;
   const writeErrors = await eachStatement(ctx, docs, (doc) => {
     const stored = doc._id === undefined ? { _id: new ObjectId(), ...doc } : doc;
+    checkInsertSize(stored);
     ctx.emulator.validate(collection, stored);
     write(ctx, collection, [{ kind: 'insert', doc: stored }]);
     n += 1;
@@ -189,6 +252,7 @@ export async function update(ctx: CommandContext): Promise<Doc> {
     if (targets.length === 0) {
       if (stmt.upsert !== true) return;
       const doc = upsertDocument(q, u, arrayFilters);
+      checkUpdatedSize(doc, 'update');
       ctx.emulator.validate(collection, doc);
       write(ctx, collection, [{ kind: 'insert', doc }]);
       n += 1;
@@ -199,7 +263,8 @@ export async function update(ctx: CommandContext): Promise<Doc> {
     for (const before of targets) {
       const after = applyUpdate(before, u, { arrayFilters, inserting: false });
       if (sameDocument(before, after)) continue;
-      ctx.emulator.validate(collection, after);
+      checkUpdatedSize(after, 'update');
+      ctx.emulator.validate(collection, after, before);
       writes.push({ kind: 'replace', before, after });
     }
     write(ctx, collection, writes);
@@ -253,6 +318,7 @@ export async function findAndModify(ctx: CommandContext): Promise<Doc> {
       if (u === undefined || ctx.body.upsert !== true)
         return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
       const doc = upsertDocument(query, u, arrayFilters);
+      checkUpdatedSize(doc, 'findAndModify');
       ctx.emulator.validate(collection, doc);
       write(ctx, collection, [{ kind: 'insert', doc }]);
       return {
@@ -267,7 +333,8 @@ export async function findAndModify(ctx: CommandContext): Promise<Doc> {
     }
     const after = applyUpdate(target, u, { arrayFilters, inserting: false });
     if (!sameDocument(target, after)) {
-      ctx.emulator.validate(collection, after);
+      checkUpdatedSize(after, 'findAndModify');
+      ctx.emulator.validate(collection, after, target);
       write(ctx, collection, [{ kind: 'replace', before: target, after }]);
     }
     return { lastErrorObject: { n: 1, updatedExisting: true }, value: shown(returnNew ? after : target), ok: 1 };

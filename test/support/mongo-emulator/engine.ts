@@ -5,9 +5,11 @@ import { Cursors } from './cursors.js';
 import * as crud from './crud.js';
 import { CommandError } from './errors.js';
 import { violation } from './json-schema.js';
+import { plan, statementsOf, type StatementPlan } from './planner.js';
 import { Blocked, DirectScope, LockTable, Transaction, type Scope } from './scope.js';
 import { Catalog, MINGO_OPTIONS, type Collection } from './storage.js';
-import { isDoc, type Doc } from './values.js';
+import { MAX_WIRE_DOCUMENT_BYTES } from './wire.js';
+import { isDoc, queryView, type Doc } from './values.js';
 
 /**
  * The command layer of the emulator: runs one command document against the in-memory catalog and
@@ -44,6 +46,8 @@ export interface CommandEvent {
 export interface WireInfo {
   opCode: number;
   sequences: string[];
+  /** Size of a document of the message over the server's limit; the command is refused. */
+  oversized?: number;
 }
 
 /** As on a server: maxWireVersion 21 is MongoDB 7.0, which driver 7 supports. */
@@ -117,6 +121,7 @@ export class Engine {
       drop: admin.drop,
       dropDatabase: admin.dropDatabase,
       createIndexes: admin.createIndexes,
+      dropIndexes: admin.dropIndexes,
       listIndexes: admin.listIndexes,
       listCollections: admin.listCollections,
     };
@@ -133,6 +138,20 @@ export class Engine {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * The planner check (planner.ts) for each statement of a command: which indexes MongoDB could
+   * use for it, against the indexes as they are now. Call it from an onCommand listener to judge a
+   * command before it runs.
+   */
+  plan(event: Pick<CommandEvent, 'db' | 'name' | 'command'>): StatementPlan[] {
+    const collection = event.command[event.name];
+    if (typeof collection !== 'string') return [];
+    const target = this.catalog.get(event.db, collection);
+    return statementsOf(event.name, event.command).map(({ filter, sort }) =>
+      plan(target, `${event.db}.${collection}`, event.name, filter, sort),
+    );
+  }
+
   /** Runs one command and returns its reply (errors become `ok: 0` replies). */
   async execute(
     db: string,
@@ -142,6 +161,13 @@ export class Engine {
   ): Promise<Doc> {
     const name = Object.keys(body)[0] ?? '';
     for (const listener of this.listeners) listener({ db, name, command: body, wire });
+    if (wire.oversized !== undefined) {
+      const size = wire.oversized;
+      return new CommandError(
+        'BSONObjectTooLarge',
+        `BSONObj size: ${size} (0x${size.toString(16).toUpperCase()}) is invalid. Size must be between 0 and ${MAX_WIRE_DOCUMENT_BYTES}(16MB) First element: ${name}: ${JSON.stringify(body[name])}`,
+      ).toReply();
+    }
     let release = await this.mutex.acquire();
     const perform = async <T>(statement: () => T): Promise<T> => {
       const deadline = Date.now() + BLOCKED_WAIT_LIMIT_MS;
@@ -190,19 +216,28 @@ export class Engine {
     }
   }
 
-  /** Enforces a collection's validator the way validationLevel strict / validationAction error do. */
-  validate(collection: Collection, doc: Doc): void {
+  /**
+   * Enforces a collection's validator as validationAction `error` does; `warn` and validationLevel
+   * `off` let everything through, `moderate` lets an update through when the document it
+   * replaces (`before`) did not pass either.
+   */
+  validate(collection: Collection, doc: Doc, before?: Doc): void {
     const { validator, validationLevel, validationAction } = collection.options;
     if (!isDoc(validator) || validationLevel === 'off' || validationAction === 'warn') return;
     const { $jsonSchema, ...query } = validator;
-    const reason = isDoc($jsonSchema) ? violation($jsonSchema, doc) : undefined;
-    const rejected =
-      reason !== undefined || (Object.keys(query).length > 0 && !new Query(query, MINGO_OPTIONS).test(doc));
-    if (rejected) {
+    const failure = (d: Doc) => {
+      const reason = isDoc($jsonSchema) ? violation($jsonSchema, d) : undefined;
+      const queryFails =
+        Object.keys(query).length > 0 && !new Query(queryView(query), MINGO_OPTIONS).test(queryView(d));
+      return reason ?? (queryFails ? 'query validator did not match' : undefined);
+    };
+    const reason = failure(doc);
+    if (reason !== undefined && validationLevel === 'moderate' && before && failure(before) !== undefined) return;
+    if (reason !== undefined) {
       throw new CommandError('DocumentValidationFailure', 'Document failed validation', {
         errInfo: {
           failingDocumentId: doc._id,
-          details: { operatorName: '$jsonSchema', reason: reason ?? 'query validator did not match' },
+          details: { operatorName: '$jsonSchema', reason },
         },
       });
     }

@@ -101,6 +101,8 @@ export class DirectScope implements Scope {
 export class Transaction implements Scope {
   /** Collection → `_id` key → this transaction's version of the document (null: deleted). */
   private readonly writes = new Map<Collection, Map<string, Doc | null>>();
+  /** Unique index → key → `_id` key of this transaction's own version holding it. */
+  private readonly ownKeys = new Map<Index, Map<string, string>>();
   state: 'open' | 'committed' | 'aborted' = 'open';
   readonly startedAt = Date.now();
 
@@ -149,6 +151,7 @@ export class Transaction implements Scope {
       this.writes.set(collection, mine);
     }
     if (doc) this.checkUnique(collection, doc, id, mine, write.kind === 'insert');
+    const previous = mine.get(id);
     mine.set(id, doc);
     let docLocks = this.locks.docs.get(collection);
     if (!docLocks) {
@@ -156,7 +159,7 @@ export class Transaction implements Scope {
       this.locks.docs.set(collection, docLocks);
     }
     docLocks.set(id, this);
-    this.reserveKeys(collection, mine);
+    this.reserveKeys(collection, id, previous ?? null, doc);
   }
 
   /** Unique keys as this transaction would leave them: committed holders it replaced or deleted no longer count. */
@@ -169,29 +172,45 @@ export class Transaction implements Scope {
   ): void {
     for (const index of collection.indexes) {
       if (!index.unique) continue;
+      const own = this.ownKeys.get(index);
       for (const key of index.keysOf(doc)) {
         // A committed holder counts unless this transaction replaced or deleted it (then its own version decides, below).
         const holder = index.entries.get(key);
         if (holder !== undefined && !mine.has(holder) && (inserting || holder !== id))
           throw collection.duplicateError(index, doc);
-        for (const [otherId, other] of mine) {
-          if ((inserting || otherId !== id) && other && index.keysOf(other).includes(key))
-            throw collection.duplicateError(index, doc);
-        }
+        const ownHolder = own?.get(key);
+        if (ownHolder !== undefined && (inserting || ownHolder !== id)) throw collection.duplicateError(index, doc);
       }
     }
   }
 
-  private reserveKeys(collection: Collection, mine: Map<string, Doc | null>): void {
+  /** Moves the unique keys this transaction holds from `previous` (its own earlier version of the document) to `doc`. */
+  private reserveKeys(collection: Collection, id: string, previous: Doc | null, doc: Doc | null): void {
     for (const index of collection.indexes) {
       if (!index.unique) continue;
+      let own = this.ownKeys.get(index);
+      if (!own) {
+        own = new Map();
+        this.ownKeys.set(index, own);
+      }
       let reserved = this.locks.keys.get(index);
       if (!reserved) {
         reserved = new Map();
         this.locks.keys.set(index, reserved);
       }
-      for (const [key, holder] of reserved) if (holder === this) reserved.delete(key);
-      for (const doc of mine.values()) if (doc) for (const key of index.keysOf(doc)) reserved.set(key, this);
+      if (previous) {
+        for (const key of index.keysOf(previous)) {
+          if (own.get(key) !== id) continue;
+          own.delete(key);
+          if (reserved.get(key) === this) reserved.delete(key);
+        }
+      }
+      if (doc) {
+        for (const key of index.keysOf(doc)) {
+          own.set(key, id);
+          reserved.set(key, this);
+        }
+      }
     }
   }
 
@@ -207,6 +226,7 @@ export class Transaction implements Scope {
   abort(): void {
     if (this.state !== 'open') return;
     this.writes.clear();
+    this.ownKeys.clear();
     this.state = 'aborted';
     this.locks.release(this);
   }

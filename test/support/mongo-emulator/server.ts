@@ -57,6 +57,7 @@ export async function startMongoEmulator(options: EmulatorOptions = {}): Promise
               const reply = await engine.execute(request.db, request.command, connectionId, {
                 opCode: request.opCode,
                 sequences: request.sequences,
+                ...(request.oversized === undefined ? {} : { oversized: request.oversized }),
               });
               if (!request.noReply && !socket.destroyed) socket.write(encodeReply(request, reply));
             })

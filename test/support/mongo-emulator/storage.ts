@@ -1,6 +1,6 @@
 import { Query } from 'mingo';
 import { CommandError } from './errors.js';
-import { formatValue, isDoc, keyText, valuesAt, type Doc } from './values.js';
+import { formatValue, isDoc, keyText, queryView, valuesAt, type Doc } from './values.js';
 
 /** Options for mingo: scripts ($where, $function, $accumulator) are refused, as on a server run with `--noscripting`. */
 export const MINGO_OPTIONS = { scriptEnabled: false, useStrictMode: true } as const;
@@ -33,7 +33,7 @@ export class Index {
 
   /** The key texts `doc` has in this index; none when the partial filter or sparseness leaves it out. */
   keysOf(doc: Doc): string[] {
-    if (this.partial && !this.partial.test(doc)) return [];
+    if (this.partial && !this.partial.test(queryView(doc))) return [];
     let tuples: unknown[][] = [[]];
     let present = false;
     for (const field of this.fields) {
@@ -130,6 +130,11 @@ export class Collection {
       if (!index.unique) continue;
       for (const key of index.keysOf(doc)) if (index.entries.get(key) === id) index.entries.delete(key);
     }
+  }
+
+  dropIndex(name: string): void {
+    const at = this.indexes.findIndex((i) => i.name === name);
+    if (at > 0) this.indexes.splice(at, 1);
   }
 
   /** Adds an index, building unique entries from the documents already stored. */

@@ -1,8 +1,9 @@
-import { ObjectId, serialize } from 'bson';
+import { Long, ObjectId, serialize } from 'bson';
 import { Aggregator, updateOne } from 'mingo';
 import { CommandError, failedToParse } from './errors.js';
 import { MINGO_OPTIONS } from './storage.js';
-import { cloneDoc, isDoc, keyText, type Doc } from './values.js';
+import { retypeOperatorUpdate, retypePipelineUpdate } from './numbers.js';
+import { cloneDoc, formatValue, isDoc, keyText, queryView, type Doc } from './values.js';
 
 /**
  * Applying an update's `u` to a document, as the `update` and `findAndModify` commands do:
@@ -58,6 +59,16 @@ export function checkUpdateSpec(u: unknown): UpdateSpec {
         `Modifiers operate on fields but we found type ${typeof u[op]} instead. For example: {$mod: {<field>: ...}} not {${op}: ${String(u[op])}}`,
       );
   }
+  if (isDoc(u.$inc)) {
+    for (const [path, by] of Object.entries(u.$inc)) {
+      const numeric = typeof by === 'number' || by instanceof Long;
+      if (!numeric)
+        throw new CommandError(
+          'TypeMismatch',
+          `Cannot increment with non-numeric argument: {${path}: ${formatValue(by)}}`,
+        );
+    }
+  }
   checkConflicts(u);
   return u;
 }
@@ -98,24 +109,28 @@ function mingoError(error: unknown): CommandError {
  */
 export function applyUpdate(before: Doc, u: UpdateSpec, options: { arrayFilters?: Doc[]; inserting: boolean }): Doc {
   let after: Doc;
+  // mingo works on the views (64-bit integers as JS numbers); the retype functions give the result
+  // the numeric types a server would store.
+  const view = () => cloneDoc(queryView(before));
   if (Array.isArray(u)) {
     // An update pipeline is an aggregation pipeline of the stages checkUpdateSpec allows, run on the one document.
     try {
-      after = new Aggregator(u, MINGO_OPTIONS).run([cloneDoc(before)])[0] as Doc;
+      after = new Aggregator(queryView(u), MINGO_OPTIONS).run([view()])[0] as Doc;
     } catch (error) {
       throw mingoError(error);
     }
+    after = retypePipelineUpdate(before, after);
   } else if (isOperatorUpdate(u)) {
-    const { $setOnInsert, ...modifier } = u as Doc;
-    const docs = [cloneDoc(before)];
+    const { $setOnInsert, ...modifier } = queryView(u) as Doc;
+    const docs = [view()];
     try {
-      if (Object.keys(modifier).length > 0)
-        updateOne(docs, {}, modifier, { arrayFilters: options.arrayFilters ?? [] }, MINGO_OPTIONS);
+      const arrayFilters = queryView(options.arrayFilters ?? []);
+      if (Object.keys(modifier).length > 0) updateOne(docs, {}, modifier, { arrayFilters }, MINGO_OPTIONS);
       if (options.inserting && isDoc($setOnInsert)) updateOne(docs, {}, { $set: $setOnInsert }, {}, MINGO_OPTIONS);
     } catch (error) {
       throw mingoError(error);
     }
-    after = docs[0]!;
+    after = retypeOperatorUpdate(before, docs[0]!, u as Doc, options.inserting);
   } else {
     if (u._id !== undefined && keyText([u._id]) !== keyText([before._id])) throw immutableId();
     const { _id, ...rest } = u;

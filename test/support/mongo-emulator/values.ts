@@ -27,9 +27,48 @@ export function isDoc(value: unknown): value is Doc {
   );
 }
 
+/**
+ * How the emulator keeps BSON values: as the `bson` package deserializes them, except that 64-bit
+ * integers stay `Long` (not JS numbers), so a stored int64 stays int64 — what validators and `$type`
+ * see. 32-bit integers and doubles are JS numbers: a whole double comes back as an int32.
+ */
+export const DESERIALIZE = { promoteLongs: false } as const;
+
 /** A deep copy through BSON, so BSON types survive and key order is kept. */
 export function cloneDoc<T extends Doc>(doc: T): T {
-  return deserialize(serialize(doc)) as T;
+  return deserialize(serialize(doc), DESERIALIZE) as T;
+}
+
+const views = new WeakMap<object, unknown>();
+
+function hasLong(value: unknown): boolean {
+  if (value instanceof Long) return true;
+  if (Array.isArray(value)) return value.some(hasLong);
+  if (!isDoc(value)) return false;
+  for (const key in value) if (hasLong(value[key])) return true;
+  return false;
+}
+
+function withoutLongs(value: unknown): unknown {
+  if (value instanceof Long) return value.toNumber();
+  if (Array.isArray(value)) return value.map(withoutLongs);
+  if (!isDoc(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutLongs(v)]));
+}
+
+/**
+ * A value as mingo (filters, updates, aggregation) sees it: every `Long` turned into a JS number,
+ * which mingo compares and computes with. The same object when it holds no `Long` (the common
+ * case). Stored documents are never changed in place, so the answer is kept per document.
+ */
+export function queryView<T>(value: T): T {
+  if (value instanceof Long) return value.toNumber() as T;
+  if (typeof value !== 'object' || value === null) return value;
+  const cached = views.get(value);
+  if (cached !== undefined) return cached as T;
+  const view = hasLong(value) ? withoutLongs(value) : value;
+  views.set(value, view);
+  return view as T;
 }
 
 /**
@@ -38,7 +77,7 @@ export function cloneDoc<T extends Doc>(doc: T): T {
  * MaxKey. Strings compare by their UTF-8 bytes, which is code-point order (the simple collation).
  * @see https://www.mongodb.com/docs/manual/reference/bson-type-comparison-order/
  */
-function typeRank(v: unknown): number {
+export function typeRank(v: unknown): number {
   if (v instanceof MinKey) return 0;
   if (v === undefined || v === null) return 1;
   if (

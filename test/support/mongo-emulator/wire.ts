@@ -1,5 +1,5 @@
 import { deserialize, Long, serialize } from 'bson';
-import type { Doc } from './values.js';
+import { DESERIALIZE, type Doc } from './values.js';
 
 /**
  * MongoDB wire protocol framing: OP_MSG (2013) with its body and document-sequence sections, and
@@ -30,7 +30,15 @@ export interface Request {
   noReply: boolean;
   /** Identifiers of the OP_MSG document sequences (kind 1 sections) merged into `command`. */
   sequences: string[];
+  /** Size of the first document over the server's BSON object limit, if any (the command then fails). */
+  oversized?: number;
 }
+
+/**
+ * A server refuses any document of a message — the command body or one of a sequence — larger
+ * than maxBsonObjectSize plus 16 KiB of command overhead (BSONObjectTooLarge).
+ */
+export const MAX_WIRE_DOCUMENT_BYTES = 16 * 1024 * 1024 + 16 * 1024;
 
 export class ProtocolError extends Error {}
 
@@ -51,7 +59,7 @@ function readCString(buffer: Buffer, offset: number): [string, number] {
 function readDocument(buffer: Buffer, offset: number): [Doc, number] {
   const size = buffer.readInt32LE(offset);
   if (size < 5 || offset + size > buffer.length) throw new ProtocolError('document overruns the message');
-  return [deserialize(buffer.subarray(offset, offset + size)), offset + size];
+  return [deserialize(buffer.subarray(offset, offset + size), DESERIALIZE), offset + size];
 }
 
 /** Parses one complete message (as framed by frameLength). */
@@ -63,11 +71,17 @@ export function parseRequest(message: Buffer): Request {
     const end = message.length - (flags & MSG_CHECKSUM_PRESENT ? 4 : 0);
     let offset = HEADER_BYTES + 4;
     let body: Doc | undefined;
+    let oversized: number | undefined;
+    const noteSize = (start: number) => {
+      const size = message.readInt32LE(start);
+      if (oversized === undefined && size > MAX_WIRE_DOCUMENT_BYTES) oversized = size;
+    };
     const sequences: [string, Doc[]][] = [];
     while (offset < end) {
       const kind = message.readUInt8(offset);
       offset += 1;
       if (kind === 0) {
+        noteSize(offset);
         [body, offset] = readDocument(message, offset);
       } else if (kind === 1) {
         const sectionEnd = offset + message.readInt32LE(offset);
@@ -76,6 +90,7 @@ export function parseRequest(message: Buffer): Request {
         const docs: Doc[] = [];
         while (offset < sectionEnd) {
           let doc: Doc;
+          noteSize(offset);
           [doc, offset] = readDocument(message, offset);
           docs.push(doc);
         }
@@ -93,6 +108,7 @@ export function parseRequest(message: Buffer): Request {
       db,
       noReply: (flags & MSG_MORE_TO_COME) !== 0,
       sequences: sequences.map(([identifier]) => identifier),
+      ...(oversized === undefined ? {} : { oversized }),
     };
   }
   if (opCode === OP_QUERY) {
