@@ -108,21 +108,32 @@ async function makeApi(store: Store, env: Env, apps: App[]): Promise<Api> {
   };
 }
 
-/** Turns the backend harness's store test into one that hands each test a ready app. */
-export function apiTests(test: StoreTest): ApiTest {
+/**
+ * Turns the backend harness's store test into one that hands each test what `make` builds over
+ * the test's store (an app, a listening gateway…), closing every app it opened afterwards.
+ */
+export function appTests<T>(
+  test: StoreTest,
+  make: (store: Store, env: Env, apps: App[]) => Promise<T>,
+): (name: string, fn: (api: T) => Promise<void>, options?: { env?: Env; timeout?: number }) => void {
   return (name, fn, options = {}) =>
     test(
       name,
       async (store) => {
         const apps: App[] = [];
         try {
-          await fn(await makeApi(store, options.env ?? {}, apps));
+          await fn(await make(store, options.env ?? {}, apps));
         } finally {
           for (const app of apps) await app.close();
         }
       },
       options.timeout,
     );
+}
+
+/** Turns the backend harness's store test into one that hands each test a ready app. */
+export function apiTests(test: StoreTest): ApiTest {
+  return appTests(test, makeApi);
 }
 
 /** Asserts the one error shape and returns the error object. */

@@ -5,7 +5,7 @@ import type { Config } from '../../src/config/schema.js';
 import { mintToken } from '../../src/http/auth/jwt.js';
 import type { Store } from '../../src/repositories/ports.js';
 import type { StoreTest } from '../contract/harness.js';
-import { testConfig, type Env } from '../http/support.js';
+import { appTests, testConfig, type Env } from '../http/support.js';
 
 /**
  * What every test of the OpenAI-compatible API gets: the gateway listening on a loopback port
@@ -97,19 +97,7 @@ async function start(store: Store, env: Env, apps: App[]): Promise<OpenAiApi> {
 
 /** Turns the backend harness's store test into one that hands each test a listening gateway. */
 export function openAiTests(test: StoreTest): OpenAiTest {
-  return (name, fn, options = {}) =>
-    test(
-      name,
-      async (store) => {
-        const apps: App[] = [];
-        try {
-          await fn(await start(store, options.env ?? {}, apps));
-        } finally {
-          for (const app of apps) await app.close();
-        }
-      },
-      options.timeout,
-    );
+  return appTests(test, start);
 }
 
 /** An item as this API returns it: every kind has its id (some of the SDK's types make it optional). */
