@@ -1,7 +1,7 @@
 import type { ClientSession } from 'mongodb';
 import type { ConversationEvent, NewEvent } from '../../src/domain/events.js';
 import type { EventRepository, Page } from '../../src/repositories/ports.js';
-import { escapeJson, unescapeJson } from './document-mapper.js';
+import { escapeJson, intOf, type StoredInt, storedInt, unescapeJson } from './document-mapper.js';
 import type { MongoContext } from './mongodb-context.js';
 
 /**
@@ -16,7 +16,8 @@ import type { MongoContext } from './mongodb-context.js';
 export interface EventDoc {
   _id: string;
   conversationId: string;
-  seq: number;
+  /** int64 from 2^31 on (storedInt), so the validator's int/long accepts it. */
+  seq: StoredInt;
   type: ConversationEvent['type'];
   at: Date;
   actorId: string;
@@ -30,7 +31,7 @@ function eventDoc(event: NewEvent, seq: number): EventDoc {
   return {
     _id: eventDocId(event.conversationId, seq),
     conversationId: event.conversationId,
-    seq,
+    seq: storedInt(seq),
     type: event.type,
     at: event.at,
     actorId: event.actorId,
@@ -76,7 +77,7 @@ export async function claimSeq(
 function fromEventDoc(d: EventDoc): ConversationEvent {
   return {
     conversationId: d.conversationId,
-    seq: d.seq,
+    seq: intOf(d.seq),
     type: d.type,
     at: d.at,
     actorId: d.actorId,
@@ -107,7 +108,7 @@ export class MongoEventRepository implements EventRepository {
       const [last] = await this.ctx.events
         .find({ conversationId }, { sort: { seq: -1 }, limit: 1, projection: { seq: 1 }, ...this.ctx.opts() })
         .toArray();
-      return last?.seq ?? 0;
+      return last ? intOf(last.seq) : 0;
     });
   }
 
@@ -119,7 +120,7 @@ export class MongoEventRepository implements EventRepository {
           { sort: { seq: -1 }, limit: 1, projection: { seq: 1 }, ...this.ctx.opts() },
         )
         .toArray();
-      return last?.seq ?? 0;
+      return last ? intOf(last.seq) : 0;
     });
   }
 

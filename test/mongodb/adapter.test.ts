@@ -618,6 +618,18 @@ describe('mongodb adapter: integers from 2^31 on', () => {
     const counted = { ...(await store.conversations.get(c.id)), messageCount: 2 ** 32, version: 2 ** 40 };
     await store.bulk.insertBatch('conversations', [counted], 'replace');
     expect(await store.conversations.get(c.id)).toEqual(counted);
+    // An event log past 2^31: the $inc on eventSeq gives 2^31, and the event document's seq must
+    // be an int64 for the events validator.
+    await db.collection('conversations').updateOne({ _id: c.id as never }, { $set: { eventSeq: 2 ** 31 - 1 } });
+    const posted = await store.messages.post(newMessage(c.id, owner.id));
+    expect(posted.created).toBe(true);
+    expect(await store.events.latestSeq(c.id)).toBe(2 ** 31);
+    const [event] = (await store.events.list(c.id, 2 ** 31 - 1, 10)).items;
+    expect(event).toMatchObject({ seq: 2 ** 31, type: 'message.created', subject: posted.message.id });
+    const rawEvent = await db
+      .collection('events')
+      .findOne({ conversationId: c.id, seq: 2 ** 31 }, { promoteLongs: false });
+    expect(rawEvent?.seq).toEqual(Long.fromNumber(2 ** 31));
   });
 });
 
