@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { EVENT_TYPES } from '../../src/domain/events.js';
 import { DEMO_CSP } from '../../src/http/routes/demo.js';
 import { expectError } from '../http/support.js';
 import { appWith } from '../deploy/support.js';
@@ -103,5 +104,13 @@ describe('GET /demo', () => {
     const paths = Object.keys((res.json() as { paths: Record<string, unknown> }).paths);
     expect(paths.length).toBeGreaterThan(10);
     expect(paths.filter((p) => p.startsWith('/demo'))).toEqual([]);
+  });
+
+  it('listens for exactly the event types the feed sends (its list is a copy, the page has no build step)', async () => {
+    const script = await readFile(new URL('../../src/demo/demo.js', import.meta.url), 'utf8');
+    const list = /const EVENT_TYPES = \[([^\]]*)\]/.exec(script)?.[1];
+    expect(list, 'demo.js declares EVENT_TYPES').toBeDefined();
+    const types = [...(list ?? '').matchAll(/'([a-z._]+)'/g)].map((m) => m[1]);
+    expect(types).toEqual([...EVENT_TYPES]);
   });
 });
