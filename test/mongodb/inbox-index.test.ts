@@ -1,13 +1,15 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kindWriters } from '../../database/mongodb/bulk-writers.js';
 import { SHARED_ABOVE } from '../../database/mongodb/document-mapper.js';
 import { compareCodePoints } from '../../database/mongodb/keys.js';
+import { MongoContext } from '../../database/mongodb/mongodb-context.js';
 import { openMongoStore } from '../../database/mongodb/mongodb-store.js';
 import { MONGODB_MIGRATIONS } from '../../migrations/mongodb/index.js';
 import { activityAt, type Conversation, type User } from '../../src/domain/models.js';
 import type { Store } from '../../src/repositories/ports.js';
 import { describeBackend, type StoreTest } from '../contract/harness.js';
-import { audit, createConversation, createUser, newMessage, newUser } from '../contract/fixtures.js';
+import { audit, createConversation, createUser, newConversation, newMessage, newUser } from '../contract/fixtures.js';
 import { initializerFor } from '../support/initializer.js';
 import { mongoTestConfig, testLogger, uniqueDatabaseName, withDatabase } from '../support/initializers/mongodb.js';
 import { startMongoEmulator, type RunningEmulator } from '../support/mongo-emulator/server.js';
@@ -187,6 +189,12 @@ interface Measured {
 }
 
 /** A store on a fresh database of `emulator`, migrated by `migrations` (all by default). */
+/** The stored document, as the emulator holds it. */
+async function rawConversation(emulator: RunningEmulator, name: string, id: string): Promise<Doc> {
+  const conversations = emulator.engine.catalog.get(name, 'conversations')!;
+  return [...conversations.docs.values()].find((d) => d._id === id)!;
+}
+
 async function storeOn(emulator: RunningEmulator, upTo?: string) {
   const name = uniqueDatabaseName();
   const url = withDatabase(emulator.url, name);
@@ -275,6 +283,42 @@ describe.each([
         expect(measured[members]!.byIndex['conversations.conversations_participant_activity']).toBe(2 * members);
         expect(measured[members]!.total).toBe(fixed + 2 * members);
       }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a bulk import derives shared from the participants it writes, and its undo derives it again', async () => {
+    const { name, store } = await storeOn(emulator);
+    try {
+      const owner = await createUser(store);
+      const crowd = await users(store, SHARED_ABOVE + 5);
+      const c = newConversation(owner.id);
+      await store.bulk.insertBatch('conversations', [c], 'fail');
+      const member = (u: User) => ({
+        conversationId: c.id,
+        userId: u.id,
+        role: 'member' as const,
+        joinedAt: c.createdAt,
+      });
+      const stored = async () => (await rawConversation(emulator, name, c.id)).shared;
+      await store.bulk.insertBatch('participants', crowd.slice(0, SHARED_ABOVE).map(member), 'fail');
+      expect(await stored()).toBe(false);
+      await store.bulk.insertBatch('participants', crowd.slice(SHARED_ABOVE).map(member), 'fail');
+      expect(await stored()).toBe(true);
+      expect(await listAll(store, crowd[0]!.id, 5)).toEqual([c.id]);
+      // Export and verify see the domain record only: `shared` is not data.
+      expect(await store.bulk.scan('conversations', null, 10)).toEqual([c]);
+      // The undo of a batch pulls exactly what it pushed, and the conversation is small again.
+      const client = await MongoClient.connect(withDatabase(emulator.url, name));
+      try {
+        const ctx = new MongoContext(client, client.db(name), false, 10_000, testLogger);
+        await kindWriters(ctx).participants.unInsert(crowd.slice(SHARED_ABOVE).map(member));
+      } finally {
+        await client.close();
+      }
+      expect(await stored()).toBe(false);
+      expect((await store.conversations.listParticipants(c.id)).length).toBe(SHARED_ABOVE);
     } finally {
       await store.close();
     }
