@@ -96,6 +96,12 @@ function compareKey(a: CursorKey, b: CursorKey): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/**
+ * Conversations with more members than this are shared: a post does not move them in each
+ * member's list, which merges them in on read (the bound of the SQL and MongoDB adapters too).
+ */
+const SHARED_ABOVE = 32;
+
 const participantKey = (conversationId: string, userId: string) => `${conversationId}\u0000${userId}`;
 
 /** First index of `list` whose key is >= `key` (`strict`: > `key`). */
@@ -166,8 +172,14 @@ class MemoryData {
   ticketUses = new Map<string, Date>();
   /** conversationId → its members' user ids (the participants above, by conversation). */
   members = new Map<string, Set<string>>();
-  /** userId → the (activityAt, id) keys of the conversations they take part in: listForUser's index. */
+  /**
+   * userId → the (activityAt, id) keys of their small conversations (at most SHARED_ABOVE members),
+   * in order: listForUser reads a page of it. A post moves the conversation's key in each member's
+   * list, so that costs at most SHARED_ABOVE moves.
+   */
   inboxes = new Map<string, KeyIndex>();
+  /** userId → their shared conversations (more members): a post moves nothing per member; lists merge them in. */
+  sharedOf = new Map<string, Set<string>>();
 
   private inboxOf(userId: string): KeyIndex {
     let index = this.inboxes.get(userId);
@@ -176,6 +188,25 @@ class MemoryData {
       this.inboxes.set(userId, index);
     }
     return index;
+  }
+
+  /** Lists conversation `c` for `userId`: in their ordered list (small) or their shared set. */
+  private enter(userId: string, c: Conversation, shared: boolean): void {
+    if (!shared) {
+      this.inboxOf(userId).insert({ at: activityAt(c), id: c.id });
+      return;
+    }
+    let set = this.sharedOf.get(userId);
+    if (!set) {
+      set = new Set();
+      this.sharedOf.set(userId, set);
+    }
+    set.add(c.id);
+  }
+
+  private leave(userId: string, c: Conversation, shared: boolean): void {
+    if (shared) this.sharedOf.get(userId)?.delete(c.id);
+    else this.inboxes.get(userId)?.remove({ at: activityAt(c), id: c.id });
   }
 
   /** Stores a participant (a copy the caller no longer holds) and lists the conversation for them. */
@@ -188,27 +219,45 @@ class MemoryData {
     }
     members.add(p.userId);
     const c = this.conversations.get(p.conversationId);
-    if (c) this.inboxOf(p.userId).insert({ at: activityAt(c), id: c.id });
+    if (!c) return;
+    if (members.size === SHARED_ABOVE + 1) {
+      // Crossing the bound: every member's listing moves from the ordered lists to the shared sets.
+      for (const userId of members) if (userId !== p.userId) this.leave(userId, c, false);
+      for (const userId of members) this.enter(userId, c, true);
+    } else this.enter(p.userId, c, members.size > SHARED_ABOVE);
   }
 
   removeMember(conversationId: string, userId: string): void {
     if (!this.participants.delete(participantKey(conversationId, userId))) return;
-    this.members.get(conversationId)?.delete(userId);
+    const members = this.members.get(conversationId);
+    if (!members) return;
+    const wasShared = members.size > SHARED_ABOVE;
+    members.delete(userId);
     const c = this.conversations.get(conversationId);
-    if (c) this.inboxes.get(userId)?.remove({ at: activityAt(c), id: c.id });
+    if (!c) return;
+    this.leave(userId, c, wasShared);
+    if (wasShared && members.size === SHARED_ABOVE) {
+      // Back to small: into the members' ordered lists again, at the current activity.
+      for (const u of members) {
+        this.leave(u, c, true);
+        this.enter(u, c, false);
+      }
+    }
   }
 
-  /** Stores a conversation (new or changed; frozen here); when its activity moved, moves it in its members' lists. */
+  /** Stores a conversation (new or changed; frozen here); when a small one's activity moved, moves it in its members' lists. */
   setConversation(next: Conversation): void {
     const before = this.conversations.get(next.id);
     Object.freeze(next.metadata);
     this.conversations.set(next.id, Object.freeze(next));
-    const was = before ? activityAt(before) : null;
+    const members = this.members.get(next.id);
+    if (!before || !members || members.size > SHARED_ABOVE) return;
+    const was = activityAt(before);
     const now = activityAt(next);
-    if (was !== null && was.getTime() === now.getTime()) return;
-    for (const userId of this.members.get(next.id) ?? []) {
+    if (was.getTime() === now.getTime()) return;
+    for (const userId of members) {
       const index = this.inboxOf(userId);
-      if (was !== null) index.remove({ at: was, id: next.id });
+      index.remove({ at: was, id: next.id });
       index.insert({ at: now, id: next.id });
     }
   }
@@ -225,7 +274,11 @@ class MemoryData {
   /** Forgets a conversation and its members (not its log, which outlives it); returns who took part. */
   dropConversation(id: string): string[] {
     const members = [...(this.members.get(id) ?? [])];
-    for (const userId of members) this.removeMember(id, userId);
+    const c = this.conversations.get(id);
+    for (const userId of members) {
+      this.participants.delete(participantKey(id, userId));
+      if (c) this.leave(userId, c, members.length > SHARED_ABOVE);
+    }
     this.members.delete(id);
     this.conversations.delete(id);
     return members;
@@ -350,11 +403,21 @@ class MemoryConversations implements ConversationRepository {
     this.d.appendEvent(events.conversationDeleted(id, audit));
   }
 
-  /** A page of the user's own sorted list: O(log n + limit), whatever the number of conversations. */
+  /**
+   * A page of the user's own sorted list of small conversations, O(log n + limit) whatever their
+   * number, merged with their shared conversations (few: sorted here) in (activity, id) order.
+   */
   async listForUser(query: ConversationListQuery): Promise<Page<Conversation>> {
-    const keys = this.d.inboxes.get(query.userId)?.descending(query.after, query.limit + 1) ?? [];
-    const items = keys.slice(0, query.limit).map((k) => copy(this.d.conversations.get(k.id)!));
-    return { items, hasMore: keys.length > query.limit };
+    const { userId, after, limit } = query;
+    const small = this.d.inboxes.get(userId)?.descending(after, limit + 1) ?? [];
+    const shared: CursorKey[] = [];
+    for (const id of this.d.sharedOf.get(userId) ?? []) {
+      const key = { at: activityAt(this.d.conversations.get(id)!), id };
+      if (!after || compareKey(key, after) < 0) shared.push(key);
+    }
+    const keys = shared.length === 0 ? small : [...small, ...shared].sort((a, b) => compareKey(b, a));
+    const items = keys.slice(0, limit).map((k) => copy(this.d.conversations.get(k.id)!));
+    return { items, hasMore: keys.length > limit };
   }
 
   async findParticipant(conversationId: string, userId: string): Promise<Participant | null> {
@@ -623,7 +686,8 @@ class MemoryInbox implements InboxRepository {
   /** The user's conversations only (their list's index), not every participant stored. */
   async changes(userId: string, after: InboxPosition, limit: number): Promise<Page<InboxChange>> {
     const mine: InboxChange[] = [];
-    for (const { id } of this.d.inboxes.get(userId)?.all() ?? []) {
+    const small = (this.d.inboxes.get(userId)?.all() ?? []).map((k) => k.id);
+    for (const id of [...small, ...(this.d.sharedOf.get(userId) ?? [])]) {
       const c = this.d.conversations.get(id);
       const p = this.d.participants.get(participantKey(id, userId));
       if (!c || !p) continue;
