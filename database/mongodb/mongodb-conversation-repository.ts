@@ -186,7 +186,9 @@ export class MongoConversationRepository implements ConversationRepository {
           .toArray();
       };
       const [small, shared] = await Promise.all([part(false), part(true)]);
-      const docs = [...small, ...shared].sort(byActivityDesc);
+      // The two reads are not one snapshot: a conversation crossing the bound meanwhile may be in both.
+      const smallIds = new Set(small.map((d) => d._id));
+      const docs = [...small, ...shared.filter((d) => !smallIds.has(d._id))].sort(byActivityDesc);
       return { items: docs.slice(0, limit).map(fromConversationDoc), hasMore: docs.length > limit };
     });
   }
