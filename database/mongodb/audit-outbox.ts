@@ -34,6 +34,11 @@ export class AuditOutbox {
     return { _outbox: toAuditDoc(entry) };
   }
 
+  /** The same inside an update pipeline: `_outbox` with `entry` appended (the entry as a literal, never an expression). */
+  append(entry: AuditEntry): { _outbox: object } {
+    return { _outbox: { $concatArrays: [{ $ifNull: ['$_outbox', []] }, { $literal: [toAuditDoc(entry)] }] } };
+  }
+
   private collection(holder: OutboxHolder): Collection<WithOutbox> {
     return this.ctx[holder] as unknown as Collection<WithOutbox>;
   }

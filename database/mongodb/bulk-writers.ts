@@ -21,6 +21,7 @@ import {
   toMessageDoc,
   toParticipantDoc,
   toUserDoc,
+  withParticipants,
   type AuditDoc,
   type ConversationDoc,
   type MessageDoc,
@@ -214,9 +215,10 @@ function participants(ctx: MongoContext): KindWriter<Participant> {
     },
     async insert(records, wrote, session) {
       for (const [conversationId, list] of byConversation(records)) {
+        // A pipeline, so `shared` follows the new member count in the same update.
         const result = await ctx.conversations.updateOne(
           { _id: conversationId, 'participants.userId': { $nin: list.map((p) => p.userId) } },
-          { $push: { participants: { $each: list.map(toParticipantDoc) } } },
+          withParticipants({ $concatArrays: ['$participants', { $literal: list.map(toParticipantDoc) }] }),
           ctx.opts(session),
         );
         if (result.matchedCount === 0) throw new DuplicateError('participant', 'userId');
@@ -233,10 +235,16 @@ function participants(ctx: MongoContext): KindWriter<Participant> {
     async unInsert(records) {
       let left = 0;
       for (const [conversationId, list] of byConversation(records)) {
-        // $pullAll removes only elements exactly equal to what was pushed.
+        // Removes only elements exactly equal to what was pushed (as $pullAll would), and derives
+        // `shared` again in the same update.
         const docs = list.map(toParticipantDoc);
         const before = await ctx.conversations.findOne({ _id: conversationId }, { projection: { participants: 1 } });
-        await ctx.conversations.updateOne({ _id: conversationId }, { $pullAll: { participants: docs } });
+        await ctx.conversations.updateOne(
+          { _id: conversationId },
+          withParticipants({
+            $filter: { input: '$participants', cond: { $not: [{ $in: ['$$this', { $literal: docs }] }] } },
+          }),
+        );
         const present = new Set((before?.participants ?? []).map((p) => JSON.stringify(p)));
         left += docs.filter((d) => !present.has(JSON.stringify(d))).length;
       }

@@ -1,4 +1,4 @@
-import { Long } from 'mongodb';
+import { Long, type Document } from 'mongodb';
 import {
   activityAt,
   type AuditEntry,
@@ -82,6 +82,13 @@ export interface ConversationDoc extends Bookkeeping {
   version: StoredInt;
   participants: ParticipantDoc[];
   /**
+   * Derived: more than SHARED_ABOVE participants. A small conversation (false) is in the per-member
+   * index `conversations_inbox_small` {participants.userId, activityAt, _id}, whose keys a post
+   * rewrites; a shared one (true) only in `conversations_inbox_shared` {participants.userId},
+   * which a post does not touch. Set with every change of `participants` (DESIGN.md, "The inbox").
+   */
+  shared: boolean;
+  /**
    * Posts in progress on a deployment without transactions (see recovery.ts): a post reserves its
    * entry before inserting its message, the count marks it counted (once: the count requires the
    * uncounted entry), and it is removed once the message is visible.
@@ -127,6 +134,7 @@ export interface PendingPost {
 export const USER_FIELDS = { _outbox: 0 } as const;
 export const CONVERSATION_FIELDS = {
   participants: 0,
+  shared: 0,
   _outbox: 0,
   _pendingPosts: 0,
   _recentPosts: 0,
@@ -134,6 +142,29 @@ export const CONVERSATION_FIELDS = {
   eventSeq: 0,
 } as const;
 export const MESSAGE_FIELDS = { _outbox: 0, _uncountedAt: 0, _batch: 0 } as const;
+
+/**
+ * Conversations with more members than this are shared (`shared: true`): a post no longer rewrites
+ * one index key per member, and a member's list merges them in on read. The SQL backends use the
+ * same bound, so both behave (and cost) alike.
+ */
+export const SHARED_ABOVE = 32;
+
+/** Whether a conversation with `members` participants is shared. */
+export const isShared = (members: number): boolean => members > SHARED_ABOVE;
+
+/**
+ * An update pipeline that sets `participants` to the expression `participants` (and the fields of
+ * `set`), then derives `shared` from the new array, all in one single-document update: a change
+ * that crosses SHARED_ABOVE switches the conversation between the two inbox indexes atomically.
+ * Values inside `participants` and `set` must be expressions: wrap data in `$literal`.
+ */
+export function withParticipants(participants: Document, set: Document = {}): Document[] {
+  return [
+    { $set: { ...set, participants } },
+    { $set: { shared: { $gt: [{ $size: '$participants' }, SHARED_ABOVE] } } },
+  ];
+}
 
 /** Filter fragment: conversations a delete has not begun on. */
 export const LIVE = { _deletingAt: { $exists: false } } as const;
@@ -219,8 +250,8 @@ export function fromParticipantDoc(conversationId: string, p: ParticipantDoc): P
   return { conversationId, userId: p.userId, role: p.role, joinedAt: p.joinedAt };
 }
 
-/** The conversation's own fields (everything but participants and bookkeeping). */
-export function conversationFields(c: Conversation): Omit<ConversationDoc, 'participants' | '_id'> {
+/** The conversation's own fields (everything but participants, what derives from them, and bookkeeping). */
+export function conversationFields(c: Conversation): Omit<ConversationDoc, 'participants' | 'shared' | '_id'> {
   return {
     title: c.title,
     metadata: metadataDoc(c.metadata),
@@ -235,10 +266,15 @@ export function conversationFields(c: Conversation): Omit<ConversationDoc, 'part
 }
 
 export function toConversationDoc(c: Conversation, participants: Participant[]): ConversationDoc {
-  return { _id: c.id, ...conversationFields(c), participants: participants.map(toParticipantDoc) };
+  return {
+    _id: c.id,
+    ...conversationFields(c),
+    participants: participants.map(toParticipantDoc),
+    shared: isShared(participants.length),
+  };
 }
 
-export function fromConversationDoc(d: Omit<ConversationDoc, 'participants'>): Conversation {
+export function fromConversationDoc(d: Omit<ConversationDoc, 'participants' | 'shared'>): Conversation {
   return {
     id: d._id,
     title: d.title,

@@ -24,6 +24,7 @@ import {
   metadataDoc,
   toConversationDoc,
   toParticipantDoc,
+  withParticipants,
   type ConversationDoc,
   type ParticipantDoc,
 } from './document-mapper.js';
@@ -35,12 +36,21 @@ import { insertRemovals } from './mongodb-inbox-repository.js';
 import type { Recovery } from './recovery.js';
 
 /** The conversation's own fields plus its event seq (for updates that claim one). */
-const WITH_SEQ = { participants: 0, _outbox: 0, _pendingPosts: 0, _recentPosts: 0, _deletingAt: 0 } as const;
+const WITH_SEQ = { participants: 0, shared: 0, _outbox: 0, _pendingPosts: 0, _recentPosts: 0, _deletingAt: 0 } as const;
+
+/** The claim of the next event seq, inside an update pipeline. */
+const NEXT_SEQ = { eventSeq: { $add: [{ $ifNull: ['$eventSeq', 0] }, 1] } } as const;
+
+/** (activityAt, _id) descending: the order of a user's list, ids in code-point order. */
+const byActivityDesc = (a: ConversationDoc, b: ConversationDoc) =>
+  b.activityAt.getTime() - a.activityAt.getTime() || compareCodePoints(b._id, a._id);
 
 /**
  * Conversations embed their participants (`participants: [{userId, role, joinedAt}]`): creating a
- * conversation with its members is one atomic insert, and listing a user's conversations is one
- * query on the multikey index (participants.userId, activityAt, _id). See DESIGN.md.
+ * conversation with its members is one atomic insert. A user's list merges two index reads: their
+ * small conversations from the per-member index (participants.userId, activityAt, _id), in order,
+ * and their shared ones (more than SHARED_ABOVE members), whose posts leave every per-member key
+ * alone. See DESIGN.md, "The inbox".
  */
 export class MongoConversationRepository implements ConversationRepository {
   constructor(
@@ -152,21 +162,33 @@ export class MongoConversationRepository implements ConversationRepository {
     });
   }
 
+  /**
+   * Two index reads with the same keyset range, merged: the user's small conversations come from
+   * `conversations_inbox_small` already in (activityAt, _id) order; their shared ones from
+   * `conversations_inbox_shared`, sorted by the server (a top-k sort over the shared conversations
+   * the user is in, which are few: a user is in few conversations of more than 32 members). Each
+   * read returns at most limit + 1, so the merged page is exact and knows whether more follow.
+   */
   listForUser(query: ConversationListQuery): Promise<Page<Conversation>> {
     return this.ctx.guard('conversation', async () => {
       await this.recovery.maybeSweep();
-      const filter: Filter<ConversationDoc> = { 'participants.userId': query.userId, ...LIVE };
-      const after = query.after;
-      if (after) filter.$or = [{ activityAt: { $lt: after.at } }, { activityAt: after.at, _id: { $lt: after.id } }];
-      const limit = query.limit;
-      const docs = await this.ctx.conversations
-        .find(filter, {
-          projection: CONVERSATION_FIELDS,
-          sort: { activityAt: -1, _id: -1 },
-          limit: limit + 1,
-          ...this.ctx.opts(),
-        })
-        .toArray();
+      const { userId, after, limit } = query;
+      const part = (shared: boolean) => {
+        const filter: Filter<ConversationDoc> = { 'participants.userId': userId, shared, ...LIVE };
+        if (after) filter.$or = [{ activityAt: { $lt: after.at } }, { activityAt: after.at, _id: { $lt: after.id } }];
+        return this.ctx.conversations
+          .find(filter, {
+            projection: CONVERSATION_FIELDS,
+            sort: { activityAt: -1, _id: -1 },
+            limit: limit + 1,
+            ...this.ctx.opts(),
+          })
+          .toArray();
+      };
+      const [small, shared] = await Promise.all([part(false), part(true)]);
+      // The two reads are not one snapshot: a conversation crossing the bound meanwhile may be in both.
+      const smallIds = new Set(small.map((d) => d._id));
+      const docs = [...small, ...shared.filter((d) => !smallIds.has(d._id))].sort(byActivityDesc);
       return { items: docs.slice(0, limit).map(fromConversationDoc), hasMore: docs.length > limit };
     });
   }
@@ -203,9 +225,13 @@ export class MongoConversationRepository implements ConversationRepository {
       const { conversationId, userId } = participant;
       const joined = toParticipantDoc(participant);
       const result = await this.ctx.atomically(async (session) => {
+        // A pipeline, so the join and the switch to shared at the 33rd member are one update.
         const doc = await this.ctx.conversations.findOneAndUpdate(
           { _id: conversationId, ...LIVE, 'participants.userId': { $ne: userId } },
-          { $push: { participants: joined, ...this.outbox.push(audit) }, $inc: { eventSeq: 1 } },
+          withParticipants(
+            { $concatArrays: ['$participants', { $literal: [joined] }] },
+            { ...this.outbox.append(audit), ...NEXT_SEQ },
+          ),
           { returnDocument: 'after', projection: { eventSeq: 1 }, ...this.ctx.opts(session) },
         );
         if (doc) await insertEvent(this.ctx, participantAdded(participant, audit), doc.eventSeq ?? 0, session);
@@ -223,9 +249,13 @@ export class MongoConversationRepository implements ConversationRepository {
   removeParticipant(conversationId: string, userId: string, audit: AuditEntry): Promise<void> {
     return this.ctx.guard('participant', async () => {
       const result = await this.ctx.atomically(async (session) => {
+        // As for a join: leaving and the switch back to small (at 32 members) are one update.
         const doc = await this.ctx.conversations.findOneAndUpdate(
           { _id: conversationId, ...LIVE, 'participants.userId': userId },
-          { $pull: { participants: { userId } }, $push: this.outbox.push(audit), $inc: { eventSeq: 1 } },
+          withParticipants(
+            { $filter: { input: '$participants', cond: { $ne: ['$$this.userId', { $literal: userId }] } } },
+            { ...this.outbox.append(audit), ...NEXT_SEQ },
+          ),
           { returnDocument: 'after', projection: { eventSeq: 1 }, ...this.ctx.opts(session) },
         );
         if (doc) {

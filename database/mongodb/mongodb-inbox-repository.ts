@@ -86,30 +86,34 @@ export class MongoInboxRepository implements InboxRepository {
   constructor(private readonly ctx: MongoContext) {}
 
   /**
-   * The user's live conversations with any of the three times at or after the position, from the
-   * participant index, ordered here by the computed time. Only the caller's own participant entry
-   * is fetched, whatever the conversation's size.
+   * The user's live conversations with any of the three times at or after the position, ordered
+   * here by the computed time. Read as two parts, the small conversations and the shared ones
+   * (DESIGN.md, "The inbox"), each from its partial index on participants.userId. Only the caller's
+   * own participant entry is fetched, whatever the conversation's size.
    */
   changes(userId: string, after: InboxPosition, limit: number): Promise<Page<InboxChange>> {
     return this.ctx.guard('conversation', async () => {
       const since = after.at;
-      const docs = await this.ctx.conversations
-        .find(
-          {
-            'participants.userId': userId,
-            ...LIVE,
-            $or: [
-              { activityAt: { $gte: since } },
-              { updatedAt: { $gte: since } },
-              { participants: { $elemMatch: { userId, joinedAt: { $gte: since } } } },
-            ],
-          },
-          {
-            projection: { ...INBOX_FIELDS, participants: { $elemMatch: { userId } } },
-            ...this.ctx.opts(),
-          },
-        )
-        .toArray();
+      const part = (shared: boolean) =>
+        this.ctx.conversations
+          .find(
+            {
+              'participants.userId': userId,
+              shared,
+              ...LIVE,
+              $or: [
+                { activityAt: { $gte: since } },
+                { updatedAt: { $gte: since } },
+                { participants: { $elemMatch: { userId, joinedAt: { $gte: since } } } },
+              ],
+            },
+            {
+              projection: { ...INBOX_FIELDS, participants: { $elemMatch: { userId } } },
+              ...this.ctx.opts(),
+            },
+          )
+          .toArray();
+      const docs = (await Promise.all([part(false), part(true)])).flat();
       const items = docs
         .map((doc) => ({ conversation: fromConversationDoc(doc), changedAt: changedAt(doc, userId) }))
         .filter((x) => compare({ at: x.changedAt, id: x.conversation.id }, after) > 0)

@@ -3,6 +3,7 @@ import { indexes } from './0002-indexes.js';
 import { events } from './0003-events.js';
 import { inboxAndTickets } from './0004-inbox-and-tickets.js';
 import { pendingPostsAndAuditOrder } from './0005-pending-posts-and-audit-order.js';
+import { inboxSmallAndShared } from './0006-inbox-small-and-shared.js';
 import { opaquePartsAndBatches } from './0007-opaque-parts-and-batches.js';
 import type { MongoMigration } from './migration.js';
 
@@ -16,6 +17,7 @@ export const MONGODB_MIGRATIONS: readonly MongoMigration[] = [
   events,
   inboxAndTickets,
   pendingPostsAndAuditOrder,
+  inboxSmallAndShared,
   opaquePartsAndBatches,
 ];
 

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toMessageDoc } from '../../database/mongodb/document-mapper.js';
 import { openMongoStore } from '../../database/mongodb/mongodb-store.js';
 import { INTERRUPTED_POST_MS } from '../../database/mongodb/recovery.js';
+import { SHARED_ABOVE } from '../../database/mongodb/document-mapper.js';
+import { activityAt } from '../../src/domain/models.js';
 import type { Store } from '../../src/repositories/ports.js';
 import { audit, createConversation, createUser, newMessage, newUser, text } from '../contract/fixtures.js';
 import { mongoTestConfig, testLogger, uniqueDatabaseName, withDatabase } from '../support/initializers/mongodb.js';
@@ -15,9 +17,10 @@ import type { Doc } from '../support/mongo-emulator/values.js';
  * lists, posts and batches, idempotency checks (post and bulk), the recovery sweep (interrupted
  * batches too), audit lists, edits, membership changes, a conversation delete — on a standalone
  * server and on a replica set (their writes
- * differ). Each statement the adapter sends to a collection of ours must have a candidate index,
- * and its sort must come from a candidate. The user's conversation list (the inbox) is being
- * reworked elsewhere; its assertion comes with that change.
+ * differ), a user's conversation list (both parts: small conversations and shared ones) and the
+ * inbox feed. Each statement the adapter sends to a collection of ours must have a candidate
+ * index, and its sort must come from a candidate — except the shared part of the list, which the
+ * server sorts (DESIGN.md, "The inbox"), asserted as such below.
  */
 
 const COLLECTIONS = new Set(['users', 'conversations', 'messages', 'audit', 'events']);
@@ -152,6 +155,24 @@ async function scenario(store: Store, { what, raw, another }: Harness): Promise<
     deletedAt: new Date(),
     audit: audit(owner.id, 'message', first.message.id, 'delete'),
   });
+  what('conversation list');
+  const crowd = Array.from({ length: SHARED_ABOVE }, () => newUser());
+  await store.bulk.insertBatch('users', crowd, 'fail');
+  what('conversation create, get, update');
+  const shared = await createConversation(store, owner, crowd);
+  what('post to a shared conversation');
+  await store.messages.post(newMessage(shared.id, owner.id));
+  what('conversation list');
+  const listed = await store.conversations.listForUser({ userId: owner.id, limit: 1 });
+  expect(listed.items.map((x) => x.id)).toEqual([shared.id]);
+  const next = await store.conversations.listForUser({
+    userId: owner.id,
+    limit: 1,
+    after: { at: activityAt(listed.items[0]!), id: shared.id },
+  });
+  expect(next.items.map((x) => x.id)).toEqual([c.id]);
+  what('inbox feed');
+  await store.inbox.changes(owner.id, { at: new Date(0), id: '' }, 10);
   what('audit list');
   await store.audit.listForEntity('message', first.message.id);
   what('events');
@@ -189,6 +210,10 @@ describe.each([
   });
   afterAll(async () => emulator?.stop());
 
+  /** The shared part of a user's list: its sort is the server's (over the user's shared conversations). */
+  const sharedPart = (r: Recorded) =>
+    r.plan.command === 'find' && r.plan.ns.endsWith('.conversations') && r.plan.filter.shared === true && !!r.plan.sort;
+
   const describeStatement = (r: Recorded) =>
     `${r.what}: ${r.plan.command} ${r.plan.ns} ${JSON.stringify(r.plan.filter)}`;
 
@@ -196,7 +221,7 @@ describe.each([
     expect(recorded.length).toBeGreaterThan(40);
     const scans = recorded.filter((r) => r.plan.candidates.length === 0).map(describeStatement);
     const sorts = recorded
-      .filter((r) => r.plan.sorted.length === 0 && r.plan.candidates.length > 0)
+      .filter((r) => r.plan.sorted.length === 0 && r.plan.candidates.length > 0 && !sharedPart(r))
       .map(describeStatement);
     expect(scans).toEqual([]);
     expect(sorts).toEqual([]);
@@ -207,6 +232,39 @@ describe.each([
     recorded.filter(
       (r) => r.plan.ns.endsWith(`.${collection}`) && r.plan.candidates.includes(index) && filter(r.plan.filter),
     );
+
+  it("a user's list reads small conversations in index order and shared ones by member, sorted by the server", () => {
+    const lists = recorded.filter(
+      (r) => r.what === 'conversation list' && r.plan.command === 'find' && 'participants.userId' in r.plan.filter,
+    );
+    // Two pages, each the two parts.
+    expect(lists).toHaveLength(4);
+    for (const r of lists.filter((x) => !sharedPart(x))) {
+      expect(r.plan.filter.shared).toBe(false);
+      expect(r.plan.sorted).toEqual(['conversations_inbox_small']);
+    }
+    const sharedParts = lists.filter(sharedPart);
+    expect(sharedParts).toHaveLength(2);
+    for (const r of sharedParts) {
+      expect(r.plan.candidates).toEqual(['conversations_inbox_shared']);
+      expect(r.plan.sorted).toEqual([]);
+    }
+    // The inbox feed: the same two partial indexes.
+    const feed = recorded.filter((r) => r.what === 'inbox feed' && r.plan.ns.endsWith('.conversations'));
+    expect(feed.map((r) => r.plan.candidates).sort()).toEqual([
+      ['conversations_inbox_shared'],
+      ['conversations_inbox_small'],
+    ]);
+  });
+
+  it('a post updates its conversation by _id, small or shared', () => {
+    const updates = recorded.filter(
+      (r) => ['post', 'post to a shared conversation'].includes(r.what) && r.plan.ns.endsWith('.conversations'),
+    );
+    // The count (both deployments); reserve and release on a standalone server.
+    expect(updates.filter((r) => r.plan.command === 'findAndModify').length).toBeGreaterThanOrEqual(3);
+    for (const r of updates) expect(r.plan.candidates).toContain('_id_');
+  });
 
   it('the recovery sweep probes the partial indexes, not the collections', () => {
     const sweepOfOutbox = (f: Record<string, unknown>) => '_outbox.entity' in f;

@@ -62,6 +62,11 @@ export class Collection {
   /** `_id` key text → document, in insertion (natural) order. Documents are never mutated in place. */
   readonly docs = new Map<string, Doc>();
   readonly indexes: Index[] = [new Index(ID_INDEX_SPEC)];
+  /**
+   * Called with a document's stored version before and after each write (undefined: none), for
+   * tests that measure what a write costs, e.g. the index keys it changes (Index.keysOf of both).
+   */
+  observe: ((before: Doc | undefined, after: Doc | undefined) => void) | undefined;
 
   constructor(
     readonly dbName: string,
@@ -113,6 +118,7 @@ export class Collection {
   put(doc: Doc): void {
     const id = idKeyOf(doc);
     const previous = this.docs.get(id);
+    this.observe?.(previous, doc);
     if (previous) this.unindex(previous, id);
     this.docs.set(id, doc);
     for (const index of this.indexes) if (index.unique) for (const key of index.keysOf(doc)) index.entries.set(key, id);
@@ -121,6 +127,7 @@ export class Collection {
   remove(id: string): void {
     const previous = this.docs.get(id);
     if (!previous) return;
+    this.observe?.(previous, undefined);
     this.unindex(previous, id);
     this.docs.delete(id);
   }
