@@ -74,6 +74,12 @@ class MemoryData {
   /** Redeemed stream-ticket nonces → their expiry. */
   ticketUses = new Map<string, Date>();
 
+  /** The visibility rule, for ports that take a `viewerId` (or a post's author): 404 to outsiders. */
+  requireViewer(conversationId: string, viewerId: string | undefined): void {
+    if (viewerId !== undefined && !this.participants.has(participantKey(conversationId, viewerId)))
+      throw new NotFoundError('conversation', conversationId);
+  }
+
   /** Appends an event with the conversation's next seq (callers run it with the change, synchronously). */
   appendEvent(event: NewEvent): void {
     const seq = (this.eventSeq.get(event.conversationId) ?? 0) + 1;
@@ -158,9 +164,10 @@ class MemoryConversations implements ConversationRepository {
     return copy(conversation);
   }
 
-  async get(id: string): Promise<Conversation> {
+  async get(id: string, viewerId?: string): Promise<Conversation> {
     const c = this.d.conversations.get(id);
     if (!c) throw new NotFoundError('conversation', id);
+    this.d.requireViewer(id, viewerId);
     return copy(c);
   }
 
@@ -250,6 +257,7 @@ class MemoryMessages implements MessageRepository {
   async post(message: Message): Promise<PostResult> {
     const conversation = this.d.conversations.get(message.conversationId);
     if (!conversation) throw new NotFoundError('conversation', message.conversationId);
+    this.d.requireViewer(message.conversationId, message.authorId);
     if (message.clientMessageId !== null) {
       const existing = this.d.clientIds.get(participantKey(message.conversationId, message.clientMessageId));
       if (existing !== undefined) return { message: copy(this.d.messageIds.get(existing)!), created: false };
@@ -296,7 +304,8 @@ class MemoryMessages implements MessageRepository {
     return m;
   }
 
-  async get(conversationId: string, messageId: string): Promise<Message> {
+  async get(conversationId: string, messageId: string, viewerId?: string): Promise<Message> {
+    this.d.requireViewer(conversationId, viewerId);
     return copy(this.find(conversationId, messageId));
   }
 
@@ -329,6 +338,7 @@ class MemoryMessages implements MessageRepository {
   }
 
   async list(query: MessageListQuery): Promise<Page<Message>> {
+    this.d.requireViewer(query.conversationId, query.viewerId);
     const all = this.d.messages.get(query.conversationId) ?? [];
     const after = query.after;
     let slice: Message[];
