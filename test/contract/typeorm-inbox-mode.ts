@@ -4,7 +4,7 @@ import { toDate } from '../../database/typeorm/row-mapper.js';
 import type { StoreInitializer } from '../support/initializer.js';
 import { rawRows } from '../support/initializers/typeorm.js';
 import { describeBackend } from './harness.js';
-import { audit, createConversation, createUser, newMessage } from './fixtures.js';
+import { audit, createConversation, createUser, newConversation, newMessage } from './fixtures.js';
 
 /**
  * The SQL backends' inbox index beyond what the port shows (database/typeorm/inbox-index.ts): the
@@ -48,6 +48,29 @@ export function describeInboxMode(init: StoreInitializer): void {
       expect(s).toEqual({ members: 32, activity: c.createdAt.getTime() + 2000, copies: Array(32).fill(s.activity) });
       await post(3000);
       expect((await state()).copies).toEqual(Array(32).fill(c.createdAt.getTime() + 3000));
+    });
+
+    test('imports fill the member count and the copies, which exports do not carry', async (store) => {
+      const me = await createUser(store);
+      const you = await createUser(store);
+      const c = newConversation(me.id, { lastMessageAt: new Date(Date.now() + 5000), messageCount: 1 });
+      await store.bulk.insertBatch('conversations', [c], 'fail');
+      await store.bulk.insertBatch(
+        'participants',
+        [me, you].map((u) => ({ conversationId: c.id, userId: u.id, role: 'member' as const, joinedAt: c.createdAt })),
+        'fail',
+      );
+      const [conv] = await rawRows(store, `SELECT member_count FROM conversations WHERE id = '${c.id}'`);
+      const rows = await rawRows(store, `SELECT activity_at FROM participants WHERE conversation_id = '${c.id}'`);
+      expect(Number(conv?.member_count)).toBe(2);
+      expect(rows.map((r) => toDate(r.activity_at).getTime())).toEqual([0, 0].map(() => c.lastMessageAt!.getTime()));
+      expect(await store.bulk.scan('participants', null, 10)).toHaveLength(2);
+      expect(Object.keys((await store.bulk.scan('participants', null, 1))[0]!).sort()).toEqual([
+        'conversationId',
+        'joinedAt',
+        'role',
+        'userId',
+      ]);
     });
   });
 }

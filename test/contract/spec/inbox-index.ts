@@ -1,9 +1,9 @@
 import { expect } from 'vitest';
 import { NotFoundError } from '../../../src/domain/errors.js';
-import type { Conversation, User } from '../../../src/domain/models.js';
+import type { Conversation, Participant, User } from '../../../src/domain/models.js';
 import type { Store } from '../../../src/repositories/ports.js';
 import type { StoreTest } from '../harness.js';
-import { audit, createConversation, createUser, newMessage } from '../fixtures.js';
+import { audit, createConversation, createUser, newConversation, newMessage } from '../fixtures.js';
 
 /**
  * The conversation listing as a per-user inbox index serves it on the SQL backends (issue 13):
@@ -188,5 +188,38 @@ export function inboxIndexSpec(test: StoreTest): void {
     await store.conversations.delete(a.id, audit(me.id, 'conversation', a.id, 'delete'));
     expect((await listAll(store, you.id, 1)).map((x) => x.id)).toEqual([b.id]);
     expect((await listAll(store, me.id, 1)).map((x) => x.id)).toEqual([b.id]);
+  });
+
+  test('inbox index: imported conversations and participants list by their stored activity, also when replaced', async (store) => {
+    const crowd = await usersOf(store, 36);
+    const [me, ...others] = crowd as [User, ...User[]];
+    const convs = [0, 1, 2, 3].map((i) =>
+      newConversation(me.id, { createdAt: at(i), updatedAt: at(i), lastMessageAt: at(100 - i * 10), messageCount: 1 }),
+    );
+    await store.bulk.insertBatch('conversations', convs, 'fail');
+    // The second is large (36 members), the others small.
+    const rows: Participant[] = convs.flatMap((c, i) =>
+      [me, ...(i === 1 ? others : others.slice(0, 1))].map((u, j) => ({
+        conversationId: c.id,
+        userId: u.id,
+        role: j === 0 ? ('owner' as const) : ('member' as const),
+        joinedAt: c.createdAt,
+      })),
+    );
+    await store.bulk.insertBatch('participants', rows, 'fail');
+    const ids = convs.map((c) => c.id);
+    expect((await listAll(store, me.id, 3)).map((c) => c.id)).toEqual(ids);
+    expect((await listAll(store, others[20]!.id, 3)).map((c) => c.id)).toEqual([ids[1]]);
+    // Replaced records bring their own activity: the last one moves to the top, the large one below it.
+    await store.bulk.insertBatch(
+      'conversations',
+      [
+        { ...convs[3]!, lastMessageAt: at(200) },
+        { ...convs[1]!, lastMessageAt: at(150) },
+      ],
+      'replace',
+    );
+    expect((await listAll(store, me.id, 2)).map((c) => c.id)).toEqual([ids[3], ids[1], ids[0], ids[2]]);
+    expect((await listAll(store, others[0]!.id, 1)).map((c) => c.id)).toEqual([ids[3], ids[1], ids[0], ids[2]]);
   });
 }
