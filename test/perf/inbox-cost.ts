@@ -28,15 +28,21 @@ function p50(samples: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function timed(n: number, run: (i: number) => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < Math.min(50, n); i++) await run(-1 - i);
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const start = performance.now();
-    await run(i);
-    samples.push(performance.now() - start);
+/**
+ * p50 of each variant, run round-robin (one call of each in turn, after a warm-up), so that
+ * whatever else loads the machine weighs on every variant alike: the ratios are what to read.
+ */
+async function interleaved(n: number, variants: Record<string, (i: number) => Promise<unknown>>) {
+  const entries = Object.entries(variants);
+  const samples = new Map<string, number[]>(entries.map(([name]) => [name, []]));
+  for (let i = -50; i < n; i++) {
+    for (const [name, run] of entries) {
+      const start = performance.now();
+      await run(i);
+      if (i >= 0) samples.get(name)!.push(performance.now() - start);
+    }
   }
-  return p50(samples);
+  return Object.fromEntries(entries.map(([name]) => [name, p50(samples.get(name)!)]));
 }
 
 async function users(store: Store, n: number): Promise<User[]> {
@@ -83,7 +89,11 @@ async function inboxOf(store: Store, user: User, other: User, count: number): Pr
   }
 }
 
-async function bareInsert(kind: string, config: DatabaseConfig): Promise<number | undefined> {
+/** A bare single-row INSERT through the raw driver, on a table of its own in the store's database. */
+async function bareInsert(
+  kind: string,
+  config: DatabaseConfig,
+): Promise<[(i: number) => Promise<unknown>, () => Promise<void>] | undefined> {
   const url = (config as { url?: string }).url;
   if (kind === 'postgres' && url) {
     const client = new pg.Client({ connectionString: url });
@@ -91,22 +101,18 @@ async function bareInsert(kind: string, config: DatabaseConfig): Promise<number 
     await client.query(
       'CREATE TABLE bare_insert (id varchar(64) PRIMARY KEY, body text NOT NULL, at timestamptz(3) NOT NULL)',
     );
-    const ms = await timed(POSTS, () =>
-      client.query('INSERT INTO bare_insert (id, body, at) VALUES ($1, $2, $3)', [uuidv7(), 'hello', new Date()]),
-    );
-    await client.end();
-    return ms;
+    const run = () =>
+      client.query('INSERT INTO bare_insert (id, body, at) VALUES ($1, $2, $3)', [uuidv7(), 'hello', new Date()]);
+    return [run, () => client.end()];
   }
   if (kind === 'mariadb' && url) {
     const client = await mysql.createConnection({ uri: url, timezone: 'Z' });
     await client.query(
       'CREATE TABLE bare_insert (id VARCHAR(64) PRIMARY KEY, body TEXT NOT NULL, at DATETIME(3) NOT NULL)',
     );
-    const ms = await timed(POSTS, () =>
-      client.execute('INSERT INTO bare_insert (id, body, at) VALUES (?, ?, ?)', [uuidv7(), 'hello', new Date()]),
-    );
-    await client.end();
-    return ms;
+    const run = () =>
+      client.execute('INSERT INTO bare_insert (id, body, at) VALUES (?, ?, ?)', [uuidv7(), 'hello', new Date()]);
+    return [run, () => client.end()];
   }
   return undefined;
 }
@@ -129,23 +135,25 @@ async function measure(kind: 'sqlite' | 'postgres' | 'mariadb'): Promise<void> {
   try {
     await store.migrator.up();
     const crowd = await users(store, 1000);
-    const out: string[] = [];
+    const variants: Record<string, (i: number) => Promise<unknown>> = {};
     const bare = await bareInsert(kind, config as DatabaseConfig);
-    if (bare !== undefined) out.push(`bare INSERT ${bare.toFixed(3)} ms`);
+    if (bare) variants['bare INSERT'] = bare[0];
     for (const size of [2, 32, 33, 1000]) {
       const c = await conversationOf(store, crowd.slice(0, size));
       const author = crowd[0]!.id;
-      const ms = await timed(POSTS, (i) =>
-        store.messages.post(newMessage(c.id, author, { clientMessageId: `k${i}-${uuidv7()}` })),
-      );
-      out.push(`post@${size} ${ms.toFixed(3)} ms`);
+      variants[`post@${size}`] = (i) =>
+        store.messages.post(newMessage(c.id, author, { clientMessageId: `k${i}-${uuidv7()}` }));
     }
+    const posts = await interleaved(POSTS, variants);
+    await bare?.[1]();
+    const lists: Record<string, (i: number) => Promise<unknown>> = {};
     for (const count of [10, 10_000]) {
       const [me, other] = await users(store, 2);
       await inboxOf(store, me!, other!, count);
-      const ms = await timed(POSTS, () => store.conversations.listForUser({ userId: me!.id, limit: 10 }));
-      out.push(`list@${count} ${ms.toFixed(3)} ms`);
+      lists[`list@${count}`] = () => store.conversations.listForUser({ userId: me!.id, limit: 10 });
     }
+    const listed = await interleaved(POSTS, lists);
+    const out = Object.entries({ ...posts, ...listed }).map(([name, ms]) => `${name} ${ms.toFixed(3)} ms`);
     console.log(`${kind}: ${out.join(' | ')}`);
   } finally {
     await store.close();
