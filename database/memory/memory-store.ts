@@ -284,6 +284,12 @@ class MemoryData {
     return members;
   }
 
+  /** The visibility rule, for ports that take a `viewerId` (or a post's author): 404 to outsiders. */
+  requireViewer(conversationId: string, viewerId: string | undefined): void {
+    if (viewerId !== undefined && !this.participants.has(participantKey(conversationId, viewerId)))
+      throw new NotFoundError('conversation', conversationId);
+  }
+
   /** Appends an event with the conversation's next seq (callers run it with the change, synchronously). */
   appendEvent(event: NewEvent): void {
     const seq = (this.eventSeq.get(event.conversationId) ?? 0) + 1;
@@ -368,9 +374,10 @@ class MemoryConversations implements ConversationRepository {
     return copy(conversation);
   }
 
-  async get(id: string): Promise<Conversation> {
+  async get(id: string, viewerId?: string): Promise<Conversation> {
     const c = this.d.conversations.get(id);
     if (!c) throw new NotFoundError('conversation', id);
+    this.d.requireViewer(id, viewerId);
     return copy(c);
   }
 
@@ -460,6 +467,7 @@ class MemoryMessages implements MessageRepository {
   async post(message: Message): Promise<PostResult> {
     const conversation = this.d.conversations.get(message.conversationId);
     if (!conversation) throw new NotFoundError('conversation', message.conversationId);
+    this.d.requireViewer(message.conversationId, message.authorId);
     if (message.clientMessageId !== null) {
       const existing = this.d.clientIds.get(participantKey(message.conversationId, message.clientMessageId));
       if (existing !== undefined) return { message: copyMessage(this.d.messageIds.get(existing)!), created: false };
@@ -502,7 +510,8 @@ class MemoryMessages implements MessageRepository {
     return m;
   }
 
-  async get(conversationId: string, messageId: string): Promise<Message> {
+  async get(conversationId: string, messageId: string, viewerId?: string): Promise<Message> {
+    this.d.requireViewer(conversationId, viewerId);
     return copyMessage(this.find(conversationId, messageId));
   }
 
@@ -535,6 +544,7 @@ class MemoryMessages implements MessageRepository {
   }
 
   async list(query: MessageListQuery): Promise<Page<Message>> {
+    this.d.requireViewer(query.conversationId, query.viewerId);
     const all = this.d.messages.get(query.conversationId) ?? [];
     const after = query.after;
     let slice: Message[];

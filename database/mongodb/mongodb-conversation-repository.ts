@@ -81,11 +81,12 @@ export class MongoConversationRepository implements ConversationRepository {
     });
   }
 
-  get(id: string): Promise<Conversation> {
+  get(id: string, viewerId?: string): Promise<Conversation> {
     return this.ctx.guard('conversation', async () => {
       await this.recovery.maybeSweep();
+      const viewer = viewerId === undefined ? {} : { 'participants.userId': viewerId };
       const doc = await this.ctx.conversations.findOne(
-        { _id: id, ...LIVE },
+        { _id: id, ...LIVE, ...viewer },
         { projection: CONVERSATION_FIELDS, ...this.ctx.opts() },
       );
       if (!doc) throw new NotFoundError('conversation', id);

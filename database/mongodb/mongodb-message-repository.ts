@@ -46,6 +46,7 @@ export class MongoMessageRepository implements MessageRepository {
    */
   post(message: Message): Promise<PostResult> {
     return this.ctx.guard('message', async () => {
+      await this.requireViewer(message.conversationId, message.authorId);
       const doc = toMessageDoc(message);
       // A second attempt only when the earlier post of this clientMessageId turned out abandoned and was removed.
       for (let attempt = 1; ; attempt++) {
@@ -125,12 +126,23 @@ export class MongoMessageRepository implements MessageRepository {
     return this.ctx.messages.findOne(filter, { projection: MESSAGE_FIELDS, ...this.ctx.opts() });
   }
 
-  get(conversationId: string, messageId: string): Promise<Message> {
+  get(conversationId: string, messageId: string, viewerId?: string): Promise<Message> {
     return this.ctx.guard('message', async () => {
+      await this.requireViewer(conversationId, viewerId);
       const doc = await this.find(conversationId, messageId);
       if (!doc) throw new NotFoundError('message', messageId);
       return fromMessageDoc(doc);
     });
+  }
+
+  /** The visibility rule for a `viewerId` (or a post's author): 404 when they do not take part. */
+  private async requireViewer(conversationId: string, viewerId: string | undefined): Promise<void> {
+    if (viewerId === undefined) return;
+    const found = await this.ctx.conversations.findOne(
+      { _id: conversationId, ...LIVE, 'participants.userId': viewerId },
+      { projection: { _id: 1 }, ...this.ctx.opts() },
+    );
+    if (!found) throw new NotFoundError('conversation', conversationId);
   }
 
   /**
@@ -193,6 +205,7 @@ export class MongoMessageRepository implements MessageRepository {
   list(query: MessageListQuery): Promise<Page<Message>> {
     return this.ctx.guard('message', async () => {
       await this.recovery.maybeSweep();
+      await this.requireViewer(query.conversationId, query.viewerId);
       const older = query.direction === 'older';
       const filter: Filter<MessageDoc> = { conversationId: query.conversationId, ...VISIBLE };
       const after = query.after;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryRunnerAlreadyReleasedError, type DataSource, type QueryResult, type QueryRunner } from 'typeorm';
 import { UnavailableError } from '../../src/domain/errors.js';
-import type { Dialect } from './dialects/dialect.js';
+import type { Dialect, DirectSql } from './dialects/dialect.js';
 import type { Row } from './row-mapper.js';
 
 /** Parameterized SQL on one connection. Placeholders are `?` on every dialect. */
@@ -9,6 +9,17 @@ export interface Sql {
   rows<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<R[]>;
   /** Runs a write and returns the number of rows it matched. */
   exec(text: string, params?: readonly unknown[]): Promise<number>;
+  /**
+   * Runs a write and returns its row count with the id the server reports back: on MySQL/MariaDB
+   * the statement's `LAST_INSERT_ID(expr)` (how an UPDATE hands back a counter it set without a
+   * second statement); 0 where the dialect has none (the others use RETURNING).
+   */
+  write(text: string, params?: readonly unknown[]): Promise<WriteResult>;
+}
+
+export interface WriteResult {
+  affected: number;
+  insertId: number;
 }
 
 /** A deadlock or serialization failure usually clears at once; give up after this many attempts. */
@@ -19,14 +30,40 @@ const ATTEMPTS = 5;
  * error (drivers' errors are translated by the dialect's map-<dialect>-error.ts).
  */
 export class Db {
+  /**
+   * SQLite only: better-sqlite3's connection itself, so statements skip TypeORM's query runner
+   * (see sqlite-sql.ts). Units of work are still queued by the dialect's mutex.
+   */
+  private readonly direct: DirectSql | undefined;
+
   constructor(
     readonly dataSource: DataSource,
     readonly dialect: Dialect,
-  ) {}
+  ) {
+    this.direct = dialect.directSql?.(dataSource);
+  }
 
   /** Reads on one pooled connection, without a transaction. */
   read<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    const direct = this.direct;
+    if (direct) return this.guard(() => work(direct));
     return this.guard(() => this.withRunner((runner) => work(this.sql(runner))));
+  }
+
+  /**
+   * One statement that changes data, on its own: atomic by itself, so it runs without BEGIN and
+   * COMMIT (one round trip), and is run again like a transaction after a deadlock.
+   */
+  async once<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dialect.serialize(() => this.withRunner((runner) => work(this.sql(runner))));
+      } catch (error) {
+        const { error: translated, retryable } = this.dialect.translate(error);
+        if (!retryable || attempt >= ATTEMPTS) throw translated;
+        await sleep(Math.random() * 10 * 2 ** attempt);
+      }
+    }
   }
 
   /**
@@ -36,6 +73,8 @@ export class Db {
   async tx<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
+        const direct = this.direct;
+        if (direct) return await this.dialect.serialize(() => direct.transaction(work));
         return await this.dialect.serialize(() => this.withRunner((runner) => this.inTransaction(runner, work)));
       } catch (error) {
         const { error: translated, retryable } = this.dialect.translate(error);
@@ -140,6 +179,11 @@ export class Db {
       rows: async <R extends Row>(text: string, params: readonly unknown[] = []) =>
         ((await run(text, params)).records ?? []) as R[],
       exec: async (text: string, params: readonly unknown[] = []) => (await run(text, params)).affected ?? 0,
+      write: async (text: string, params: readonly unknown[] = []) => {
+        const result = await run(text, params);
+        const raw = result.raw as { insertId?: unknown } | null | undefined;
+        return { affected: result.affected ?? 0, insertId: Number(raw?.insertId ?? 0) };
+      },
     };
   }
 }

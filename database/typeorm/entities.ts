@@ -67,6 +67,8 @@ export function buildEntitySchemas(types: ColumnTypes): EntitySchema[] {
       messageCount: col('int', 'message_count'),
       version: col('int', 'version'),
       eventSeq: col('int', 'event_seq', { default: 0 }),
+      // Kept by every change of the members; decides the inbox mode (database/typeorm/inbox-index.ts).
+      memberCount: col('int', 'member_count', { default: 0 }),
     },
     indices: [{ name: 'ix_conversations_activity', columns: ['activityAt', 'id'] }],
   });
@@ -79,8 +81,13 @@ export function buildEntitySchemas(types: ColumnTypes): EntitySchema[] {
       userId: sized(key('user_id', { primary: true, primaryKeyConstraintName: 'pk_participants' })),
       role: sized(text('role', LENGTHS.role)),
       joinedAt: col('time', 'joined_at'),
+      // The conversation's activity copied for the inbox index; NULL for a shared conversation.
+      activityAt: col('time', 'activity_at', { nullable: true }),
     },
-    indices: [{ name: 'ix_participants_user', columns: ['userId', 'conversationId'] }],
+    indices: [
+      { name: 'ix_participants_user', columns: ['userId', 'conversationId'] },
+      { name: 'ix_participants_inbox', columns: ['userId', 'activityAt', 'conversationId'] },
+    ],
     foreignKeys: [
       {
         name: 'fk_participants_conversation',

@@ -1,6 +1,7 @@
 import { DuplicateError, NotFoundError, type EntityName } from '../../src/domain/errors.js';
 import type { BulkPort, BulkResult, ConflictPolicy, EntityKind, EntityRecords } from '../../src/repositories/ports.js';
 import type { Db, Sql } from './db.js';
+import { rebuildInbox } from './inbox-index.js';
 import { insertSql, type Codecs, type RecordCodec } from './row-mapper.js';
 
 const ENTITY: Record<EntityKind, EntityName> = {
@@ -79,6 +80,14 @@ export class TypeormBulk implements BulkPort {
       }
       await insertMany(sql, c, [...inserts.values()]);
       for (const r of updates.values()) await replaceOne(sql, c, r);
+      // The inbox index is derived (member counts, members' activity): not part of any record, so
+      // rebuilt here for what the batch touched, in its transaction.
+      if (kind === 'conversations' || kind === 'participants') {
+        const touched = (records as ({ id: string } | { conversationId: string })[]).map((r) =>
+          'conversationId' in r ? r.conversationId : r.id,
+        );
+        await rebuildInbox(sql, [...new Set(touched)]);
+      }
       return result;
     });
   }

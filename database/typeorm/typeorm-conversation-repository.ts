@@ -1,6 +1,5 @@
 import { DuplicateError, NotFoundError } from '../../src/domain/errors.js';
 import {
-  conversationCreated,
   conversationDeleted,
   conversationUpdated,
   participantAdded,
@@ -17,6 +16,8 @@ import type { Db, Sql } from './db.js';
 import { insertSql, type Codecs } from './row-mapper.js';
 import { writeAudit } from './typeorm-audit-repository.js';
 import { claimSeq, writeEvent, type EventCodec } from './typeorm-event-repository.js';
+import { createConversation } from './create-conversation.js';
+import { listForUserSql, membersChanged } from './inbox-index.js';
 import { writeDeletionRemovals, writeRemoval } from './typeorm-inbox-repository.js';
 import { versionedUpdate } from './versioned-update.js';
 
@@ -28,28 +29,19 @@ export class TypeormConversationRepository implements ConversationRepository {
   ) {}
 
   async create(conversation: Conversation, participants: Participant[], audit: AuditEntry): Promise<Conversation> {
-    await this.db.tx(async (sql) => {
-      // A taken id is refused by the primary key on INSERT (mapped to DuplicateError at the edge),
-      // so no lookup is spent on it: ids are fresh UUIDv7s and a clash is all but impossible.
-      const keys = new Set(participants.map((p) => `${p.conversationId}\u0000${p.userId}`));
-      if (keys.size !== participants.length) throw new DuplicateError('participant', 'userId');
-      // The users exist: the service checked (see ConversationRepository.create).
-      await sql.exec(insertSql(this.codecs.conversations), this.codecs.conversations.toParams(conversation));
-      if (participants.length > 0) {
-        await sql.exec(
-          insertSql(this.codecs.participants, participants.length),
-          participants.flatMap(this.codecs.participants.toParams),
-        );
-      }
-      await writeAudit(sql, this.codecs, audit);
-      const seq = await claimSeq(sql, conversation.id);
-      await writeEvent(sql, this.events, conversationCreated(conversation, participants, audit), seq!);
-    });
+    // A taken id is refused by the primary key on INSERT (mapped to DuplicateError at the edge),
+    // so no lookup is spent on it: ids are fresh UUIDv7s and a clash is all but impossible.
+    const keys = new Set(participants.map((p) => `${p.conversationId}\u0000${p.userId}`));
+    if (keys.size !== participants.length) throw new DuplicateError('participant', 'userId');
+    // The users exist: the service checked (see ConversationRepository.create).
+    await createConversation(this.db, this.codecs, this.events, conversation, participants, audit);
     return structuredClone(conversation);
   }
 
-  async get(id: string): Promise<Conversation> {
-    const c = await this.db.read((sql) => this.selectOne(sql, id));
+  async get(id: string, viewerId?: string): Promise<Conversation> {
+    const c = await this.db.read((sql) =>
+      viewerId === undefined ? this.selectOne(sql, id) : this.selectSeen(sql, id, viewerId),
+    );
     if (!c) throw new NotFoundError('conversation', id);
     return c;
   }
@@ -94,20 +86,11 @@ export class TypeormConversationRepository implements ConversationRepository {
     });
   }
 
+  /** One statement over the inbox index; see inbox-index.ts for how shared conversations merge in. */
   async listForUser(query: ConversationListQuery): Promise<Page<Conversation>> {
     const c = this.codecs.conversations;
-    const t = (d: Date) => this.db.dialect.time(d);
-    const after = query.after;
-    // One indexed query: the user's participant rows (ix_participants_user) joined to their
-    // conversations, ordered by the stored activity_at (= lastMessageAt ?? createdAt).
-    const rows = await this.db.read((sql) =>
-      sql.rows(
-        `SELECT ${c.select('c')} FROM participants p JOIN conversations c ON c.id = p.conversation_id
-         WHERE p.user_id = ?${after ? ' AND c.activity_at <= ? AND (c.activity_at < ? OR c.id < ?)' : ''}
-         ORDER BY c.activity_at DESC, c.id DESC LIMIT ?`,
-        [query.userId, ...(after ? [t(after.at), t(after.at), after.id] : []), query.limit + 1],
-      ),
-    );
+    const { text, params } = listForUserSql(this.db, this.codecs, query.userId, query.limit, query.after);
+    const rows = await this.db.read((sql) => sql.rows(text, params));
     return { items: rows.slice(0, query.limit).map(c.fromRow), hasMore: rows.length > query.limit };
   }
 
@@ -140,6 +123,8 @@ export class TypeormConversationRepository implements ConversationRepository {
       if (seq === null) throw new NotFoundError('conversation', participant.conversationId);
       // A second row for the same user fails the primary key → DuplicateError('participant', 'userId').
       await sql.exec(insertSql(this.codecs.participants), this.codecs.participants.toParams(participant));
+      // Counted, and its inbox row filled (or the conversation turned shared) in this transaction.
+      await membersChanged(sql, participant.conversationId, 1);
       await writeAudit(sql, this.codecs, audit);
       await writeEvent(sql, this.events, participantAdded(participant, audit), seq);
     });
@@ -157,6 +142,7 @@ export class TypeormConversationRepository implements ConversationRepository {
               userId,
             ]);
       if (seq === null || removed === 0) throw new NotFoundError('participant', `${conversationId}/${userId}`);
+      await membersChanged(sql, conversationId, -1);
       await writeAudit(sql, this.codecs, audit);
       await writeEvent(sql, this.events, participantRemoved(conversationId, userId, audit), seq);
       await writeRemoval(sql, this.db, conversationId, userId, audit.at);
@@ -165,6 +151,16 @@ export class TypeormConversationRepository implements ConversationRepository {
 
   private async exists(sql: Sql, id: string): Promise<boolean> {
     return (await sql.rows('SELECT 1 AS found FROM conversations WHERE id = ?', [id])).length > 0;
+  }
+
+  /** The conversation when `viewerId` takes part in it: its participant row joined in. */
+  private async selectSeen(sql: Sql, id: string, viewerId: string): Promise<Conversation | null> {
+    const c = this.codecs.conversations;
+    const [row] = await sql.rows(
+      `SELECT ${c.select('c')} FROM conversations c JOIN participants p ON p.conversation_id = c.id AND p.user_id = ? WHERE c.id = ?`,
+      [viewerId, id],
+    );
+    return row ? c.fromRow(row) : null;
   }
 
   private async selectOne(sql: Sql, id: string): Promise<Conversation | null> {

@@ -1,4 +1,4 @@
-import { DuplicateError, NotFoundError } from '../../src/domain/errors.js';
+import { NotFoundError } from '../../src/domain/errors.js';
 import { messageChanged, messageCreated } from '../../src/domain/events.js';
 import type { AuditEntry, Message } from '../../src/domain/models.js';
 import type {
@@ -10,6 +10,8 @@ import type {
   PostResult,
 } from '../../src/repositories/ports.js';
 import type { Db, Sql } from './db.js';
+import { copyActivityToMembers } from './inbox-index.js';
+import { postMessage } from './post-message.js';
 import { insertSql, type Codecs, type RecordCodec } from './row-mapper.js';
 import { writeAudit } from './typeorm-audit-repository.js';
 import { claimSeq, readSeq, writeEvent, type EventCodec } from './typeorm-event-repository.js';
@@ -22,25 +24,9 @@ export class TypeormMessageRepository implements MessageRepository {
     private readonly events: EventCodec,
   ) {}
 
-  async post(message: Message): Promise<PostResult> {
-    try {
-      return await this.db.tx(async (sql) => {
-        const earlier = await this.byClientId(sql, message);
-        if (earlier) return { message: earlier, created: false };
-        await this.bumpConversation(sql, message);
-        await sql.exec(insertSql(this.codecs.messages), this.codecs.messages.toParams(message));
-        await writeEvent(sql, this.events, messageCreated(message), await readSeq(sql, message.conversationId));
-        return { message: structuredClone(message), created: true };
-      });
-    } catch (error) {
-      // A concurrent post with the same clientMessageId won the unique index. Our transaction is
-      // rolled back by now (on PostgreSQL it was aborted by the failed insert), so read the winner anew.
-      if (error instanceof DuplicateError && error.field === 'clientMessageId') {
-        const stored = await this.db.read((sql) => this.byClientId(sql, message));
-        if (stored) return { message: stored, created: false };
-      }
-      throw error;
-    }
+  /** See post-message.ts: one statement on PostgreSQL, one transaction of four elsewhere. */
+  post(message: Message): Promise<PostResult> {
+    return postMessage(this.db, this.codecs, this.events, message);
   }
 
   /**
@@ -65,16 +51,35 @@ export class TypeormMessageRepository implements MessageRepository {
           insertSql(e, chunk.length),
           chunk.flatMap((x) => this.events.toParams(x)),
         );
+      await copyActivityToMembers(sql, this.db, conversationId);
       return messages.map((x) => structuredClone(x));
     });
   }
 
-  async get(conversationId: string, messageId: string): Promise<Message> {
+  async get(conversationId: string, messageId: string, viewerId?: string): Promise<Message> {
     const m = this.codecs.messages;
+    if (viewerId === undefined) {
+      const [row] = await this.db.read((sql) =>
+        sql.rows(`SELECT ${m.select()} FROM messages WHERE id = ? AND conversation_id = ?`, [
+          messageId,
+          conversationId,
+        ]),
+      );
+      if (!row) throw new NotFoundError('message', messageId);
+      return m.fromRow(row);
+    }
+    // The viewer's participant row, with the message joined to it: no row means the conversation
+    // does not exist for the viewer; a row without a message, that the message does not.
     const [row] = await this.db.read((sql) =>
-      sql.rows(`SELECT ${m.select()} FROM messages WHERE id = ? AND conversation_id = ?`, [messageId, conversationId]),
+      sql.rows(
+        `SELECT p.user_id AS viewer_id, ${m.select('m')} FROM participants p
+         LEFT JOIN messages m ON m.conversation_id = p.conversation_id AND m.id = ?
+         WHERE p.conversation_id = ? AND p.user_id = ?`,
+        [messageId, conversationId, viewerId],
+      ),
     );
-    if (!row) throw new NotFoundError('message', messageId);
+    if (!row) throw new NotFoundError('conversation', conversationId);
+    if (row.id === null || row.id === undefined) throw new NotFoundError('message', messageId);
     return m.fromRow(row);
   }
 
@@ -102,37 +107,35 @@ export class TypeormMessageRepository implements MessageRepository {
     const older = query.direction === 'older';
     const [cmp, order] = older ? ['<', 'DESC'] : ['>', 'ASC'];
     const after = query.after;
+    const viewer = query.viewerId;
     // Keyset on ix_messages_conversation_created; `created_at <= ?` bounds the index range, the
-    // OR picks the rows of that millisecond past the cursor's id. One row beyond the page tells hasMore.
-    const rows = await this.db.read((sql) =>
-      sql.rows(
-        `SELECT ${m.select()} FROM messages WHERE conversation_id = ?${after ? ` AND created_at ${cmp}= ? AND (created_at ${cmp} ? OR id ${cmp} ?)` : ''}
+    // OR picks the rows of that millisecond past the cursor's id. One row beyond the page tells
+    // hasMore. The viewer's membership is an EXISTS of the same statement; only an empty page
+    // needs a second look, to tell an empty page from a conversation the viewer does not see.
+    const rows = await this.db.read(async (sql) => {
+      const found = await sql.rows(
+        `SELECT ${m.select()} FROM messages WHERE conversation_id = ?${after ? ` AND created_at ${cmp}= ? AND (created_at ${cmp} ? OR id ${cmp} ?)` : ''}${viewer === undefined ? '' : ' AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = ? AND user_id = ?)'}
          ORDER BY created_at ${order}, id ${order} LIMIT ?`,
-        [query.conversationId, ...(after ? [t(after.at), t(after.at), after.id] : []), query.limit + 1],
-      ),
-    );
+        [
+          query.conversationId,
+          ...(after ? [t(after.at), t(after.at), after.id] : []),
+          ...(viewer === undefined ? [] : [query.conversationId, viewer]),
+          query.limit + 1,
+        ],
+      );
+      if (found.length === 0 && viewer !== undefined) {
+        const member = await sql.rows('SELECT 1 AS found FROM participants WHERE conversation_id = ? AND user_id = ?', [
+          query.conversationId,
+          viewer,
+        ]);
+        if (member.length === 0) throw new NotFoundError('conversation', query.conversationId);
+      }
+      return found;
+    });
     return { items: rows.slice(0, query.limit).map(m.fromRow), hasMore: rows.length > query.limit };
   }
 
-  /**
-   * Counts the message on its conversation. This UPDATE runs before the INSERT on purpose: it
-   * takes the conversation's row lock first, so concurrent posts queue here. The other order
-   * deadlocks on InnoDB (the INSERT's foreign-key check holds a shared lock the UPDATE must upgrade).
-   * Posting does not touch updatedAt or version: the conversation itself did not change. The
-   * same UPDATE claims the post's event seq (see claimSeq).
-   */
-  private async bumpConversation(sql: Sql, message: Message): Promise<void> {
-    const d = this.db.dialect;
-    const later = d.greatest(`COALESCE(last_message_at, ${d.timeParam})`, d.timeParam);
-    const at = d.time(message.createdAt);
-    const changed = await sql.exec(
-      `UPDATE conversations SET message_count = message_count + 1, event_seq = event_seq + 1, last_message_at = ${later}, activity_at = ${later} WHERE id = ?`,
-      [at, at, at, at, message.conversationId],
-    );
-    if (changed === 0) throw new NotFoundError('conversation', message.conversationId);
-  }
-
-  /** `bumpConversation` for a batch: `messageCount + n`, `eventSeq + n`, lastMessageAt raised to the latest. */
+  /** Counts a batch on its conversation (the row lock first, as a post takes it): `messageCount + n`, `eventSeq + n`, lastMessageAt raised to the latest. */
   private async countBatch(sql: Sql, conversationId: string, messages: readonly Message[]): Promise<void> {
     const d = this.db.dialect;
     const latest = Math.max(...messages.map((x) => x.createdAt.getTime()));
@@ -144,16 +147,6 @@ export class TypeormMessageRepository implements MessageRepository {
       [n, n, at, at, at, at, conversationId],
     );
     if (changed === 0) throw new NotFoundError('conversation', conversationId);
-  }
-
-  private async byClientId(sql: Sql, message: Message): Promise<Message | null> {
-    if (message.clientMessageId === null) return null;
-    const m = this.codecs.messages;
-    const [row] = await sql.rows(
-      `SELECT ${m.select()} FROM messages WHERE conversation_id = ? AND client_message_id = ?`,
-      [message.conversationId, message.clientMessageId],
-    );
-    return row ? m.fromRow(row) : null;
   }
 
   /**

@@ -85,7 +85,11 @@ export interface ConversationRepository {
    * has to move into the write's transaction, or become a foreign key.
    */
   create(conversation: Conversation, participants: Participant[], audit: AuditEntry): Promise<Conversation>;
-  get(id: string): Promise<Conversation>;
+  /**
+   * With `viewerId`, the conversation as that user sees it: NotFoundError also when they do not
+   * take part (the visibility rule of src/services/access.ts, checked in the same query).
+   */
+  get(id: string, viewerId?: string): Promise<Conversation>;
   /** Applies `patch`, bumps the version, sets `updatedAt`. */
   update(change: ConversationUpdate): Promise<Conversation>;
   /** Removes the conversation with its messages and participants. */
@@ -146,6 +150,11 @@ export interface MessageListQuery {
   direction: Direction;
   /** Exclusive start position. Without it, `older` starts at the newest message and `newer` at the oldest. */
   after?: CursorKey;
+  /**
+   * The reader: NotFoundError('conversation') when they do not take part, checked in the same
+   * query as the page (see `MessageRepository.get`).
+   */
+  viewerId?: string;
 }
 
 export interface MessageRepository {
@@ -153,7 +162,9 @@ export interface MessageRepository {
    * Inserts the message and, atomically with it, increments the conversation's `messageCount` and
    * raises its `lastMessageAt` to the message's `createdAt`. If the message carries a
    * `clientMessageId` already used in that conversation, returns the stored message and changes
-   * nothing. NotFoundError when the conversation does not exist.
+   * nothing. NotFoundError('conversation') when the conversation does not exist or the author
+   * does not take part in it (checked first, so an outsider learns nothing, not even whether a
+   * clientMessageId was used): the membership check is part of the post, not a query before it.
    */
   post(message: Message): Promise<PostResult>;
   /**
@@ -165,7 +176,11 @@ export interface MessageRepository {
    * (`field: 'id'`) when an id is taken. Returns the stored messages, in the order given.
    */
   postMany(conversationId: string, messages: readonly Message[]): Promise<Message[]>;
-  get(conversationId: string, messageId: string): Promise<Message>;
+  /**
+   * With `viewerId`, NotFoundError('conversation') when that user does not take part (checked in
+   * the same query), before NotFoundError('message') for a message that does not exist.
+   */
+  get(conversationId: string, messageId: string, viewerId?: string): Promise<Message>;
   /** Applies `patch`, bumps the version, sets `editedAt`. Tombstones cannot be edited (NotFoundError). */
   update(change: MessageUpdate): Promise<Message>;
   /** Soft delete: erases content and metadata, sets `deletedAt`, bumps the version; keeps the row. */

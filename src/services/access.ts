@@ -10,9 +10,18 @@ import type { Store } from '../repositories/ports.js';
  * here first, so this is also where its id is checked.
  */
 export async function requireParticipant(store: Store, conversationId: string, userId: string): Promise<Participant> {
-  checkUuid(conversationId, 'conversationId');
-  checkUserId(userId, 'actorId');
+  checkAccess(conversationId, userId);
   const participant = await store.conversations.findParticipant(conversationId, userId);
   if (!participant) throw new NotFoundError('conversation', conversationId);
   return participant;
+}
+
+/**
+ * The checks of `requireParticipant` without its query, for use cases whose repository call
+ * applies the visibility rule itself, in the same query or statement (`viewerId` on reads, the
+ * author of a post): one round trip instead of two.
+ */
+export function checkAccess(conversationId: string, userId: string): void {
+  checkUuid(conversationId, 'conversationId');
+  checkUserId(userId, 'actorId');
 }

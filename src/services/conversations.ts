@@ -5,7 +5,7 @@ import { LIMITS } from '../domain/limits.js';
 import { activityAt, type Conversation, type Metadata, type Participant } from '../domain/models.js';
 import { checkMetadata, checkTitle, checkUserId } from '../domain/validation.js';
 import type { ConversationPatch, Store } from '../repositories/ports.js';
-import { requireParticipant } from './access.js';
+import { checkAccess, requireParticipant } from './access.js';
 import { auditEntry } from './audit.js';
 import { applyGuarded, type VersionGuard } from './guard.js';
 import type { ServiceLimits } from './limits.js';
@@ -96,8 +96,8 @@ export class ConversationService {
   }
 
   async get(actorId: string, id: string): Promise<Conversation> {
-    await requireParticipant(this.store, id, actorId);
-    return this.store.conversations.get(id);
+    checkAccess(id, actorId);
+    return this.store.conversations.get(id, actorId);
   }
 
   /**

@@ -12,7 +12,7 @@ import {
   checkUuid,
 } from '../domain/validation.js';
 import type { Direction, MessagePatch, PostResult, Store } from '../repositories/ports.js';
-import { requireParticipant } from './access.js';
+import { checkAccess, requireParticipant } from './access.js';
 import { auditEntry } from './audit.js';
 import { applyGuarded, type VersionGuard } from './guard.js';
 import type { ServiceLimits } from './limits.js';
@@ -62,7 +62,8 @@ export class MessageService {
     const metadata = input.metadata === undefined ? {} : checkMetadata(input.metadata);
     const clientMessageId = input.clientMessageId === undefined ? null : checkClientMessageId(input.clientMessageId);
     checkMessageSize(content, metadata, this.limits.messageMaxBytes);
-    await requireParticipant(this.store, conversationId, actorId);
+    // The post checks that the author takes part (404 otherwise), in its own statement.
+    checkAccess(conversationId, actorId);
     const now = new Date();
     const message: Message = {
       id: uuidv7(now.getTime()),
@@ -125,8 +126,8 @@ export class MessageService {
   /** A message of a conversation the caller takes part in; tombstones included. */
   async get(actorId: string, conversationId: string, messageId: string): Promise<Message> {
     checkUuid(messageId, 'messageId');
-    await requireParticipant(this.store, conversationId, actorId);
-    return this.store.messages.get(conversationId, messageId);
+    checkAccess(conversationId, actorId);
+    return this.store.messages.get(conversationId, messageId, actorId);
   }
 
   async list(actorId: string, conversationId: string, request: MessageListRequest): Promise<Paged<Message>> {
@@ -134,8 +135,9 @@ export class MessageService {
     if (direction !== 'older' && direction !== 'newer')
       throw ValidationError.field('direction', 'must be older or newer');
     const { after, limit } = readPageRequest(request);
-    await requireParticipant(this.store, conversationId, actorId);
-    const read = await this.store.messages.list({ conversationId, direction, limit, ...(after ? { after } : {}) });
+    checkAccess(conversationId, actorId);
+    const query = { conversationId, direction, limit, viewerId: actorId };
+    const read = await this.store.messages.list({ ...query, ...(after ? { after } : {}) });
     const page = withinBudget(read, (m) => jsonBytes(messageJson(m)), this.limits.pageMaxBytes);
     return toPaged(page, (m) => ({ at: m.createdAt, id: m.id }), { reversible: true });
   }
@@ -200,8 +202,8 @@ export class MessageService {
     verb: string,
   ): Promise<Message> {
     checkUuid(messageId, 'messageId');
-    await requireParticipant(this.store, conversationId, actorId);
-    const message = await this.store.messages.get(conversationId, messageId);
+    checkAccess(conversationId, actorId);
+    const message = await this.store.messages.get(conversationId, messageId, actorId);
     if (message.deletedAt !== null) throw new NotFoundError('message', messageId);
     if (message.authorId !== actorId) throw new ForbiddenError(`only the author of a message may ${verb} it`);
     return message;

@@ -6,6 +6,7 @@ import { concurrencySpec } from './spec/concurrency.js';
 import { conversationsSpec } from './spec/conversations.js';
 import { eventsSpec } from './spec/events.js';
 import { inboxSpec } from './spec/inbox.js';
+import { inboxIndexSpec } from './spec/inbox-index.js';
 import { lifecycleSpec } from './spec/lifecycle.js';
 import { messagesSpec } from './spec/messages.js';
 import { paginationSpec } from './spec/pagination.js';
@@ -31,5 +32,6 @@ export function describeContract(backend: DatabaseType | StoreInitializer): void
     bulkSpec(test);
     eventsSpec(test);
     inboxSpec(test);
+    inboxIndexSpec(test);
   });
 }

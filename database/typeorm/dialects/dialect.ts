@@ -1,5 +1,6 @@
 import type { DataSource, DataSourceOptions, MigrationInterface, QueryRunner } from 'typeorm';
 import type { StoreLogger } from '../../../src/repositories/ports.js';
+import type { Sql } from '../db.js';
 
 /**
  * Everything that differs between the SQL databases, in one small object per dialect. The
@@ -68,6 +69,17 @@ export interface Dialect {
    * driver's pool does not bound that wait itself (mysql2); undefined where it does or need not.
    */
   readonly acquireTimeoutMs: number | undefined;
+  /**
+   * Where the driver is in-process and synchronous (SQLite), statements on its connection without
+   * TypeORM's query runner; units of work still go through `serialize`.
+   */
+  readonly directSql?: (dataSource: DataSource) => DirectSql;
+}
+
+/** Statements straight on the driver's connection, and transactions on it (see Dialect.directSql). */
+export interface DirectSql extends Sql {
+  /** Runs `work` between BEGIN and COMMIT (ROLLBACK when it throws); the caller serializes. */
+  transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
 }
 
 /**

@@ -5,6 +5,7 @@ import { SQLITE_MIGRATIONS } from '../../../migrations/sqlite/index.js';
 import type { SqliteConfig } from '../config.js';
 import { mapSqliteError } from '../map-sqlite-error.js';
 import { Mutex } from '../mutex.js';
+import { sqliteDirectSql } from '../sqlite-sql.js';
 import type { Dialect } from './dialect.js';
 
 /**
@@ -59,6 +60,7 @@ export function sqliteDialect(config: SqliteConfig): Dialect {
     spoilsConnection: () => false,
     destroyConnection: () => {},
     acquireTimeoutMs: undefined,
+    directSql: sqliteDirectSql,
   };
 }
 

@@ -20,3 +20,16 @@ export async function pendingSchemaChanges(store: Store): Promise<string[]> {
     await dataSource.destroy();
   }
 }
+
+/** Runs `sql` (no parameters) on a connection of its own to the database of `store`; for checks of derived columns. */
+export async function rawRows(store: Store, sql: string): Promise<Record<string, unknown>[]> {
+  const config = configOf(store);
+  if (config.type === 'memory' || config.type === 'mongodb') throw new Error(`${config.type} is not a TypeORM backend`);
+  const dataSource = await buildDataSource(dialectFor(config satisfies TypeormConfig), testLogger);
+  await dataSource.initialize();
+  try {
+    return (await dataSource.query(sql)) as Record<string, unknown>[];
+  } finally {
+    await dataSource.destroy();
+  }
+}

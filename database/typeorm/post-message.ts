@@ -1,0 +1,177 @@
+import { DuplicateError, NotFoundError } from '../../src/domain/errors.js';
+import { messageCreated } from '../../src/domain/events.js';
+import type { Message } from '../../src/domain/models.js';
+import type { PostResult } from '../../src/repositories/ports.js';
+import type { Db, Sql } from './db.js';
+import { copyActivityToMembers, INBOX_FANOUT_LIMIT } from './inbox-index.js';
+import type { Codecs, RecordCodec } from './row-mapper.js';
+import type { EventCodec } from './typeorm-event-repository.js';
+import { writeEvent } from './typeorm-event-repository.js';
+
+/**
+ * Posting one message (issue 13, item 1): the author's membership, the clientMessageId, the
+ * conversation's counters and seq, the message, its `message.created` event and the member rows
+ * of the inbox index, with the fewest round trips each database allows. Every column list comes
+ * from the codecs (row-mapper.ts), so a new message column is one entry there.
+ *
+ * - PostgreSQL: one statement (`postgresPostSql`), a data-modifying CTE, outside any explicit
+ *   transaction (one statement is atomic by itself).
+ * - MySQL/MariaDB and SQLite: one transaction of four statements (`postInSteps`).
+ *
+ * Either way a concurrent post of the same clientMessageId loses on the unique index
+ * `(conversation_id, client_message_id)`, its changes are undone, and the winner is read
+ * afterwards: `{ created: false }`.
+ */
+export async function postMessage(db: Db, codecs: Codecs, events: EventCodec, message: Message): Promise<PostResult> {
+  try {
+    if (db.dialect.kind === 'postgres')
+      return await db.once((sql) => postInOneStatement(sql, db, codecs, events, message));
+    return await db.tx((sql) => postInSteps(sql, db, codecs, events, message));
+  } catch (error) {
+    if (error instanceof DuplicateError && error.field === 'clientMessageId') {
+      const stored = await db.read((sql) => byClientId(sql, codecs, message));
+      if (stored) return { message: stored, created: false };
+    }
+    throw error;
+  }
+}
+
+/** `INSERT INTO table (columns) SELECT values FROM bumped`, with `seq` taken from the conversation's new event_seq. */
+function insertFromBumped(c: RecordCodec<unknown>): string {
+  const values = c.columns.map((col) => (col === 'seq' ? 'b.event_seq' : '?'));
+  return `INSERT INTO ${c.table} (${c.columns.join(', ')}) SELECT ${values.join(', ')} FROM bumped b`;
+}
+
+const postgresTexts = new WeakMap<Codecs, string>();
+
+/**
+ * The PostgreSQL post, one statement. Every sub-statement sees the same snapshot; `bumped` runs
+ * only when the author takes part and the clientMessageId is free, and the INSERTs and the member
+ * rows' UPDATE read from it, so without it nothing is written. The row lock `bumped` takes orders
+ * concurrent posts; the counters are computed from the latest row version after the wait.
+ *
+ * Parameters: conversation id, author id (member); conversation id, clientMessageId (earlier);
+ * time ×4, conversation id (bumped); the message's columns; the event's columns but seq;
+ * conversation id (fanned out). The result row says which case it was: `member` false → 404;
+ * `id` set → the earlier message; `event_seq` set → created.
+ */
+export function postgresPostSql(codecs: Codecs, events: EventCodec): string {
+  let text = postgresTexts.get(codecs);
+  if (text !== undefined) return text;
+  const m = codecs.messages;
+  const later = 'GREATEST(COALESCE(last_message_at, CAST(? AS timestamptz)), CAST(? AS timestamptz))';
+  text = `WITH member AS (
+  SELECT 1 FROM participants WHERE conversation_id = ? AND user_id = ?
+), earlier AS (
+  SELECT ${m.select()} FROM messages WHERE conversation_id = ? AND client_message_id = ?
+), bumped AS (
+  UPDATE conversations SET message_count = message_count + 1, event_seq = event_seq + 1,
+    last_message_at = ${later}, activity_at = ${later}
+  WHERE id = ? AND EXISTS (SELECT 1 FROM member) AND NOT EXISTS (SELECT 1 FROM earlier)
+  RETURNING event_seq, activity_at, member_count
+), inserted AS (
+  ${insertFromBumped(m as RecordCodec<unknown>)}
+), logged AS (
+  ${insertFromBumped(events as RecordCodec<unknown>)}
+), fanned AS (
+  UPDATE participants p SET activity_at = b.activity_at FROM bumped b
+  WHERE p.conversation_id = ? AND b.member_count <= ${INBOX_FANOUT_LIMIT} AND p.activity_at <> b.activity_at
+)
+SELECT EXISTS (SELECT 1 FROM member) AS member, (SELECT event_seq FROM bumped) AS event_seq, e.*
+FROM (SELECT 1) AS one LEFT JOIN earlier e ON true`;
+  postgresTexts.set(codecs, text);
+  return text;
+}
+
+async function postInOneStatement(
+  sql: Sql,
+  db: Db,
+  codecs: Codecs,
+  events: EventCodec,
+  message: Message,
+): Promise<PostResult> {
+  const m = codecs.messages;
+  const at = db.dialect.time(message.createdAt);
+  const event = events.toParams({ ...messageCreated(message), seq: 0 });
+  const eventParams = event.filter((_, i) => events.columns[i] !== 'seq');
+  const c = message.conversationId;
+  const [row] = await sql.rows(postgresPostSql(codecs, events), [
+    c,
+    message.authorId,
+    c,
+    message.clientMessageId,
+    at,
+    at,
+    at,
+    at,
+    c,
+    ...m.toParams(message),
+    ...eventParams,
+    c,
+  ]);
+  if (!row?.member) throw new NotFoundError('conversation', c);
+  if (row.id !== null && row.id !== undefined) return { message: m.fromRow(row), created: false };
+  if (row.event_seq === null || row.event_seq === undefined) throw new NotFoundError('conversation', c);
+  return { message: structuredClone(message), created: true };
+}
+
+/**
+ * MySQL/MariaDB and SQLite, in one transaction: (1) the conversation's UPDATE counts the message
+ * and claims its seq (MySQL hands the seq back through LAST_INSERT_ID, SQLite through RETURNING,
+ * so no SELECT follows), taking the conversation's row lock first (see DIALECTS.md); (2) the
+ * message, as an `INSERT … SELECT` from the author's participant row: no row, no message, and
+ * the transaction rolls back with a 404. The same INSERT is the idempotency check: a taken
+ * clientMessageId fails the unique index, and `postMessage` returns the stored message;
+ * (3) the event; (4) the member rows of the inbox index (skipped when the conversation is shared).
+ *
+ * The membership is read after the row lock on purpose. Checked in the UPDATE's WHERE, InnoDB
+ * would take a shared lock on the participant row while waiting for the conversation's lock,
+ * and the post holding that lock would then deadlock with the waiters when it updates the
+ * member rows in step 4.
+ */
+async function postInSteps(
+  sql: Sql,
+  db: Db,
+  codecs: Codecs,
+  events: EventCodec,
+  message: Message,
+): Promise<PostResult> {
+  const d = db.dialect;
+  const m = codecs.messages;
+  const at = d.time(message.createdAt);
+  const later = d.greatest(`COALESCE(last_message_at, ${d.timeParam})`, d.timeParam);
+  const mysql = d.kind !== 'sqlite';
+  const seqExpr = mysql ? 'LAST_INSERT_ID(event_seq + 1)' : 'event_seq + 1';
+  const bump = `UPDATE conversations SET message_count = message_count + 1, event_seq = ${seqExpr}, last_message_at = ${later}, activity_at = ${later} WHERE id = ?`;
+  const params = [at, at, at, at, message.conversationId];
+  let seq: number;
+  let shared = false;
+  if (mysql) {
+    const { affected, insertId } = await sql.write(bump, params);
+    if (affected === 0) throw new NotFoundError('conversation', message.conversationId);
+    seq = insertId;
+  } else {
+    const [row] = await sql.rows(`${bump} RETURNING event_seq, member_count`, params);
+    if (!row) throw new NotFoundError('conversation', message.conversationId);
+    seq = Number(row.event_seq);
+    shared = Number(row.member_count) > INBOX_FANOUT_LIMIT;
+  }
+  const inserted = await sql.exec(
+    `INSERT INTO messages (${m.columns.join(', ')}) SELECT ${m.columns.map(() => '?').join(', ')} FROM participants WHERE conversation_id = ? AND user_id = ?`,
+    [...m.toParams(message), message.conversationId, message.authorId],
+  );
+  if (inserted === 0) throw new NotFoundError('conversation', message.conversationId);
+  await writeEvent(sql, events, messageCreated(message), seq);
+  if (!shared) await copyActivityToMembers(sql, db, message.conversationId);
+  return { message: structuredClone(message), created: true };
+}
+
+export async function byClientId(sql: Sql, codecs: Codecs, message: Message): Promise<Message | null> {
+  if (message.clientMessageId === null) return null;
+  const m = codecs.messages;
+  const [row] = await sql.rows(
+    `SELECT ${m.select()} FROM messages WHERE conversation_id = ? AND client_message_id = ?`,
+    [message.conversationId, message.clientMessageId],
+  );
+  return row ? m.fromRow(row) : null;
+}
