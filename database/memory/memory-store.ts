@@ -37,6 +37,7 @@ import type {
   UserRepository,
   UserUpdate,
 } from '../../src/repositories/ports.js';
+import { MemoryStreams } from './memory-streams.js';
 
 /**
  * The in-memory adapter: the reference implementation of the ports, for tests and trying the API.
@@ -55,7 +56,7 @@ function compareKey(a: CursorKey, b: CursorKey): number {
 
 const participantKey = (conversationId: string, userId: string) => `${conversationId}\u0000${userId}`;
 
-class MemoryData {
+export class MemoryData {
   users = new Map<string, User>();
   handles = new Map<string, string>();
   conversations = new Map<string, Conversation>();
@@ -636,6 +637,7 @@ export function openMemoryStore(): Store {
     users: new MemoryUsers(d),
     conversations: new MemoryConversations(d),
     messages: new MemoryMessages(d),
+    streams: new MemoryStreams(d),
     audit: new MemoryAudit(d),
     events: new MemoryEvents(d),
     inbox: new MemoryInbox(d),

@@ -4,6 +4,7 @@ import { events } from './0003-events.js';
 import { inboxAndTickets } from './0004-inbox-and-tickets.js';
 import { pendingPostsAndAuditOrder } from './0005-pending-posts-and-audit-order.js';
 import { opaquePartsAndBatches } from './0007-opaque-parts-and-batches.js';
+import { messageStatus } from './0008-message-status.js';
 import type { MongoMigration } from './migration.js';
 
 /**
@@ -17,6 +18,7 @@ export const MONGODB_MIGRATIONS: readonly MongoMigration[] = [
   inboxAndTickets,
   pendingPostsAndAuditOrder,
   opaquePartsAndBatches,
+  messageStatus,
 ];
 
 export type { MongoMigration } from './migration.js';

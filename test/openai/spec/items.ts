@@ -173,7 +173,7 @@ export function itemsSpec(test: OpenAiTest): void {
         [{ role: 'robot', content: 'x' }, 'items[2].role'],
         [{ role: 'user', content: [{ type: 'input_text' }] }, 'items[2].content[0].text'],
         [{ role: 'user', content: [] }, 'items[2].content'],
-        [{ role: 'user', content: 'x', status: 'in_progress' }, 'items[2].status'],
+        [{ role: 'user', content: 'x', status: 'done' }, 'items[2].status'],
         [{ type: 'function_call', call_id: 'c', name: 'f', arguments: { a: 1 } }, 'items[2].arguments'],
         [{ type: 'function_call', call_id: '', name: 'f', arguments: '{}' }, 'items[2].call_id'],
         [{ type: 'function_call_output', call_id: 'c', output: 42 }, 'items[2].output'],
