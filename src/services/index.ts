@@ -45,18 +45,24 @@ export function createServices(
   limits: ServiceLimits = DEFAULT_SERVICE_LIMITS,
   notifier?: Notifier,
   feeds: FeedOptions = DEFAULT_FEED_OPTIONS,
-  streams: Omit<StreamOptions, 'messageMaxBytes'> = DEFAULT_STREAM_OPTIONS,
+  streamOptions: Omit<StreamOptions, 'messageMaxBytes'> = DEFAULT_STREAM_OPTIONS,
   log?: StoreLogger,
 ): Services {
   const store = notifier ? notifyingStore(sharedEventReads(base), notifier) : base;
   const users = new UserService(store);
+  const streams = new StreamService(
+    store,
+    notifier,
+    { ...streamOptions, messageMaxBytes: limits.messageMaxBytes },
+    log,
+  );
   return {
     users,
     conversations: new ConversationService(store, users, limits),
     participants: new ParticipantService(store, users),
-    messages: new MessageService(store, limits),
+    messages: new MessageService(store, limits, (conversationId, messageId) => streams.drop(conversationId, messageId)),
     events: new EventService(store),
     inbox: new InboxService(store, feeds),
-    streams: new StreamService(store, notifier, { ...streams, messageMaxBytes: limits.messageMaxBytes }, log),
+    streams,
   };
 }

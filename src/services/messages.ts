@@ -59,6 +59,8 @@ export class MessageService {
   constructor(
     private readonly store: Store,
     private readonly limits: ServiceLimits,
+    /** Told when a delete ended a stream, so the instance stops taking its appends at once. */
+    private readonly streamEnded: (conversationId: string, messageId: string) => void = () => {},
   ) {}
 
   /**
@@ -233,6 +235,7 @@ export class MessageService {
             }),
           });
           expectedVersion = ended.version;
+          this.streamEnded(conversationId, messageId);
         }
         const audit = auditEntry(actorId, 'delete', 'message', messageId, now, { deletedAt: now });
         const deletion = { conversationId, messageId, expectedVersion };

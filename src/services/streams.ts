@@ -187,6 +187,18 @@ export class StreamService {
     private readonly log?: StoreLogger,
   ) {}
 
+  /**
+   * Forgets the stream of a message that ended elsewhere (a delete): its next append reads the
+   * database. On other instances the next write finds the changed version and does the same.
+   */
+  drop(conversationId: string, messageId: string): void {
+    const s = this.live.get(`${conversationId}/${messageId}`);
+    if (s) {
+      s.lost = true;
+      this.forget(s);
+    }
+  }
+
   /** Streams held in memory now (metrics, tests). */
   get active(): number {
     return this.live.size;

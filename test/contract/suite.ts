@@ -11,6 +11,7 @@ import { messagesSpec } from './spec/messages.js';
 import { paginationSpec } from './spec/pagination.js';
 import { participantsSpec } from './spec/participants.js';
 import { postManySpec } from './spec/post-many.js';
+import { streamingSpec } from './spec/streaming.js';
 import { usersSpec } from './spec/users.js';
 
 /**
@@ -31,5 +32,6 @@ export function describeContract(backend: DatabaseType | StoreInitializer): void
     bulkSpec(test);
     eventsSpec(test);
     inboxSpec(test);
+    streamingSpec(test);
   });
 }
