@@ -35,8 +35,8 @@ import { BROADCAST_MAX_BYTES, type Notifier } from './notifier.js';
  * writes it at most every `flushIntervalMs`, or at once when `flushBytes` of it are unwritten,
  * and at the finish. Each write is conditional on the version this instance wrote last
  * (StreamRepository.flush), so an instance that lost its place — another one wrote the message —
- * notices on its next write, forgets the stream, and reloads it on the next append, whose
- * offset then meets the stored text.
+ * notices on its next write and answers the producer's next append with `offset_gap` naming the
+ * offset the database holds; the appends it took since its last write are not in the message.
  *
  * Deltas go to live subscribers at once (Notifier.broadcast on `deltaTopic`), never to the
  * database: one `message.delta` per append with the text it added, and one after each write
@@ -215,7 +215,8 @@ export class StreamService {
     let stream = this.live.get(key);
     // Someone else's stream: the same answer as for an edit (404 or 403), and the stream stays.
     if (stream && stream.authorId !== actorId) await this.readAuthored(actorId, conversationId, messageId);
-    if (!stream || stream.lost) stream = await this.load(actorId, conversationId, messageId);
+    if (stream?.lost) throw await this.lostError(stream);
+    stream ??= await this.load(actorId, conversationId, messageId);
     const s = stream;
     return this.serial(s, async () => {
       if (s.lost) throw await this.lostError(s);
@@ -533,11 +534,14 @@ export class StreamService {
       throw error;
     }
     if (!stored) {
+      // Kept, marked, until the producer's next append, which it answers with where the stored
+      // text ends (lostError); appends this instance took since its last write are not in it.
       s.lost = true;
-      this.forget(s);
+      clearTimeout(s.timer);
+      s.timer = undefined;
       this.log?.warn(
         { conversationId: s.conversationId, messageId: s.messageId },
-        'a streamed message changed under this instance (another instance, a finish or a delete); its stream is reloaded on the next append',
+        'a streamed message changed under this instance (another instance, a finish or a delete); its next append is refused with the stored offset',
       );
       return;
     }
@@ -558,6 +562,7 @@ export class StreamService {
    * the database holds decides — the offset its text ends at, or that the message ended.
    */
   private async lostError(s: Live): Promise<Error> {
+    this.forget(s);
     let m: Message;
     try {
       m = await this.store.messages.get(s.conversationId, s.messageId);

@@ -280,19 +280,24 @@ export function streamingSpec(test: ApiTest): void {
         const active = await startStream(bot, c.id);
         let offset = 0;
         const started = Date.now();
-        // `active` takes an append every 100 ms for longer than the timeout; `idle` takes none.
-        while (Date.now() - started < 1500) {
+        // `active` takes an append every 100 ms for longer than the timeout (and until the sweep
+        // ended `idle`); `idle` takes none.
+        const idleStatus = async () => (await bot.get(idle.url)).json().status as string;
+        while (Date.now() - started < 1500 || (await idleStatus()) === 'in_progress') {
+          if (Date.now() - started > 10_000) throw new Error('the sweep did not end the idle message');
           offset = (await bot.post(`${active.url}/append`, { offset, text: '.' })).json().offset;
           await sleep(100);
         }
-        await until(async () => (await bot.get(idle.url)).json().status !== 'in_progress', 5000);
+        expect((await bot.get(active.url)).json().status).toBe('in_progress');
+        // The author may still finish the active one with everything it took.
+        const done = (await bot.post(`${active.url}/finish`, { status: 'completed' })).json();
+        expect(done.content).toEqual([{ type: 'text', text: '.'.repeat(offset) }]);
         const ended = (await bot.get(idle.url)).json();
         expect(ended).toMatchObject({
           status: 'incomplete',
           statusReason: 'interrupted',
           content: [{ type: 'text', text: 'so far' }],
         });
-        expect((await bot.get(active.url)).json().status).toBe('in_progress');
         const feed = (await api.as('reader').get(`/v1/conversations/${c.id}/events`)).json();
         const sweep = feed.events.filter(
           (e: { type: string; data: { message: { id: string } } }) =>
@@ -301,9 +306,6 @@ export function streamingSpec(test: ApiTest): void {
         expect(sweep).toHaveLength(1);
         expect(sweep[0].data.message).toEqual(ended);
         expectError(await bot.post(`${idle.url}/append`, { offset: 6, text: '!' }), 409, 'message_not_in_progress');
-        // The author may still finish the active one with everything it took.
-        const done = (await bot.post(`${active.url}/finish`, { status: 'completed' })).json();
-        expect(done.content).toEqual([{ type: 'text', text: '.'.repeat(offset) }]);
       },
       {
         env: { STREAM_IDLE_TIMEOUT_MS: '400', STREAM_SWEEP_INTERVAL_MS: '50', STREAM_FLUSH_INTERVAL_MS: '50' },
