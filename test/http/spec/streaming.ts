@@ -283,8 +283,8 @@ export function streamingSpec(test: ApiTest): void {
         // `active` takes an append every 100 ms for longer than the timeout (and until the sweep
         // ended `idle`); `idle` takes none.
         const idleStatus = async () => (await bot.get(idle.url)).json().status as string;
-        while (Date.now() - started < 1500 || (await idleStatus()) === 'in_progress') {
-          if (Date.now() - started > 10_000) throw new Error('the sweep did not end the idle message');
+        while (Date.now() - started < 2500 || (await idleStatus()) === 'in_progress') {
+          if (Date.now() - started > 15_000) throw new Error('the sweep did not end the idle message');
           offset = (await bot.post(`${active.url}/append`, { offset, text: '.' })).json().offset;
           await sleep(100);
         }
@@ -308,8 +308,8 @@ export function streamingSpec(test: ApiTest): void {
         expectError(await bot.post(`${idle.url}/append`, { offset: 6, text: '!' }), 409, 'message_not_in_progress');
       },
       {
-        env: { STREAM_IDLE_TIMEOUT_MS: '400', STREAM_SWEEP_INTERVAL_MS: '50', STREAM_FLUSH_INTERVAL_MS: '50' },
-        timeout: 20_000,
+        env: { STREAM_IDLE_TIMEOUT_MS: '1500', STREAM_SWEEP_INTERVAL_MS: '50', STREAM_FLUSH_INTERVAL_MS: '50' },
+        timeout: 40_000,
       },
     );
 
