@@ -230,6 +230,8 @@ function message(
     editedAt: null,
     deletedAt: null,
     version: 1,
+    status: 'completed',
+    statusReason: null,
   };
 }
 

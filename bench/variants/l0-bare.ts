@@ -41,6 +41,8 @@ export async function buildL0(p: DatasetParams, deep: number): Promise<FastifyIn
     editedAt: null,
     deletedAt: null,
     version: 1,
+    status: 'completed',
+    statusReason: null,
   };
   const gotten = regularMessage(p, 0);
   const bodies = {

@@ -110,6 +110,8 @@ export async function buildL1(
       editedAt: null,
       deletedAt: null,
       version: 1,
+      status: 'completed',
+      statusReason: null,
     };
     if (!(await db.postMessage(message))) return notFound(reply);
     return reply.code(201).send(messageJson(message));

@@ -37,6 +37,7 @@ import type {
   UserRepository,
   UserUpdate,
 } from '../../src/repositories/ports.js';
+import { MemoryStreams } from './memory-streams.js';
 
 /**
  * The in-memory adapter: the reference implementation of the ports, for tests, demos and trying
@@ -147,7 +148,7 @@ class KeyIndex {
   }
 }
 
-class MemoryData {
+export class MemoryData {
   users = new Map<string, User>();
   handles = new Map<string, string>();
   /**
@@ -934,6 +935,7 @@ export function openMemoryStore(): Store {
     users: new MemoryUsers(d),
     conversations: new MemoryConversations(d),
     messages: new MemoryMessages(d),
+    streams: new MemoryStreams(d),
     audit: new MemoryAudit(d),
     events: new MemoryEvents(d),
     inbox: new MemoryInbox(d),

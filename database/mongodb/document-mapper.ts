@@ -114,6 +114,11 @@ export interface MessageDoc extends Bookkeeping {
   editedAt: Date | null;
   deletedAt: Date | null;
   version: StoredInt;
+  /** Absent on messages stored before streaming existed (migration 0008): they are completed. */
+  status?: Message['status'];
+  statusReason?: string | null;
+  /** While the message is in_progress: when its stream last took an append (the sweep's index). */
+  _streamTouchedAt?: Date;
   /** Set while the post that inserted this message has not yet counted it into its conversation. */
   _uncountedAt?: Date;
   /** Set with `_uncountedAt` on the messages of one postMany: the ids of the whole batch, in order. */
@@ -303,6 +308,9 @@ export function toMessageDoc(m: Message): MessageDoc {
     editedAt: m.editedAt,
     deletedAt: m.deletedAt,
     version: storedInt(m.version),
+    status: m.status,
+    statusReason: m.statusReason,
+    ...(m.status === 'in_progress' ? { _streamTouchedAt: m.editedAt ?? m.createdAt } : {}),
   };
 }
 
@@ -319,6 +327,8 @@ export function fromMessageDoc(d: MessageDoc): Message {
     editedAt: d.editedAt,
     deletedAt: d.deletedAt,
     version: intOf(d.version),
+    status: d.status ?? 'completed',
+    statusReason: d.statusReason ?? null,
   };
 }
 

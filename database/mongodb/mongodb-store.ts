@@ -11,6 +11,7 @@ import { MongoConversationRepository } from './mongodb-conversation-repository.j
 import { MongoEventRepository } from './mongodb-event-repository.js';
 import { MongoInboxRepository, MongoTicketUseRepository } from './mongodb-inbox-repository.js';
 import { MongoMessageRepository } from './mongodb-message-repository.js';
+import { MongoStreamRepository } from './mongodb-stream-repository.js';
 import { MongoMigrator } from './mongodb-migrator.js';
 import { MongoUserRepository } from './mongodb-user-repository.js';
 import { Recovery } from './recovery.js';
@@ -81,6 +82,7 @@ export async function openMongoStore(config: ServerOptions, log: StoreLogger): P
     users: new MongoUserRepository(ctx, outbox),
     conversations: new MongoConversationRepository(ctx, outbox, recovery),
     messages: new MongoMessageRepository(ctx, outbox, recovery),
+    streams: new MongoStreamRepository(ctx, outbox),
     audit: new MongoAuditRepository(ctx, outbox),
     events: new MongoEventRepository(ctx),
     inbox: new MongoInboxRepository(ctx),

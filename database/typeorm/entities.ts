@@ -27,6 +27,8 @@ export const LENGTHS = {
   role: 16,
   entityId: 256,
   eventType: 32,
+  status: 16,
+  statusReason: 32,
 } as const;
 
 export function buildEntitySchemas(types: ColumnTypes): EntitySchema[] {
@@ -114,9 +116,14 @@ export function buildEntitySchemas(types: ColumnTypes): EntitySchema[] {
       editedAt: col('time', 'edited_at', { nullable: true }),
       deletedAt: col('time', 'deleted_at', { nullable: true }),
       version: col('int', 'version'),
+      // Migration 0005: streamed messages.
+      status: sized(text('status', LENGTHS.status, { default: 'completed' })),
+      statusReason: sized(text('status_reason', LENGTHS.statusReason, { nullable: true })),
+      streamTouchedAt: col('time', 'stream_touched_at', { nullable: true }),
     },
     indices: [
       { name: 'ix_messages_conversation_created', columns: ['conversationId', 'createdAt', 'id'] },
+      { name: 'ix_messages_stream', columns: ['status', 'streamTouchedAt'] },
       { name: 'uq_messages_client_message', columns: ['conversationId', 'clientMessageId'], unique: true },
     ],
     foreignKeys: [

@@ -150,6 +150,10 @@ export function buildCodecs(dialect: Pick<Dialect, 'time'>): Codecs {
       'edited_at',
       'deleted_at',
       'version',
+      'status',
+      'status_reason',
+      // Not a field of the message: when its stream last took an append (ports.ts, StreamRepository).
+      'stream_touched_at',
     ],
     key: ['id'],
     keyOf: (m) => [m.id],
@@ -165,6 +169,9 @@ export function buildCodecs(dialect: Pick<Dialect, 'time'>): Codecs {
       tOrNull(m.editedAt),
       tOrNull(m.deletedAt),
       m.version,
+      m.status,
+      m.statusReason,
+      m.status === 'in_progress' ? t(m.editedAt ?? m.createdAt) : null,
     ],
     fromRow: (r) => ({
       id: toStr(r.id),
@@ -178,6 +185,8 @@ export function buildCodecs(dialect: Pick<Dialect, 'time'>): Codecs {
       editedAt: toDateOrNull(r.edited_at),
       deletedAt: toDateOrNull(r.deleted_at),
       version: toInt(r.version),
+      status: toStr(r.status) as Message['status'],
+      statusReason: toStrOrNull(r.status_reason),
     }),
   });
 

@@ -14,6 +14,7 @@ import { TypeormInboxRepository, TypeormTicketUseRepository } from './typeorm-in
 import { TypeormEventRepository } from './typeorm-event-repository.js';
 import { TypeormMessageRepository } from './typeorm-message-repository.js';
 import { TypeormMigrator } from './typeorm-migrator.js';
+import { TypeormStreamRepository } from './typeorm-stream-repository.js';
 import { TypeormUserRepository } from './typeorm-user-repository.js';
 
 /** The dialect serving a config (mysql and mariadb share one). */
@@ -51,6 +52,7 @@ export async function openTypeormStore(config: TypeormConfig, log: StoreLogger):
     users: new TypeormUserRepository(db, codecs),
     conversations: new TypeormConversationRepository(db, codecs, events),
     messages: new TypeormMessageRepository(db, codecs, events),
+    streams: new TypeormStreamRepository(db, codecs, events),
     audit: new TypeormAuditRepository(db, codecs),
     events: new TypeormEventRepository(db, events),
     inbox: new TypeormInboxRepository(db, codecs),

@@ -5,6 +5,7 @@ import { inboxAndTickets } from './0004-inbox-and-tickets.js';
 import { pendingPostsAndAuditOrder } from './0005-pending-posts-and-audit-order.js';
 import { inboxSmallAndShared } from './0006-inbox-small-and-shared.js';
 import { opaquePartsAndBatches } from './0007-opaque-parts-and-batches.js';
+import { messageStatus } from './0008-message-status.js';
 import type { MongoMigration } from './migration.js';
 
 /**
@@ -19,6 +20,7 @@ export const MONGODB_MIGRATIONS: readonly MongoMigration[] = [
   pendingPostsAndAuditOrder,
   inboxSmallAndShared,
   opaquePartsAndBatches,
+  messageStatus,
 ];
 
 export type { MongoMigration } from './migration.js';

@@ -3,6 +3,7 @@ import { InitialSchema1763769600000 } from './0001-initial-schema.js';
 import { ConversationEvents1765000000000 } from './0002-conversation-events.js';
 import { InboxAndTickets1766000000000 } from './0003-inbox-and-tickets.js';
 import { InboxIndex1767000000000 } from './0004-inbox-index.js';
+import { MessageStatus1768000000000 } from './0005-message-status.js';
 
 /**
  * The MySQL and MariaDB migrations this build knows, oldest first. Listed by hand (no glob loading) so a
@@ -13,4 +14,5 @@ export const MYSQL_MIGRATIONS: ReadonlyArray<new () => MigrationInterface> = [
   ConversationEvents1765000000000,
   InboxAndTickets1766000000000,
   InboxIndex1767000000000,
+  MessageStatus1768000000000,
 ];

@@ -387,6 +387,43 @@ export const SETTINGS = {
     secret: true,
     doc: 'HMAC key that signs stream tickets (32+ characters). Default: a random key per process, so tickets work only on the instance that issued them.',
   },
+
+  // Streamed messages (POST …/messages/:messageId/append).
+  STREAM_FLUSH_INTERVAL_MS: {
+    kind: 'int',
+    min: 10,
+    max: 10_000,
+    default: 250,
+    doc: 'A streamed message’s text is written to the database at most this often while appends arrive (and always when it finishes); deltas reach live subscribers at once regardless.',
+  },
+  STREAM_FLUSH_BYTES: {
+    kind: 'int',
+    min: 256,
+    max: 1024 * 1024,
+    default: 4096,
+    doc: 'A streamed message is written at once when this many bytes (UTF-8) of appended text are not yet in the database, without waiting for STREAM_FLUSH_INTERVAL_MS.',
+  },
+  STREAM_IDLE_TIMEOUT_MS: {
+    kind: 'int',
+    min: 100,
+    max: 86_400_000,
+    default: 60_000,
+    doc: 'An in_progress message that took no append for this long becomes incomplete (reason interrupted), with its message.updated event.',
+  },
+  STREAM_SWEEP_INTERVAL_MS: {
+    kind: 'int',
+    min: 50,
+    max: 3_600_000,
+    default: 5000,
+    doc: 'How often each instance looks for in_progress messages idle longer than STREAM_IDLE_TIMEOUT_MS (at most 100 per look).',
+  },
+  STREAM_MAX_ACTIVE: {
+    kind: 'int',
+    min: 1,
+    max: 1_000_000,
+    default: 1000,
+    doc: 'Streamed messages one instance holds in memory at once (appended to recently); an append that would start one more gets 503 stream_capacity.',
+  },
 } as const satisfies Record<string, Spec>;
 
 export type SettingName = keyof typeof SETTINGS;

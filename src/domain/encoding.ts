@@ -50,6 +50,8 @@ export const messageJson = (m: Message) => ({
   editedAt: isoOrNull(m.editedAt),
   deletedAt: isoOrNull(m.deletedAt),
   version: m.version,
+  status: m.status,
+  statusReason: m.statusReason,
 });
 
 export const auditJson = (a: AuditEntry) => ({

@@ -20,6 +20,11 @@ export const DOMAIN_ERROR_CODES = [
   'unauthorized',
   'unavailable',
   'schema_mismatch',
+  'offset_gap',
+  'offset_conflict',
+  'message_in_progress',
+  'message_not_in_progress',
+  'stream_capacity',
 ] as const;
 export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
 
@@ -142,4 +147,31 @@ export class UnavailableError extends DomainError {
 /** The database schema is not the one this build expects (pending or unknown migrations). */
 export class SchemaMismatchError extends DomainError {
   readonly code = 'schema_mismatch';
+}
+
+/**
+ * Appending to a streamed message (src/services/streams.ts) went wrong in a way the producer can
+ * act on; `details.expectedOffset` (where there is one) is where the message's text ends now.
+ * - `offset_gap`: the append starts beyond the end (text before it is missing, or this instance
+ *   lost its place: another instance wrote the message); resend from `expectedOffset`.
+ * - `offset_conflict`: the append overlaps text already there, and the overlap differs.
+ * - `message_not_in_progress`: the message is completed or incomplete; nothing appends to it.
+ * - `message_in_progress`: an edit of content while the message still streams (finish it first).
+ */
+export class StreamError extends DomainError {
+  constructor(
+    readonly code: 'offset_gap' | 'offset_conflict' | 'message_in_progress' | 'message_not_in_progress',
+    message: string,
+    details?: Record<string, unknown>,
+  ) {
+    super(message, details);
+  }
+}
+
+/** The instance holds as many live streams as STREAM_MAX_ACTIVE allows; retry shortly (or on another instance). */
+export class StreamCapacityError extends DomainError {
+  readonly code = 'stream_capacity';
+  constructor(readonly limit: number) {
+    super(`this instance already streams ${limit} messages (STREAM_MAX_ACTIVE); retry shortly`, { limit });
+  }
 }

@@ -14,6 +14,10 @@ export const LIMITS = {
   urlMax: 2048,
   fileNameMax: 255,
   clientMessageIdMax: 128,
+  /** A status reason is a short token: `interrupted`, `max_tokens`, `error`… */
+  statusReasonMax: 32,
+  /** Characters (UTF-16 units, as textMax) one append to a streamed message carries. */
+  appendTextMax: 16_384,
   participantsPerCreate: 100,
   /** Messages one postMany takes (OpenAI's Conversations API adds at most 20 items at a time). */
   messagesPerBatch: 20,
@@ -35,4 +39,5 @@ export const LIMITS = {
 
 export const HANDLE_PATTERN = /^[a-z0-9_][a-z0-9_.-]{0,63}$/;
 export const METADATA_KEY_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
+export const STATUS_REASON_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 export const CLIENT_MESSAGE_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;

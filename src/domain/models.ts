@@ -98,6 +98,14 @@ export interface OpaquePart {
 }
 export type ContentPart = TextPart | ToolCallPart | ToolResultPart | FilePart | OpaquePart;
 
+/**
+ * Where a message stands: `completed` (every message posted whole, and every message before
+ * streaming existed), `in_progress` (its author is still appending to it: src/services/streams.ts)
+ * or `incomplete` (it ended before it was whole; `statusReason` says why).
+ */
+export type MessageStatus = 'completed' | 'in_progress' | 'incomplete';
+export const MESSAGE_STATUSES: readonly MessageStatus[] = ['completed', 'in_progress', 'incomplete'];
+
 export interface Message {
   id: string;
   conversationId: string;
@@ -112,6 +120,9 @@ export interface Message {
   editedAt: Date | null;
   deletedAt: Date | null;
   version: number;
+  status: MessageStatus;
+  /** Why an `incomplete` message ended (`interrupted`, `max_tokens`, `error`, …); null otherwise. */
+  statusReason: string | null;
 }
 
 export type AuditAction = 'create' | 'update' | 'delete';

@@ -1,7 +1,13 @@
 import { ValidationError, type FieldIssue } from './errors.js';
 import { USER_ID_PATTERN, UUID_PATTERN } from './ids.js';
-import { CLIENT_MESSAGE_ID_PATTERN, HANDLE_PATTERN, LIMITS, METADATA_KEY_PATTERN } from './limits.js';
-import type { ContentPart, Metadata, MessageRole } from './models.js';
+import {
+  CLIENT_MESSAGE_ID_PATTERN,
+  HANDLE_PATTERN,
+  LIMITS,
+  METADATA_KEY_PATTERN,
+  STATUS_REASON_PATTERN,
+} from './limits.js';
+import { MESSAGE_STATUSES, type ContentPart, type Metadata, type MessageRole, type MessageStatus } from './models.js';
 
 /**
  * Domain validation. The HTTP schemas reject malformed shapes first; these checks hold the rules
@@ -327,6 +333,29 @@ export function checkMessageRole(value: unknown, field = 'role'): MessageRole {
   if (typeof value !== 'string' || !MESSAGE_ROLES.includes(value as MessageRole))
     throw ValidationError.field(field, `must be one of ${MESSAGE_ROLES.join(', ')}`);
   return value as MessageRole;
+}
+
+export function checkMessageStatus(value: unknown, field = 'status'): MessageStatus {
+  if (typeof value !== 'string' || !MESSAGE_STATUSES.includes(value as MessageStatus))
+    throw ValidationError.field(field, `must be one of ${MESSAGE_STATUSES.join(', ')}`);
+  return value as MessageStatus;
+}
+
+/** A status reason: a short lower-case token (`interrupted`, `max_tokens`, `error`). */
+export function checkStatusReason(value: unknown, field = 'statusReason'): string {
+  if (typeof value !== 'string' || !STATUS_REASON_PATTERN.test(value))
+    throw ValidationError.field(
+      field,
+      `must be a token of lower-case letters, digits and _ (starting with a letter), at most ${LIMITS.statusReasonMax} characters`,
+    );
+  return value;
+}
+
+/** A reason belongs to `incomplete` only: returns the reason (checked) or null, refusing one on another status. */
+export function checkStatusFields(status: MessageStatus, reason: unknown, field = 'statusReason'): string | null {
+  if (reason === undefined || reason === null) return null;
+  if (status !== 'incomplete') throw ValidationError.field(field, 'is only for an incomplete message');
+  return checkStatusReason(reason, field);
 }
 
 export function checkClientMessageId(value: unknown, field = 'clientMessageId'): string {

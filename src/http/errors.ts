@@ -84,6 +84,12 @@ const BY_CODE: Record<DomainErrorCode, CodeRow> = {
     message: 'the database schema does not match this version of the service',
     details: noDetails,
   },
+  // StreamError: appends and edits of streamed messages (src/services/streams.ts).
+  offset_gap: { status: 409 },
+  offset_conflict: { status: 409 },
+  message_in_progress: { status: 409 },
+  message_not_in_progress: { status: 409 },
+  stream_capacity: { status: 503, headers: () => ({ 'retry-after': '1' }) },
 };
 
 function fromDomain(error: DomainError): HttpFailure {

@@ -25,6 +25,11 @@ export interface SseStream {
   /** Wakes `pump` after writes that notify `topic` (a conversation id, or `user:<id>`). */
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
+  /**
+   * Sends every message broadcast on `topic` (Notifier.broadcast) as an `event` frame without an
+   * `id:` line, so it does not move the client's Last-Event-ID: streamed-message deltas.
+   */
+  forward(topic: string, event: string): void;
 }
 
 /**
@@ -106,6 +111,14 @@ export function openSse(
     unsubscribe(topic) {
       subscriptions.get(topic)?.();
       subscriptions.delete(topic);
+    },
+    forward(topic, event) {
+      const key = `forward:${topic}`;
+      if (closed || subscriptions.has(key)) return;
+      subscriptions.set(
+        key,
+        live.notifier.listen(topic, (message) => void stream.send(`event: ${event}\ndata: ${message}\n\n`)),
+      );
     },
   };
 

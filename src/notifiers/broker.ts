@@ -87,6 +87,27 @@ export function encodePayloads(origin: string, ids: Iterable<string>): string[] 
   return payloads;
 }
 
+/**
+ * A broadcast (Notifier.broadcast) on the channel: a JSON object, so that builds that know only
+ * wake-ups (arrays) skip it. `o`: origin, `t`: topic, `m`: the message.
+ */
+export function encodeBroadcast(origin: string, topic: string, message: string): string {
+  return JSON.stringify({ o: origin, t: topic, m: message });
+}
+
+export function decodeBroadcast(payload: string): { origin: string; topic: string; message: string } | undefined {
+  if (!payload.startsWith('{')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    return undefined;
+  }
+  const { o, t, m } = (value ?? {}) as Record<string, unknown>;
+  if (typeof o !== 'string' || typeof t !== 'string' || typeof m !== 'string') return undefined;
+  return { origin: o, topic: t, message: m };
+}
+
 /** The origin and ids of a payload; undefined for anything else on the channel. */
 export function decodePayload(payload: string): { origin: string; ids: string[] } | undefined {
   let value: unknown;
@@ -138,6 +159,8 @@ export class BrokerNotifier implements LiveNotifier {
   private closed = false;
   private failures = 0;
   private pending = new Set<string>();
+  /** Broadcasts waiting for the link, in the order sent (published before the wake-ups of the same round). */
+  private outbox: string[] = [];
   private flushing = false;
   private flushScheduled = false;
   private retry: NodeJS.Timeout | undefined;
@@ -168,6 +191,20 @@ export class BrokerNotifier implements LiveNotifier {
 
   subscribe(conversationId: string, wake: () => void): () => void {
     return this.local.subscribe(conversationId, wake);
+  }
+
+  broadcast(topic: string, message: string): void {
+    this.local.broadcast(topic, message);
+    if (this.state !== 'connected') return; // Best effort: nothing queues while the broker is away.
+    this.outbox.push(encodeBroadcast(this.origin, topic, message));
+    if (!this.flushScheduled && !this.flushing) {
+      this.flushScheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  listen(topic: string, deliver: (message: string) => void): () => void {
+    return this.local.listen(topic, deliver);
   }
 
   status(): NotifierStatus {
@@ -245,6 +282,7 @@ export class BrokerNotifier implements LiveNotifier {
     clearInterval(this.pinger);
     void link?.close().catch(() => undefined);
     this.pending.clear();
+    this.outbox = [];
     this.setState('degraded', error);
     if (this.degradedPoll === undefined) {
       this.degradedPoll = setInterval(() => this.local.wakeAll(), this.options.degradedPollMs);
@@ -275,6 +313,11 @@ export class BrokerNotifier implements LiveNotifier {
   }
 
   private receive(payload: string): void {
+    const broadcast = decodeBroadcast(payload);
+    if (broadcast) {
+      if (broadcast.origin !== this.origin) this.local.broadcast(broadcast.topic, broadcast.message);
+      return;
+    }
     const decoded = decodePayload(payload);
     if (!decoded || decoded.origin === this.origin) return;
     for (const id of decoded.ids) this.local.notify(id);
@@ -286,12 +329,15 @@ export class BrokerNotifier implements LiveNotifier {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      while (this.pending.size > 0 && this.link) {
+      while ((this.pending.size > 0 || this.outbox.length > 0) && this.link) {
         const link = this.link;
         const ids = this.pending;
+        const broadcasts = this.outbox;
         this.pending = new Set();
+        this.outbox = [];
         try {
-          await within(link.publish(encodePayloads(this.origin, ids)), this.timeoutMs, 'publish');
+          const payloads = [...broadcasts, ...(ids.size > 0 ? encodePayloads(this.origin, ids) : [])];
+          await within(link.publish(payloads), this.timeoutMs, 'publish');
         } catch (error) {
           if (link === this.link) this.fail(asError(error));
           return;

@@ -1,6 +1,15 @@
 import type { CursorKey } from '../domain/cursor.js';
 import type { ConversationEvent } from '../domain/events.js';
-import type { AuditEntry, Conversation, Message, Metadata, Participant, User, ContentPart } from '../domain/models.js';
+import type {
+  AuditEntry,
+  Conversation,
+  ContentPart,
+  Message,
+  MessageStatus,
+  Metadata,
+  Participant,
+  User,
+} from '../domain/models.js';
 
 /**
  * The repository ports: what the services need from a database, free of any driver type.
@@ -189,6 +198,70 @@ export interface MessageRepository {
   list(query: MessageListQuery): Promise<Page<Message>>;
 }
 
+/** Accumulated content of a streamed message, written by the instance that takes its appends. */
+export interface StreamFlush {
+  conversationId: string;
+  messageId: string;
+  /** The version this writer last read or wrote: the write applies only to it (no error otherwise). */
+  expectedVersion: number;
+  content: ContentPart[];
+  /** When the stream last saw an append (or was kept alive): what the sweep compares. */
+  touchedAt: Date;
+}
+
+/** A streamed message ends: final content and status, by its author or by the sweep. */
+export interface StreamFinish {
+  conversationId: string;
+  messageId: string;
+  /** See the rules above: absent means no version check. */
+  expectedVersion?: number | undefined;
+  status: Exclude<MessageStatus, 'in_progress'>;
+  statusReason: string | null;
+  content: ContentPart[];
+  audit: AuditEntry;
+}
+
+/** An in_progress message nobody has appended to for a while, as the sweep finds it. */
+export interface StaleStream {
+  conversationId: string;
+  messageId: string;
+  authorId: string;
+  version: number;
+  content: ContentPart[];
+  touchedAt: Date;
+}
+
+/**
+ * Streamed messages (src/services/streams.ts): a message posted `in_progress` grows by appends
+ * and ends `completed` or `incomplete`. The adapter keeps, beside the message, when its stream
+ * was last touched (`stream_touched_at` / `streamTouchedAt`): set to the post's `createdAt` when
+ * an `in_progress` message is inserted (also by bulk imports: `editedAt ?? createdAt`), moved by
+ * `flush`, cleared when the message leaves `in_progress` (finish, soft delete). An index on
+ * (status, touched) serves `stale`.
+ */
+export interface StreamRepository {
+  /**
+   * Writes the content of an `in_progress`, live (not deleted) message whose version is
+   * `expectedVersion`, moves its touched time, bumps its version; no event, no audit (deltas are
+   * not logged; the finish is). Returns the stored message, or null when the message is not
+   * there, not in progress, deleted or at another version: the writer has lost its place.
+   */
+  flush(change: StreamFlush): Promise<Message | null>;
+  /**
+   * Sets content, status and reason of an `in_progress` live message, clears its touched time,
+   * bumps the version and sets nothing else (editedAt stays: finishing is not an edit); writes the
+   * audit entry and a `message.updated` event atomically with it. NotFoundError for a missing
+   * message or a tombstone; VersionConflictError for a stale `expectedVersion`; StreamError
+   * `message_not_in_progress` when the message already ended. Nothing changes on any error.
+   */
+  finish(change: StreamFinish): Promise<Message>;
+  /**
+   * Live `in_progress` messages touched before `before`, oldest touch first, at most `limit`,
+   * over all conversations (served by the index).
+   */
+  stale(before: Date, limit: number): Promise<StaleStream[]>;
+}
+
 export interface AuditRepository {
   /** Entries about one entity, oldest first. */
   listForEntity(entity: AuditEntry['entity'], entityId: string): Promise<AuditEntry[]>;
@@ -325,6 +398,7 @@ export interface Store {
   readonly users: UserRepository;
   readonly conversations: ConversationRepository;
   readonly messages: MessageRepository;
+  readonly streams: StreamRepository;
   readonly audit: AuditRepository;
   readonly events: EventRepository;
   readonly inbox: InboxRepository;

@@ -1,4 +1,4 @@
-import type { Store } from '../repositories/ports.js';
+import type { Store, StoreLogger } from '../repositories/ports.js';
 import { ConversationService } from './conversations.js';
 import { EventService } from './events.js';
 import { InboxService } from './inbox.js';
@@ -7,6 +7,7 @@ import { MessageService } from './messages.js';
 import { notifyingStore, type Notifier } from './notifier.js';
 import { ParticipantService } from './participants.js';
 import { sharedEventReads } from './shared-reads.js';
+import { DEFAULT_STREAM_OPTIONS, StreamService, type StreamOptions } from './streams.js';
 import { UserService } from './users.js';
 
 export { DEFAULT_SERVICE_LIMITS, type ServiceLimits } from './limits.js';
@@ -23,6 +24,8 @@ export interface Services {
   messages: MessageService;
   events: EventService;
   inbox: InboxService;
+  /** Streamed messages: appends, finish, the sweep (start/stop it with the app). */
+  streams: StreamService;
 }
 
 /** How long feeds keep their history and how far behind the inbox feed reads (EVENTS_RETENTION_S, EVENTS_INBOX_SETTLE_MS). */
@@ -42,15 +45,24 @@ export function createServices(
   limits: ServiceLimits = DEFAULT_SERVICE_LIMITS,
   notifier?: Notifier,
   feeds: FeedOptions = DEFAULT_FEED_OPTIONS,
+  streamOptions: Omit<StreamOptions, 'messageMaxBytes'> = DEFAULT_STREAM_OPTIONS,
+  log?: StoreLogger,
 ): Services {
   const store = notifier ? notifyingStore(sharedEventReads(base), notifier) : base;
   const users = new UserService(store);
+  const streams = new StreamService(
+    store,
+    notifier,
+    { ...streamOptions, messageMaxBytes: limits.messageMaxBytes },
+    log,
+  );
   return {
     users,
     conversations: new ConversationService(store, users, limits),
     participants: new ParticipantService(store, users),
-    messages: new MessageService(store, limits),
+    messages: new MessageService(store, limits, (conversationId, messageId) => streams.drop(conversationId, messageId)),
     events: new EventService(store),
     inbox: new InboxService(store, feeds),
+    streams,
   };
 }

@@ -1,14 +1,16 @@
 import { messageJson } from '../domain/encoding.js';
-import { ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { ForbiddenError, NotFoundError, StreamError, ValidationError } from '../domain/errors.js';
 import { uuidv7 } from '../domain/ids.js';
 import { LIMITS } from '../domain/limits.js';
-import type { ContentPart, Message, MessageRole, Metadata } from '../domain/models.js';
+import type { ContentPart, Message, MessageRole, MessageStatus, Metadata } from '../domain/models.js';
 import {
   checkClientMessageId,
   checkContent,
   checkMessageSize,
   checkMessageRole,
+  checkMessageStatus,
   checkMetadata,
+  checkStatusFields,
   checkUuid,
 } from '../domain/validation.js';
 import type { Direction, MessagePatch, PostResult, Store } from '../repositories/ports.js';
@@ -24,16 +26,23 @@ export interface MessagePostInput {
   metadata?: Metadata | undefined;
   /** Idempotency key: a repeat returns the first message (created: false) and changes nothing. */
   clientMessageId?: string | undefined;
+  /**
+   * `completed` (default); `in_progress` to stream the rest with appends (src/services/streams.ts);
+   * `incomplete` (with `statusReason`) for a message that ended before it was whole.
+   */
+  status?: MessageStatus | undefined;
+  statusReason?: string | null | undefined;
 }
 
 /** A message of a batch (postMany): batches are not idempotent, so there is no clientMessageId. */
-export type MessageDraftInput = Omit<MessagePostInput, 'clientMessageId'>;
+export type MessageDraftInput = Omit<MessagePostInput, 'clientMessageId' | 'statusReason'>;
 
 /** A draft that passed every check. */
 export interface CheckedDraft {
   role: MessageRole;
   content: ContentPart[];
   metadata: Metadata;
+  status: MessageStatus;
 }
 
 export interface MessageUpdateInput {
@@ -50,6 +59,8 @@ export class MessageService {
   constructor(
     private readonly store: Store,
     private readonly limits: ServiceLimits,
+    /** Told when a delete ended a stream, so the instance stops taking its appends at once. */
+    private readonly streamEnded: (conversationId: string, messageId: string) => void = () => {},
   ) {}
 
   /**
@@ -61,6 +72,8 @@ export class MessageService {
     const content = checkContent(input.content);
     const metadata = input.metadata === undefined ? {} : checkMetadata(input.metadata);
     const clientMessageId = input.clientMessageId === undefined ? null : checkClientMessageId(input.clientMessageId);
+    const status = input.status === undefined ? 'completed' : checkMessageStatus(input.status);
+    const statusReason = checkStatusFields(status, input.statusReason);
     checkMessageSize(content, metadata, this.limits.messageMaxBytes);
     // The post checks that the author takes part (404 otherwise), in its own statement.
     checkAccess(conversationId, actorId);
@@ -77,6 +90,8 @@ export class MessageService {
       editedAt: null,
       deletedAt: null,
       version: 1,
+      status,
+      statusReason,
     };
     return this.store.messages.post(message);
   }
@@ -95,7 +110,8 @@ export class MessageService {
       const content = checkContent(input.content, `${field}.content`);
       const metadata = input.metadata === undefined ? {} : checkMetadata(input.metadata, `${field}.metadata`);
       checkMessageSize(content, metadata, this.limits.messageMaxBytes, `${field}.content`);
-      return { role, content, metadata };
+      const status = input.status === undefined ? 'completed' : checkMessageStatus(input.status, `${field}.status`);
+      return { role, content, metadata, status };
     });
   }
 
@@ -118,6 +134,7 @@ export class MessageService {
         editedAt: null,
         deletedAt: null,
         version: 1,
+        statusReason: null,
       }),
     );
     return this.store.messages.postMany(conversationId, messages);
@@ -163,6 +180,14 @@ export class MessageService {
       guard,
       async () => {
         const current = await this.requireAuthor(actorId, conversationId, messageId, 'edit');
+        // Its content belongs to the stream until it ends, and a change of version would make the
+        // instance taking its appends lose its place: an in_progress message is finished first.
+        if (current.status === 'in_progress')
+          throw new StreamError(
+            'message_in_progress',
+            'the message is still streaming (in_progress); finish it before editing it',
+            { status: current.status },
+          );
         checkMessageSize(
           patch.content ?? current.content,
           patch.metadata ?? current.metadata,
@@ -179,17 +204,43 @@ export class MessageService {
     );
   }
 
-  /** Soft delete by the author: content and metadata are erased, the tombstone keeps its place. */
+  /**
+   * Soft delete by the author: content and metadata are erased, the tombstone keeps its place. An
+   * in_progress message is ended first (incomplete, reason `deleted`, its own message.updated
+   * event), so the tombstone is never left streaming and its stream stops taking appends.
+   */
   async delete(actorId: string, conversationId: string, messageId: string, guard: VersionGuard = {}): Promise<Message> {
+    let streaming = false;
     return applyGuarded(
       'message',
       messageId,
       guard,
-      async () => (await this.requireAuthor(actorId, conversationId, messageId, 'delete')).version,
-      (expected) => {
+      async () => {
+        const current = await this.requireAuthor(actorId, conversationId, messageId, 'delete');
+        streaming = current.status === 'in_progress';
+        return current.version;
+      },
+      async (expected) => {
         const now = new Date();
+        let expectedVersion = expected;
+        if (streaming) {
+          const ended = await this.store.streams.finish({
+            conversationId,
+            messageId,
+            expectedVersion: expected,
+            status: 'incomplete',
+            statusReason: 'deleted',
+            content: (await this.store.messages.get(conversationId, messageId)).content,
+            audit: auditEntry(actorId, 'update', 'message', messageId, now, {
+              status: 'incomplete',
+              statusReason: 'deleted',
+            }),
+          });
+          expectedVersion = ended.version;
+          this.streamEnded(conversationId, messageId);
+        }
         const audit = auditEntry(actorId, 'delete', 'message', messageId, now, { deletedAt: now });
-        const deletion = { conversationId, messageId, expectedVersion: expected };
+        const deletion = { conversationId, messageId, expectedVersion };
         return this.store.messages.softDelete({ ...deletion, deletedAt: now, audit });
       },
     );

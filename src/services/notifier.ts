@@ -1,4 +1,4 @@
-import type { ConversationRepository, MessageRepository, Store } from '../repositories/ports.js';
+import type { ConversationRepository, MessageRepository, Store, StreamRepository } from '../repositories/ports.js';
 
 /**
  * What wakes the readers of a conversation's event log after a write. It carries no payload:
@@ -12,10 +12,41 @@ export interface Notifier {
   notify(topic: string): void;
   /** Calls `wake` after writes that notify the topic; returns the unsubscribe function. */
   subscribe(topic: string, wake: () => void): () => void;
+  /**
+   * Delivers `message` (JSON text, at most BROADCAST_MAX_BYTES) to the listeners of `topic` on
+   * every instance: this one at once, the others through the broker. Unlike wake-ups it is the
+   * payload itself, not a pointer into the log — streamed-message deltas (src/services/streams.ts),
+   * which are never written to the database. Best effort: a broker that is away loses them.
+   */
+  broadcast(topic: string, message: string): void;
+  /** Calls `deliver` with every message broadcast to the topic; returns the unsubscribe function. */
+  listen(topic: string, deliver: (message: string) => void): () => void;
 }
+
+/** The largest message `broadcast` takes (a PostgreSQL NOTIFY payload stays under 8000 bytes with its envelope). */
+export const BROADCAST_MAX_BYTES = 6000;
 
 export class LocalNotifier implements Notifier {
   private readonly subscribers = new Map<string, Set<() => void>>();
+  private readonly listeners = new Map<string, Set<(message: string) => void>>();
+
+  /** Synchronously, in subscription order: deltas of one stream reach a listener in the order sent. */
+  broadcast(topic: string, message: string): void {
+    for (const deliver of this.listeners.get(topic) ?? []) deliver(message);
+  }
+
+  listen(topic: string, deliver: (message: string) => void): () => void {
+    let set = this.listeners.get(topic);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(topic, set);
+    }
+    set.add(deliver);
+    return () => {
+      set.delete(deliver);
+      if (set.size === 0) this.listeners.delete(topic);
+    };
+  }
 
   notify(conversationId: string): void {
     for (const wake of this.subscribers.get(conversationId) ?? []) queueMicrotask(wake);
@@ -59,6 +90,7 @@ type ConversationOf<R> = {
 const MUTATIONS: {
   conversations: ConversationOf<ConversationRepository>;
   messages: ConversationOf<MessageRepository>;
+  streams: ConversationOf<StreamRepository>;
 } = {
   conversations: {
     create: (conversation) => conversation.id,
@@ -72,6 +104,10 @@ const MUTATIONS: {
     postMany: (conversationId) => conversationId,
     update: (change) => change.conversationId,
     softDelete: (deletion) => deletion.conversationId,
+  },
+  // flush appends no event (its deltas travel by broadcast); finish appends message.updated.
+  streams: {
+    finish: (change) => change.conversationId,
   },
 };
 
@@ -115,10 +151,12 @@ export function notifyingStore(store: Store, notifier: Notifier): Store {
     });
   const conversations = wrap(store.conversations, MUTATIONS.conversations, MEMBERSHIP.conversations);
   const messages = wrap(store.messages, MUTATIONS.messages);
+  const streams = wrap(store.streams, MUTATIONS.streams);
   return new Proxy(store, {
     get(object, property) {
       if (property === 'conversations') return conversations;
       if (property === 'messages') return messages;
+      if (property === 'streams') return streams;
       const value = Reflect.get(object, property);
       return typeof value === 'function' ? value.bind(object) : value;
     },

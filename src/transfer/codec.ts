@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { ValidationError } from '../domain/errors.js';
 import { isUserId, isUuid } from '../domain/ids.js';
 import { auditJson, conversationJson, messageJson, participantJson, userJson } from '../domain/encoding.js';
-import type { AuditEntry, Participant } from '../domain/models.js';
+import { MESSAGE_STATUSES, type AuditEntry, type Participant } from '../domain/models.js';
 import {
   checkClientMessageId,
   checkContent,
   checkDisplayName,
   checkHandle,
   checkMessageRole,
+  checkStatusFields,
   checkMetadata,
   checkTitle,
 } from '../domain/validation.js';
@@ -173,8 +174,13 @@ const decoders: { [K in EntityKind]: (o: Record<string, unknown>) => EntityRecor
       'editedAt',
       'deletedAt',
       'version',
+      'status',
+      'statusReason',
     ]);
     const deletedAt = r.nullableDate('deletedAt');
+    // Exports written before messages had a status hold completed messages only.
+    const status = 'status' in o ? r.oneOf('status', MESSAGE_STATUSES) : 'completed';
+    const statusReason = 'statusReason' in o ? r.nullableString('statusReason') : null;
     // A tombstone has no content; anything else needs at least one valid part.
     const content =
       deletedAt !== null && Array.isArray(o.content) && o.content.length === 0 ? [] : r.domain('content', checkContent);
@@ -192,6 +198,8 @@ const decoders: { [K in EntityKind]: (o: Record<string, unknown>) => EntityRecor
       editedAt: r.nullableDate('editedAt'),
       deletedAt,
       version: r.int('version', 1),
+      status,
+      statusReason: checkStatusFields(status, statusReason, 'messages.statusReason'),
     };
   },
   audit: (o) => {

@@ -83,6 +83,8 @@ export function newMessage(conversationId: string, authorId: string, overrides: 
     editedAt: null,
     deletedAt: null,
     version: 1,
+    status: 'completed',
+    statusReason: null,
     ...overrides,
   };
 }

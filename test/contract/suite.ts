@@ -12,6 +12,7 @@ import { messagesSpec } from './spec/messages.js';
 import { paginationSpec } from './spec/pagination.js';
 import { participantsSpec } from './spec/participants.js';
 import { postManySpec } from './spec/post-many.js';
+import { streamingSpec } from './spec/streaming.js';
 import { usersSpec } from './spec/users.js';
 
 /**
@@ -33,5 +34,6 @@ export function describeContract(backend: DatabaseType | StoreInitializer): void
     eventsSpec(test);
     inboxSpec(test);
     inboxIndexSpec(test);
+    streamingSpec(test);
   });
 }

@@ -7,6 +7,8 @@ import {
   NotFoundError,
   RuleViolationError,
   SchemaMismatchError,
+  StreamCapacityError,
+  StreamError,
   TooLargeError,
   UnauthorizedError,
   UnavailableError,
@@ -135,6 +137,24 @@ const rows: Array<[string, DomainError, HttpFailure]> = [
       code: 'schema_mismatch',
       message: 'the database schema does not match this version of the service',
       details: null,
+    },
+  ],
+  ...(['offset_gap', 'offset_conflict', 'message_not_in_progress', 'message_in_progress'] as const).map(
+    (code): [string, DomainError, HttpFailure] => [
+      `StreamError ${code}`,
+      new StreamError(code, `about ${code}`, { expectedOffset: 7 }),
+      { status: 409, code, message: `about ${code}`, details: { expectedOffset: 7 } },
+    ],
+  ),
+  [
+    'StreamCapacityError',
+    new StreamCapacityError(3),
+    {
+      status: 503,
+      code: 'stream_capacity',
+      message: 'this instance already streams 3 messages (STREAM_MAX_ACTIVE); retry shortly',
+      details: { limit: 3 },
+      headers: { 'retry-after': '1' },
     },
   ],
 ];

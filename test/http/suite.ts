@@ -11,6 +11,7 @@ import { messagesSpec } from './spec/messages.js';
 import { operationsSpec } from './spec/operations.js';
 import { paginationSpec } from './spec/pagination.js';
 import { participantsSpec } from './spec/participants.js';
+import { streamingSpec } from './spec/streaming.js';
 import { usersSpec } from './spec/users.js';
 import { apiTests } from './support.js';
 
@@ -33,5 +34,6 @@ export function describeHttp(backend: DatabaseType | StoreInitializer): void {
     hostileSpec(api);
     eventsSpec(api);
     inboxSpec(api);
+    streamingSpec(api);
   });
 }

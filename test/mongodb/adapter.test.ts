@@ -542,6 +542,7 @@ describe('mongodb adapter: migrations', () => {
         'messages_client_message_unique',
         'messages_conversation_created',
         'messages_outbox',
+        'messages_stream_touched',
         'messages_uncounted',
       ].sort(),
     );
@@ -590,6 +591,23 @@ describe('mongodb adapter: the validators the migrations leave', () => {
     await messages.insertOne(doc({ _uncountedAt: at, _batch: ['x', 'y'] }));
     await expect(messages.insertOne(doc({ _batch: [1, 2] }))).rejects.toMatchObject({ code: 121 });
     await expect(messages.insertOne(doc({ content: [{ type: 'unknown' }] }))).rejects.toMatchObject({ code: 121 });
+  });
+
+  it('0008 types the status fields; a message stored before it (no status) reads as completed', async () => {
+    const store = await openStore();
+    await store.migrator.up();
+    const owner = await createUser(store);
+    const c = await createConversation(store, owner);
+    const messages = db.collection('messages');
+    const doc = (extra: object) => ({ ...toMessageDoc(newMessage(c.id, owner.id)), ...extra }) as never;
+    await messages.insertOne(doc({ status: 'in_progress', statusReason: null, _streamTouchedAt: new Date() }));
+    await expect(messages.insertOne(doc({ status: 'streaming' }))).rejects.toMatchObject({ code: 121 });
+    await expect(messages.insertOne(doc({ statusReason: 7 }))).rejects.toMatchObject({ code: 121 });
+    await expect(messages.insertOne(doc({ _streamTouchedAt: 'now' }))).rejects.toMatchObject({ code: 121 });
+    const old = newMessage(c.id, owner.id);
+    const { status: _status, statusReason: _reason, ...before } = toMessageDoc(old);
+    await messages.insertOne(before as never);
+    expect(await store.messages.get(c.id, old.id)).toEqual({ ...old, status: 'completed', statusReason: null });
   });
 });
 

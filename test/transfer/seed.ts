@@ -39,6 +39,9 @@ export async function seedAwkwardStore(
           metadata: j % 2 ? { k: `v${j}` } : {},
           clientMessageId: j % 2 ? `client-${i}-${j}` : null,
           createdAt: new Date(base + i * 60_000 + j * 1000 + (j % 3)),
+          // Streamed messages: one still in progress, one that ended early, in every conversation.
+          ...(j === 3 ? { status: 'in_progress' as const } : {}),
+          ...(j === 4 ? { status: 'incomplete' as const, statusReason: 'max_tokens' } : {}),
         }),
       );
       if (j === 1)

@@ -99,6 +99,8 @@ export function messageOf(r: Row): Message {
     editedAt: dateOrNull(r.edited_at),
     deletedAt: dateOrNull(r.deleted_at),
     version: Number(r.version),
+    status: (r.status as Message['status'] | undefined) ?? 'completed',
+    statusReason: (r.status_reason as string | null | undefined) ?? null,
   };
 }
 

@@ -43,13 +43,11 @@ function text(issues: Issues, field: string, value: unknown): void {
   else if (value.length > LIMITS.textMax) issues.add(field, `must be at most ${LIMITS.textMax} characters`);
 }
 
-/** Only complete items until streamed messages give messages a status (mapping.ts, itemStatus). */
+/** An item's status becomes its message's (mapping.ts, itemStatus); absent or null reads completed. */
 function status(issues: Issues, field: string, value: unknown): void {
-  if (value === undefined || value === null || value === 'completed') return;
-  issues.add(
-    `${field}.status`,
-    'must be completed: in_progress and incomplete items are not supported until streamed messages are',
-  );
+  if (value === undefined || value === null || value === 'completed' || value === 'in_progress') return;
+  if (value === 'incomplete') return;
+  issues.add(`${field}.status`, 'must be completed, in_progress or incomplete');
 }
 
 function part(issues: Issues, field: string, value: unknown): void {

@@ -107,13 +107,16 @@ function opaqueRole(kind: string): MessageRole {
 export type ItemStatus = 'in_progress' | 'completed' | 'incomplete';
 
 /**
- * The status of the items a message reads as. Every message is complete until streamed messages
- * (issue 12, part 1) give messages a `status`; then this returns `message.status`, and the input
- * check (input.ts) accepts the other values.
+ * The status of the items a message reads as: the message's own (the domain's statuses are
+ * OpenAI's item statuses). An item posted with a `status` stores it on its message (draftOf), so
+ * it reads back as sent; one posted without reads `completed`, as before.
  */
-export function itemStatus(_message: Message): ItemStatus {
-  return 'completed';
+export function itemStatus(message: Message): ItemStatus {
+  return message.status;
 }
+
+const statusIn = (value: unknown): { status?: ItemStatus } =>
+  value === 'in_progress' || value === 'incomplete' || value === 'completed' ? { status: value } : {};
 
 // ---------- Conversations ----------
 
@@ -130,6 +133,8 @@ export const conversationObject = (c: Conversation) => ({
 export interface Draft {
   role: MessageRole;
   content: ContentPart[];
+  /** The item's `status` when it had one. */
+  status?: ItemStatus;
 }
 
 const without = (o: JsonObject, keys: readonly string[]): JsonObject =>
@@ -196,7 +201,11 @@ export function draftOf(item: CheckedItem): Draft {
           : (content as JsonObject[]).map((p) => partIn(p, domainRole));
       const extras: JsonObject = { ...(role === domainRole ? {} : { role }), ...rest };
       const [first, ...others] = parts;
-      return { role: domainRole, content: [withExtras(first!, hasKeys(extras) ? { item: extras } : {}), ...others] };
+      return {
+        role: domainRole,
+        content: [withExtras(first!, hasKeys(extras) ? { item: extras } : {}), ...others],
+        ...statusIn(status),
+      };
     }
     case 'function_call': {
       const { type, call_id, name, arguments: args, status, id, ...rest } = item.value;
@@ -206,12 +215,16 @@ export function draftOf(item: CheckedItem): Draft {
         name: name as string,
         arguments: argumentsIn(args as string),
       };
-      return { role: 'assistant', content: [withExtras(call, hasKeys(rest) ? { item: rest } : {})] };
+      return {
+        role: 'assistant',
+        content: [withExtras(call, hasKeys(rest) ? { item: rest } : {})],
+        ...statusIn(status),
+      };
     }
     case 'function_call_output': {
       const { type, call_id, output, status, id, ...rest } = item.value;
       const result: ContentPart = { type: 'tool_result', callId: call_id as string, output: output as JsonValue };
-      return { role: 'tool', content: [withExtras(result, hasKeys(rest) ? { item: rest } : {})] };
+      return { role: 'tool', content: [withExtras(result, hasKeys(rest) ? { item: rest } : {})], ...statusIn(status) };
     }
     case 'opaque': {
       const { id, ...rest } = item.value;

@@ -88,7 +88,7 @@ export function createMetrics(): AppMetrics {
   };
 }
 
-const REPOSITORIES = ['users', 'conversations', 'messages', 'audit', 'events'] as const;
+const REPOSITORIES = ['users', 'conversations', 'messages', 'streams', 'audit', 'events'] as const;
 
 /**
  * The store with every repository method (and ping) timed. Only what the HTTP layer calls goes

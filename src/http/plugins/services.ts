@@ -21,8 +21,19 @@ export default fp(
         { messageMaxBytes: settings.MESSAGE_MAX_BYTES, pageMaxBytes: settings.PAGE_MAX_BYTES },
         app.live.notifier,
         { retentionMs: settings.EVENTS_RETENTION_S * 1000, settleMs: settings.EVENTS_INBOX_SETTLE_MS },
+        {
+          flushIntervalMs: settings.STREAM_FLUSH_INTERVAL_MS,
+          flushBytes: settings.STREAM_FLUSH_BYTES,
+          idleTimeoutMs: settings.STREAM_IDLE_TIMEOUT_MS,
+          sweepIntervalMs: settings.STREAM_SWEEP_INTERVAL_MS,
+          maxActive: settings.STREAM_MAX_ACTIVE,
+        },
+        app.log,
       ),
     );
+    // The sweep ends idle streams; on close, what held streams have not written yet is written.
+    app.addHook('onReady', async () => app.services.streams.start());
+    app.addHook('preClose', async () => app.services.streams.stop());
   },
   { name: 'services', dependencies: ['config', 'store'] },
 );

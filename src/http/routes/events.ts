@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ValidationError } from '../../domain/errors.js';
 import { eventJson } from '../../domain/events.js';
 import type { EventService, Feed, FeedPage } from '../../services/events.js';
+import { deltaTopic } from '../../services/streams.js';
 import type { Live } from '../plugins/live.js';
 import { openSse, sseFrame, type SseOptions } from '../sse.js';
 import { actorId } from '../plugins/auth.js';
@@ -148,5 +149,7 @@ function stream(
     },
   );
   sse.subscribe(feed.conversationId);
+  // Deltas of streamed messages, from the moment the stream is open (README, "Streamed messages").
+  sse.forward(deltaTopic(feed.conversationId), 'message.delta');
   return reply;
 }

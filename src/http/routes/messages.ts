@@ -7,6 +7,9 @@ import { messageJson, pageJson } from '../representation.js';
 import { ConversationParams } from '../schemas/conversations.js';
 import { errors, IfMatchHeaders, Page, PAGINATION_DOC } from '../schemas/common.js';
 import {
+  AppendBody,
+  AppendResultSchema,
+  FinishBody,
   MessageCreateBody,
   MessageListQuery,
   MessageParams,
@@ -19,6 +22,7 @@ const VISIBILITY = 'In a conversation the caller does not take part in, everythi
 
 export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const messages = app.services.messages;
+  const streams = app.services.streams;
   // The response schemas stay to document these routes, but they serialize with native
   // JSON.stringify: a message's content is a union of part schemas, and fast-json-stringify tests
   // every part against each branch (~270 µs per 50-message page, bench/README.md). messageJson
@@ -31,7 +35,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Post a message',
-        description: `201 for a new message. With a \`clientMessageId\` already used in this conversation, 200 with the original message and nothing changes (safe retries). ${VISIBILITY}`,
+        description: `201 for a new message. With a \`clientMessageId\` already used in this conversation, 200 with the original message and nothing changes (safe retries). \`status: "in_progress"\` starts a streamed message: append to it, then finish it (README, "Streamed messages"). ${VISIBILITY}`,
         params: ConversationParams,
         body: MessageCreateBody,
         response: { 200: MessageSchema, 201: MessageSchema, ...errors(400, 401, 404, 413, 415) },
@@ -127,6 +131,52 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         messages.delete(actorId(request), id, messageId, guard),
       );
       return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/conversations/:id/messages/:messageId/append',
+    {
+      schema: {
+        tags,
+        summary: 'Append text to a streamed message',
+        description:
+          'Author only (403 for other participants), on an `in_progress` message (else 409 `message_not_in_progress`). ' +
+          'Adds `text` at `offset` (code points) to the message’s streamed text — its last part when that is a text part, else a new text part at the end. ' +
+          'Idempotent by offset: text already there is accepted again and not repeated (`appended: 0`); an offset beyond the end is 409 `offset_gap` and one that overlaps with other text 409 `offset_conflict`, both with `details.expectedOffset`. ' +
+          'Live subscribers of the conversation’s events get a `message.delta` at once; the database gets the text at a bounded rate (STREAM_FLUSH_INTERVAL_MS, STREAM_FLUSH_BYTES). ' +
+          `503 \`stream_capacity\` when the instance holds STREAM_MAX_ACTIVE streams. ${VISIBILITY}`,
+        params: MessageParams,
+        body: AppendBody,
+        response: { 200: AppendResultSchema, ...errors(400, 401, 403, 404, 409, 415, 503) },
+      },
+    },
+    async (request) => {
+      const { id, messageId } = request.params;
+      return streams.append(actorId(request), id, messageId, request.body);
+    },
+  );
+
+  app.post(
+    '/conversations/:id/messages/:messageId/finish',
+    {
+      schema: {
+        tags,
+        summary: 'Finish a streamed message',
+        description:
+          'Author only (403 for other participants). Ends an `in_progress` message as `completed` or `incomplete` (with an optional `statusReason`), with what was streamed, or with `content` (the whole final content, replacing it). ' +
+          'Bumps the version and appends a `message.updated` event with the final message. A repeat of the same finish returns the message again; any other on an ended message is 409 `message_not_in_progress`. ' +
+          VISIBILITY,
+        params: MessageParams,
+        body: FinishBody,
+        response: { 200: MessageSchema, ...errors(400, 401, 403, 404, 409, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const { id, messageId } = request.params;
+      const message = await streams.finish(actorId(request), id, messageId, request.body);
+      setETag(reply, message.version);
+      return messageJson(message);
     },
   );
 };

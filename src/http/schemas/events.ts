@@ -21,6 +21,7 @@ export const EVENT_DATA_DOC = [
   '`participant.removed`: `{userId}` (for that user the last event; their stream ends)',
   '`message.created`, `message.updated`, `message.deleted`: `{message}` as the messages routes return it (a tombstone for deleted)',
   '`reset` (never stored): `{reason: "expired" | "ahead", lastSeq}` — re-read the conversation and its messages, then continue after `lastSeq`',
+  'on the SSE stream only, never stored and without an `id:` line (it does not move Last-Event-ID): `message.delta` `{type, conversationId, messageId, offset, text}`, text appended to an `in_progress` message at `offset` (code points); apply it when `offset` ≤ the length you hold, skipping what you have (README, "Streamed messages")',
 ].join('; ');
 
 export const EventSchema = Type.Object(

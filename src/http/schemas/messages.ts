@@ -1,6 +1,6 @@
 import { Type, type TSchema } from 'typebox';
 import type { ContentPart } from '../../domain/models.js';
-import { CLIENT_MESSAGE_ID_PATTERN, LIMITS } from '../../domain/limits.js';
+import { CLIENT_MESSAGE_ID_PATTERN, LIMITS, STATUS_REASON_PATTERN } from '../../domain/limits.js';
 import {
   closed,
   ExpectedVersion,
@@ -88,6 +88,18 @@ const ClientMessageId = Type.String({
   description: 'Idempotency key, unique per conversation: a repeat returns the first message with 200.',
 });
 
+const Status = Type.Enum(['completed', 'in_progress', 'incomplete'], {
+  description:
+    '`completed` (the default); `in_progress` while its author streams it (appends, then finish); `incomplete` when it ended early (`statusReason` says why).',
+});
+const STATUS_REASON_DOC =
+  'Why an incomplete message ended: a token such as `interrupted` (set by the idle sweep), `max_tokens`, `error`, `deleted`.';
+const StatusReason = Type.String({
+  pattern: STATUS_REASON_PATTERN.source,
+  maxLength: LIMITS.statusReasonMax,
+  description: STATUS_REASON_DOC,
+});
+
 export const MessageSchema = Type.Object(
   {
     id: Uuid,
@@ -101,6 +113,8 @@ export const MessageSchema = Type.Object(
     editedAt: NullableTimestamp,
     deletedAt: NullableTimestamp,
     version: Version(),
+    status: Status,
+    statusReason: Type.Unsafe<string | null>({ type: ['string', 'null'], description: STATUS_REASON_DOC }),
   },
   closed,
 );
@@ -111,6 +125,44 @@ export const MessageCreateBody = Type.Object(
     content: Content(ContentPartIn, `1–${LIMITS.contentPartsMax} typed parts.`),
     metadata: Type.Optional(Metadata()),
     clientMessageId: Type.Optional(ClientMessageId),
+    status: Type.Optional(Status),
+    statusReason: Type.Optional(Type.Union([StatusReason, Type.Null()])),
+  },
+  closed,
+);
+
+export const AppendBody = Type.Object(
+  {
+    offset: Type.Integer({
+      minimum: 0,
+      maximum: LIMITS.integerMax,
+      description:
+        'Where `text` starts in the streamed text, in Unicode code points (Python `len()`, JavaScript `[...s].length`). Text before it must be there already (else 409 `offset_gap` with `details.expectedOffset`); text it overlaps must be the same (else 409 `offset_conflict`).',
+    }),
+    text: Type.String({
+      maxLength: LIMITS.appendTextMax,
+      description: 'The text to add (may be empty: keeps the stream alive).',
+    }),
+  },
+  closed,
+);
+
+export const AppendResultSchema = Type.Object(
+  {
+    messageId: Uuid,
+    offset: Type.Integer({ description: 'Where the streamed text ends now: the offset of the next append.' }),
+    appended: Type.Integer({ description: 'Code points this append added; 0 for a retry of text already there.' }),
+  },
+  closed,
+);
+
+export const FinishBody = Type.Object(
+  {
+    status: Type.Enum(['completed', 'incomplete']),
+    statusReason: Type.Optional(Type.Union([StatusReason, Type.Null()])),
+    content: Type.Optional(
+      Content(ContentPartIn, 'The whole final content, replacing what was streamed (to correct drift).'),
+    ),
   },
   closed,
 );

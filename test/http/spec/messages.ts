@@ -39,6 +39,8 @@ export function messagesSpec(test: ApiTest): void {
         editedAt: null,
         deletedAt: null,
         version: 1,
+        status: 'completed',
+        statusReason: null,
       });
       expect(m.id).toMatch(UUID);
       expect(m.createdAt).toMatch(ISO_MS);

@@ -112,6 +112,8 @@ export function operationsSpec(test: ApiTest): void {
           'POST /v1/conversations/{id}/participants',
           'DELETE /v1/conversations/{id}/participants/{userId}',
           'POST /v1/conversations/{id}/messages',
+          'POST /v1/conversations/{id}/messages/{messageId}/append',
+          'POST /v1/conversations/{id}/messages/{messageId}/finish',
           'GET /v1/conversations/{id}/messages',
           'GET /v1/conversations/{id}/messages/{messageId}',
           'PATCH /v1/conversations/{id}/messages/{messageId}',

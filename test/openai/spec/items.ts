@@ -173,7 +173,7 @@ export function itemsSpec(test: OpenAiTest): void {
         [{ role: 'robot', content: 'x' }, 'items[2].role'],
         [{ role: 'user', content: [{ type: 'input_text' }] }, 'items[2].content[0].text'],
         [{ role: 'user', content: [] }, 'items[2].content'],
-        [{ role: 'user', content: 'x', status: 'in_progress' }, 'items[2].status'],
+        [{ role: 'user', content: 'x', status: 'done' }, 'items[2].status'],
         [{ type: 'function_call', call_id: 'c', name: 'f', arguments: { a: 1 } }, 'items[2].arguments'],
         [{ type: 'function_call', call_id: '', name: 'f', arguments: '{}' }, 'items[2].call_id'],
         [{ type: 'function_call_output', call_id: 'c', output: 42 }, 'items[2].output'],
@@ -300,6 +300,59 @@ export function itemsSpec(test: OpenAiTest): void {
       const bogus = await failure(client.conversations.items.list(id, { include: ['everything' as never] }));
       expect(bogus).toBeInstanceOf(OpenAI.BadRequestError);
       expect(bogus.param).toMatch(/^include/);
+    });
+
+    test('item status follows the message status: posted statuses read back, a streamed message is in_progress', async (api) => {
+      const client = await api.sdk('sam');
+      const { id } = await client.conversations.create();
+      const sent = [
+        {
+          type: 'message',
+          role: 'assistant',
+          status: 'in_progress',
+          content: [{ type: 'output_text', text: 'par', annotations: [] }],
+        },
+        {
+          type: 'message',
+          role: 'assistant',
+          status: 'incomplete',
+          content: [{ type: 'output_text', text: 'cut', annotations: [] }],
+        },
+        { type: 'function_call', status: 'incomplete', call_id: 'c9', name: 'f', arguments: '{"a":' },
+        { type: 'function_call_output', status: 'completed', call_id: 'c9', output: 'ok' },
+      ] as unknown as InputItem[];
+      const added = await client.conversations.items.create(id, { items: sent });
+      expect(added.data).toEqual(sent.map((item) => ({ ...item, id: expect.stringMatching(UUID) })));
+      expect(await allItems(client, id)).toEqual(added.data);
+      // The same messages through /v1 carry the status.
+      const v1 = api.v1('sam');
+      const page = (await v1.get(`/conversations/${id}/messages?direction=newer`)).body;
+      expect(page.data.map((m: { status: string }) => m.status)).toEqual([
+        'in_progress',
+        'incomplete',
+        'incomplete',
+        'completed',
+      ]);
+      // A message streamed through /v1 reads in_progress until it is finished, then completed.
+      const streamed = (
+        await v1.post(`/conversations/${id}/messages`, {
+          role: 'assistant',
+          status: 'in_progress',
+          content: [{ type: 'text', text: '' }],
+        })
+      ).body;
+      await v1.post(`/conversations/${id}/messages/${streamed.id}/append`, { offset: 0, text: 'Hi' });
+      const during = await client.conversations.items.retrieve(streamed.id, { conversation_id: id });
+      expect(during).toMatchObject({ type: 'message', status: 'in_progress' });
+      await v1.post(`/conversations/${id}/messages/${streamed.id}/finish`, { status: 'completed' });
+      const after = await client.conversations.items.retrieve(streamed.id, { conversation_id: id });
+      expect(after).toEqual({
+        id: streamed.id,
+        type: 'message',
+        status: 'completed',
+        role: 'assistant',
+        content: [{ type: 'output_text', text: 'Hi', annotations: [] }],
+      });
     });
   });
 }
