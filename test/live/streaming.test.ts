@@ -56,16 +56,26 @@ async function deltaStream(instance: Instance, sub: string, conversationId: stri
   return { deltas, close: () => res.destroy() };
 }
 
-/** The client's rule: apply deltas by offset, skipping what is there; none may start beyond the end. */
-function assemble(initial: string, deltas: Delta[]): string {
+/**
+ * The client's rule (README, "Streamed messages"): apply a delta that starts at or before the end
+ * of the text held, skipping the part already there (which must agree); keep one that starts
+ * beyond it until the gap fills. Returns the text and how many deltas still wait.
+ */
+function assemble(initial: string, deltas: Delta[]): { text: string; waiting: number } {
   let cps = [...initial];
-  for (const d of deltas) {
-    const piece = [...d.text];
-    expect(d.offset).toBeLessThanOrEqual(cps.length);
-    expect(piece.slice(0, cps.length - d.offset).join('')).toBe(cps.slice(d.offset).join('').slice(0, d.text.length));
-    cps = [...cps, ...piece.slice(cps.length - d.offset)];
+  const waiting = [...deltas];
+  for (
+    let i = waiting.findIndex((d) => d.offset <= cps.length);
+    i >= 0;
+    i = waiting.findIndex((d) => d.offset <= cps.length)
+  ) {
+    const [d] = waiting.splice(i, 1);
+    const piece = [...d!.text];
+    const overlap = Math.min(piece.length, cps.length - d!.offset);
+    expect(piece.slice(0, overlap).join('')).toBe(cps.slice(d!.offset, d!.offset + overlap).join(''));
+    cps = [...cps, ...piece.slice(overlap)];
   }
-  return cps.join('');
+  return { text: cps.join(''), waiting: waiting.length };
 }
 
 const streamedText = (m: { content: { type: string; text?: string }[] }) => {
@@ -123,10 +133,18 @@ describe.each(VARIANTS)('streamed messages across two instances: EVENTS_NOTIFY=$
       if (i % 10 === 0) await sleep(40);
     }
     const length = [...final].length;
-    await eventually('the last delta on B', async () =>
-      onB.deltas.some((d) => d.messageId === messageId && d.offset + [...d.text].length === length) ? true : undefined,
+    // Deltas beyond the text held wait for the delta the next write sends; the whole text is there
+    // once the last append's delta and that write's arrived.
+    await eventually('the whole text on B', async () =>
+      assemble(
+        read,
+        onB.deltas.filter((d) => d.messageId === messageId),
+      ).text === final
+        ? true
+        : undefined,
     );
-    expect(assemble(read, onB.deltas)).toBe(final);
+    expect(onB.deltas.some((d) => d.offset + [...d.text].length === length)).toBe(true);
+    expect(assemble(read, onB.deltas)).toEqual({ text: final, waiting: 0 });
     const done = await a.call('bot', 'POST', `${path}/finish`, { status: 'completed' });
     expect(done.json()).toMatchObject({ status: 'completed', content: [{ type: 'text', text: final }] });
     onB.close();
