@@ -63,7 +63,14 @@ class Runner {
   ) {}
 
   /** Probes one request, then warms the server up; returns the answer, or null (with the problem recorded). */
-  async ready(label: string, child: ServerChild, op: Op, pl: Plan, ro: RequestOptions): Promise<string | null> {
+  async ready(
+    label: string,
+    child: ServerChild,
+    op: Op,
+    pl: Plan,
+    ro: RequestOptions,
+    warmup = this.o.warmup,
+  ): Promise<string | null> {
     const { requests, status } = requestsFor(op, pl, ro);
     const answer = child.alive
       ? await probe(child.url, firstRequest(op, pl, ro)).catch((error: unknown) => ({
@@ -79,7 +86,7 @@ class Runner {
       return null;
     }
     // Warm-up: JIT, connection pools, caches; not recorded.
-    await load(child.url, requests, status, this.o.connections[0]!, this.o.warmup);
+    await load(child.url, requests, status, this.o.connections[0]!, warmup);
     return answer!.text;
   }
 
@@ -163,15 +170,14 @@ interface ScalePointSpec {
 }
 
 /**
- * Seconds a scale point is measured: the run's duration, but at least SLOW_POINT_SECONDS where
- * one answer alone can take a large part of a short run (pages of 50 × 200 KB, 500 connections
- * to set up), so the point has enough responses to give a p50.
+ * Seconds a scale point is measured: longer where one answer alone can take a large part of a
+ * short run (pages of 50 × 200 KB, 500 connections to set up), so the point has enough
+ * responses to give a p50.
  */
-const SLOW_POINT_SECONDS = 2;
 const secondsOf = (o: BenchOptions, point: ScalePointSpec) =>
   point.connections > 100 || (point.dimension === 'size' && point.value >= 100_000)
-    ? Math.max(o.duration, SLOW_POINT_SECONDS)
-    : o.duration;
+    ? o.scale.slowSeconds
+    : o.scale.seconds;
 
 async function benchBackend(
   backend: Backend,
@@ -283,7 +289,14 @@ async function benchBackend(
       const answers = new Map<ServerVariant, string>();
       for (const variant of variants) {
         const child = children.get(variant)!;
-        const answer = await runner.ready(`${label} ${variant}`, child, point.op, point.plan, point.options ?? {});
+        const answer = await runner.ready(
+          `${label} ${variant}`,
+          child,
+          point.op,
+          point.plan,
+          point.options ?? {},
+          o.scale.warmup,
+        );
         if (answer === null) continue;
         answers.set(variant, answer);
         const { requests, status } = requestsFor(point.op, point.plan, point.options);

@@ -45,6 +45,10 @@ export interface ScaleOptions {
   connections: number[];
   /** Measure L1 too, beside L2. */
   l1: boolean;
+  /** Seconds per point, and per slow point (pages of 50 × 200 KB, 500 connections), and of warm-up per point. */
+  seconds: number;
+  slowSeconds: number;
+  warmup: number;
 }
 
 /** The issue's points; quick measures the same points (they are cheap to seed) with L2 only. */
@@ -56,7 +60,7 @@ const SCALE = {
 };
 
 const FULL = { messages: 1_000_000, conversations: 10_000, hot: 200_000, deep: 150_000, duration: 5, warmup: 2 };
-const QUICK = { messages: 20_000, conversations: 200, hot: 10_000, deep: 7_500, duration: 0.5, warmup: 0.2 };
+const QUICK = { messages: 20_000, conversations: 200, hot: 10_000, deep: 7_500, duration: 0.5, warmup: 0.15 };
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -162,12 +166,14 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' | { render: 
     values.hot === undefined && values.deep === undefined ? d.deep : Math.floor((hot * 3) / 4),
   );
   if (deep >= hot) throw new UsageError(`--deep (${deep}) must be smaller than --hot (${hot})`);
+  const duration = seconds(values.duration, 'duration', d.duration);
+  const warmupSeconds = seconds(values.warmup, 'warmup', d.warmup);
   const connections = (values.connections ?? '10,100').split(',').map((c) => count(c.trim(), 'connections', 10));
   return {
     backends: list(values.backends ?? BACKENDS.join(','), BACKENDS, 'backend'),
     ops: list(values.ops ?? OPS.join(','), OPS, 'op'),
-    duration: seconds(values.duration, 'duration', d.duration),
-    warmup: seconds(values.warmup, 'warmup', d.warmup),
+    duration,
+    warmup: warmupSeconds,
     connections,
     messages,
     conversations,
@@ -183,6 +189,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' | { render: 
         values.scale === 'none' ? [] : list(values.scale ?? SCALE_DIMENSIONS.join(','), SCALE_DIMENSIONS, 'scale'),
       ...SCALE,
       l1: !values.quick && !values['no-scale-l1'],
+      // Quick keeps every point but measures each briefly: the route is warm from the main runs.
+      ...(values.quick
+        ? { seconds: 0.4, slowSeconds: 1.5, warmup: 0.1 }
+        : { seconds: duration, slowSeconds: Math.max(duration, 5), warmup: Math.min(1, warmupSeconds) }),
     },
   };
 }
