@@ -380,7 +380,8 @@ export function scaleTable(r: BenchResult): string {
     }
     const first = new Map<string, number>();
     for (const row of mine) {
-      const key = `${row.dimension}|${row.op}`;
+      // Depth compares the deep page with the newest (two operations); the others one operation's points.
+      const key = row.dimension === 'depth' ? 'depth' : `${row.dimension}|${row.op}`;
       if (row.l2 && !first.has(key)) first.set(key, row.l2.p50);
       const growth = row.l2 ? ratio(row.l2.p50, first.get(key)!) : Number.NaN;
       rows.push([
