@@ -51,6 +51,8 @@ interface RunSpec {
   profileName?: string;
   /** Seconds to measure (default: the run's duration). */
   seconds?: number;
+  /** Requests to measure instead of seconds. */
+  amount?: number;
 }
 
 /** The measured runs of one backend, against its started servers. */
@@ -99,7 +101,7 @@ class Runner {
     const profiled = this.profileDir !== undefined && r.profileName !== undefined && r.variant !== 'L0';
     if (profiled) await r.child.profileStart();
     r.child.beginPeak();
-    const result = await load(r.child.url, r.requests, r.status, r.connections, r.seconds ?? this.o.duration);
+    const result = await load(r.child.url, r.requests, r.status, r.connections, r.seconds ?? this.o.duration, r.amount);
     const peakRss = r.child.endPeak();
     if (profiled) await r.child.profileStop(`${this.profileDir}${r.profileName}.cpuprofile`);
     const failed = result.failed + result.errors;
@@ -170,17 +172,22 @@ interface ScalePointSpec {
 }
 
 /**
- * Seconds a scale point is measured: longer where one answer alone can take a large part of a
- * short run (pages of 50 × 200 KB, 500 connections to set up), so the point has enough
- * responses to give a p50.
+ * How long a scale point is measured. Most points: the scale table's seconds. Slow points (pages
+ * of 50 × 200 KB, where one answer alone can take seconds; 500 connections to serve): a longer
+ * run, or in quick a number of requests (SLOW_ANSWERS, at least two per connection), so the
+ * point has enough answers for a p50 however busy the machine is.
  */
-/** Fewer successful answers than this in a scale point's run, and it is measured again, longer. */
-const MIN_ANSWERS = 20;
+function measureOf(o: BenchOptions, point: ScalePointSpec): { seconds: number; amount?: number } {
+  const slow = point.connections > 100 || (point.dimension === 'size' && point.value >= 100_000);
+  if (!slow) return { seconds: o.scale.seconds };
+  return o.quick
+    ? { seconds: o.scale.slowSeconds, amount: Math.max(SLOW_ANSWERS, 2 * point.connections) }
+    : { seconds: o.scale.slowSeconds };
+}
 
-const secondsOf = (o: BenchOptions, point: ScalePointSpec) =>
-  point.connections > 100 || (point.dimension === 'size' && point.value >= 100_000)
-    ? o.scale.slowSeconds
-    : o.scale.seconds;
+const SLOW_ANSWERS = 30;
+/** Fewer successful answers than this in a timed scale run, and it is measured again, three times as long. */
+const MIN_ANSWERS = 20;
 
 async function benchBackend(
   backend: Backend,
@@ -310,17 +317,16 @@ async function benchBackend(
           requests,
           status,
           connections: point.connections,
-          seconds: secondsOf(o, point),
+          ...measureOf(o, point),
           profileName: `${backend.name}-scale-${point.dimension}-${point.value}-${point.op}-${variant}`,
         };
         let result = await runner.measure(label, spec);
         // Too few answers for a p50 (a busy machine, 500 connections still being served): once
         // more, three times as long.
-        if (result && result.ok < MIN_ANSWERS) {
-          log(
-            `  [${backend.name}] ${label}: ${result.ok} answers in ${spec.seconds} s; measuring ${3 * spec.seconds!} s`,
-          );
-          result = await runner.measure(label, { ...spec, seconds: 3 * spec.seconds! });
+        if (result && spec.amount === undefined && result.ok < MIN_ANSWERS) {
+          const longer = Math.round(3 * spec.seconds! * 10) / 10;
+          log(`  [${backend.name}] ${label}: ${result.ok} answers in ${spec.seconds} s; measuring ${longer} s`);
+          result = await runner.measure(label, { ...spec, seconds: longer });
         }
         if (result)
           scaleOut.push({
@@ -370,9 +376,11 @@ export async function bench(o: BenchOptions): Promise<BenchResult> {
     scale: [],
   };
   const runs = o.ops.length * VARIANTS.length + (o.ops.includes('post-message') ? 1 : 0);
-  const scaleRuns = scalePoints(o, plan(params, o.deep), scalePlan(params)).length * (o.scale.l1 ? 2 : 1);
-  const perBackend =
-    runs * (o.warmup + o.connections.length * (o.duration + 0.2)) + scaleRuns * (o.warmup + o.duration + 0.4);
+  const points = scalePoints(o, plan(params, o.deep), scalePlan(params));
+  const scaleRuns = points.length * (o.scale.l1 ? 2 : 1);
+  const scaleSeconds =
+    points.reduce((a, p) => a + o.scale.warmup + measureOf(o, p).seconds + 0.4, 0) * (o.scale.l1 ? 2 : 1);
+  const perBackend = runs * (o.warmup + o.connections.length * (o.duration + 0.2)) + scaleSeconds;
   log(
     `polystore bench (${result.mode}): ${o.backends.join(', ')}; ${o.ops.length} operations × ${VARIANTS.length} variants (+ L1-insert) × connections ${o.connections.join(', ')}, ` +
       `${scaleRuns} scale runs; ${o.duration} s per run (+${o.warmup} s warm-up): about ${Math.ceil(perBackend / 6) / 10} min of load per backend reached`,
