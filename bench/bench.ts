@@ -174,18 +174,18 @@ interface ScalePointSpec {
 /**
  * How long a scale point is measured. Most points: the scale table's seconds. Slow points (pages
  * of 50 × 200 KB, where one answer alone can take seconds; 500 connections to serve): a longer
- * run, or in quick a number of requests (SLOW_ANSWERS, at least two per connection), so the
+ * run, or in quick a number of requests (SLOW_ANSWERS, at least one per connection), so the
  * point has enough answers for a p50 however busy the machine is.
  */
 function measureOf(o: BenchOptions, point: ScalePointSpec): { seconds: number; amount?: number } {
   const slow = point.connections > 100 || (point.dimension === 'size' && point.value >= 100_000);
   if (!slow) return { seconds: o.scale.seconds };
   return o.quick
-    ? { seconds: o.scale.slowSeconds, amount: Math.max(SLOW_ANSWERS, 2 * point.connections) }
+    ? { seconds: o.scale.slowSeconds, amount: Math.max(SLOW_ANSWERS, point.connections) }
     : { seconds: o.scale.slowSeconds };
 }
 
-const SLOW_ANSWERS = 30;
+const SLOW_ANSWERS = 20;
 /** Fewer successful answers than this in a timed scale run, and it is measured again, three times as long. */
 const MIN_ANSWERS = 20;
 

@@ -60,7 +60,7 @@ const SCALE = {
 };
 
 const FULL = { messages: 1_000_000, conversations: 10_000, hot: 200_000, deep: 150_000, duration: 5, warmup: 2 };
-const QUICK = { messages: 20_000, conversations: 200, hot: 10_000, deep: 7_500, duration: 0.5, warmup: 0.15 };
+const QUICK = { messages: 20_000, conversations: 200, hot: 10_000, deep: 7_500, duration: 0.4, warmup: 0.1 };
 
 const HELP = `Usage: npm run bench -- [options]
 
