@@ -334,6 +334,14 @@ export async function sqlL1(d: SqlDriver): Promise<L1Db> {
       // The seeded member rows carry no activity_at yet: give them their conversation's
       // (every row when the column is NOT NULL; else only those of small conversations).
       if (schema.inbox) await d.read.exec(fillInbox(d.kind, schema.inbox.nullable), []);
+      // polystore decides by its stored member count whether a post copies the activity onto the
+      // member rows (and whether an added member makes the conversation shared): seeded rows
+      // start at the column's default, 0, so count them here.
+      if (await d.column('conversations', 'member_count'))
+        await d.read.exec(
+          'UPDATE conversations SET member_count = (SELECT COUNT(*) FROM participants p WHERE p.conversation_id = conversations.id)',
+          [],
+        );
       const tables = ['users', 'conversations', 'participants', 'messages'];
       if (d.kind === 'sqlite' || d.kind === 'postgres') await d.read.exec('ANALYZE', []);
       else await d.read.rows(`ANALYZE TABLE ${tables.join(', ')}`, []);
