@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { cp, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -43,6 +43,9 @@ export const COMPILED_SERVER = fileURLToPath(new URL('./.data/build/bench/server
  * errors elsewhere in the tree (work in progress) are reported but do not stop the emit.
  */
 export async function buildServers(log: (line: string) => void): Promise<void> {
+  // The demo page's static files, copied as `npm run build` copies them: a server in
+  // development mode (the `bench:events` gateways) serves /demo and reads them at start.
+  await cp(`${ROOT}src/demo`, fileURLToPath(new URL('./.data/build/src/demo', import.meta.url)), { recursive: true });
   if (await upToDate()) return;
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const started = performance.now();

@@ -21,10 +21,29 @@ export interface DatasetParams {
   /** Messages in the hot conversation. */
   hot: number;
   users: number;
+  /** The scale table's own records (see ScaleParams). */
+  scale: ScaleParams;
 }
 
+/**
+ * The scale table's records, apart from everything else: for each entry of `inboxes` a user in
+ * that many conversations (no messages, so only the list's cost grows); for each entry of
+ * `crowds`, CROWD_CONVERSATIONS conversations of that many participants (posted into
+ * round-robin by their owner); for each entry of `sizes`, a conversation of PAGE + 1 messages
+ * of that many bytes of text (its newest page is read; see textParts).
+ */
+export interface ScaleParams {
+  inboxes: number[];
+  crowds: number[];
+  sizes: number[];
+}
+
+export const CROWD_CONVERSATIONS = 10;
+/** Messages per size conversation: a full page and the one that tells hasMore. */
+const SIZE_MESSAGES = 51;
+
 /** Bump when the generator changes, so a stored dataset of the old shape is reseeded. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 const T0 = Date.UTC(2025, 0, 1);
 const CONVERSATIONS_AT = T0 + 1_000;
@@ -124,9 +143,26 @@ export function creator(): User {
   };
 }
 
-/** Every user of the dataset, the creator last. */
+/** A user of the scale records only (their ids never meet the regular users'). */
+function scaleUser(id: string): User {
+  const at = new Date(T0);
+  return { id, handle: id.replaceAll('-', '_'), displayName: id, createdAt: at, updatedAt: at, version: 1 };
+}
+
+export const inboxUserId = (n: number) => `bench-inbox-${n}`;
+export const crowdUserId = (i: number) => `bench-crowd-${String(i).padStart(4, '0')}`;
+export const SIZES_OWNER = 'bench-sizes';
+
+/** Every user of the dataset: the regular ones, the creator, then the scale records' users. */
 export function allUsers(p: DatasetParams): User[] {
-  return [...Array.from({ length: p.users }, (_, i) => user(i)), creator()];
+  const crowd = Math.max(0, ...p.scale.crowds);
+  return [
+    ...Array.from({ length: p.users }, (_, i) => user(i)),
+    creator(),
+    ...p.scale.inboxes.map((n) => scaleUser(inboxUserId(n))),
+    ...Array.from({ length: crowd }, (_, i) => scaleUser(crowdUserId(i))),
+    ...(p.scale.sizes.length > 0 ? [scaleUser(SIZES_OWNER)] : []),
+  ];
 }
 
 /** Who takes part in conversation `k` (k = p.conversations is the hot one). */
@@ -254,7 +290,7 @@ export function conversationIds(p: DatasetParams): string[] {
 
 /**
  * Every message in batches, each conversation's messages in time order: the regular ones by g,
- * then the hot conversation's.
+ * then the hot conversation's, then the size conversations'.
  */
 export function* messageBatches(p: DatasetParams, size: number): Generator<Message[]> {
   const ids = conversationIds(p);
@@ -275,9 +311,134 @@ export function* messageBatches(p: DatasetParams, size: number): Generator<Messa
     }
   }
   if (batch.length > 0) yield batch;
+  // The size conversations' messages are large (up to 51 × 200 KB): a batch of their own each 10.
+  const large = sizeMessages(p);
+  for (let i = 0; i < large.length; i += 10) yield large.slice(i, i + 10);
 }
 
-export const totalMessages = (p: DatasetParams) => p.messages + p.hot;
+export const totalMessages = (p: DatasetParams) => p.messages + p.hot + p.scale.sizes.length * SIZE_MESSAGES;
+
+// ---- the scale table's records ------------------------------------------------------------------
+
+/** After the regular and hot conversations' creation times, before SEEDED_BEFORE. */
+const SCALE_AT = CONVERSATIONS_AT + 1_000_000;
+const SIZES_AT = T0 + 20 * 86_400_000;
+
+export interface ScaleConversation {
+  conversation: Conversation;
+  participants: Participant[];
+}
+
+/** Conversation `j` of the scale records, with its members (the first is the owner). */
+function scaleConversation(j: number, title: string, members: string[], last: Date | null, count: number) {
+  const createdAt = new Date(SCALE_AT + j);
+  const id = uuidAt(createdAt.getTime(), mix(11, j));
+  return {
+    conversation: {
+      id,
+      title,
+      metadata: { project: 'bench', kind: 'scale' },
+      createdBy: members[0]!,
+      createdAt,
+      updatedAt: createdAt,
+      lastMessageAt: last,
+      messageCount: count,
+      version: 1,
+    },
+    participants: members.map((userId, i) => ({
+      conversationId: id,
+      userId,
+      role: i === 0 ? ('owner' as const) : ('member' as const),
+      joinedAt: createdAt,
+    })),
+  };
+}
+
+const sizeTime = (s: number, i: number) => SIZES_AT + s * 1000 + i;
+
+/** Characters per text part of a large message: the API takes at most LIMITS.textMax (64 Ki) per part. */
+const PART_CHARS = 50_000;
+
+/** `bytes` of ASCII text as text parts of at most PART_CHARS each (a 200 KB message is four parts). */
+export function textParts(bytes: number, fill: (length: number) => string): ContentPart[] {
+  const parts: ContentPart[] = [];
+  for (let done = 0; done < bytes; done += PART_CHARS)
+    parts.push({ type: 'text', text: fill(Math.min(PART_CHARS, bytes - done)) });
+  return parts;
+}
+
+/** Every scale conversation, in a fixed order: the inboxes, the crowds, the size conversations. */
+export function scaleConversations(p: DatasetParams): ScaleConversation[] {
+  const out: ScaleConversation[] = [];
+  let j = 0;
+  for (const n of p.scale.inboxes)
+    for (let i = 0; i < n; i++) out.push(scaleConversation(j++, `Inbox ${n} #${i}`, [inboxUserId(n)], null, 0));
+  for (const n of p.scale.crowds) {
+    const members = Array.from({ length: n }, (_, i) => crowdUserId(i));
+    for (let i = 0; i < CROWD_CONVERSATIONS; i++)
+      out.push(scaleConversation(j++, `Crowd ${n} #${i}`, members, null, 0));
+  }
+  p.scale.sizes.forEach((size, s) => {
+    const last = new Date(sizeTime(s, SIZE_MESSAGES - 1));
+    out.push(scaleConversation(j++, `Size ${size}`, [SIZES_OWNER], last, SIZE_MESSAGES));
+  });
+  return out;
+}
+
+/** The messages of the size conversations: each exactly `size` bytes of text (see textParts). */
+export function sizeMessages(p: DatasetParams, ids = scaleConversations(p)): Message[] {
+  const out: Message[] = [];
+  const first = ids.length - p.scale.sizes.length;
+  p.scale.sizes.forEach((size, s) => {
+    const conversationId_ = ids[first + s]!.conversation.id;
+    for (let i = 0; i < SIZE_MESSAGES; i++) {
+      const ms = sizeTime(s, i);
+      const seed = mix(17 + s, i);
+      out.push({
+        id: uuidAt(ms, seed),
+        conversationId: conversationId_,
+        authorId: SIZES_OWNER,
+        role: 'user',
+        content: textParts(size, (length) => text(rng(seed + length), length)),
+        metadata: {},
+        clientMessageId: null,
+        createdAt: new Date(ms),
+        editedAt: null,
+        deletedAt: null,
+        version: 1,
+      });
+    }
+  });
+  return out;
+}
+
+/** What the scale table's runs address. */
+export interface ScalePlan {
+  /** Per entry of `inboxes`: the user in that many conversations. */
+  inboxUsers: Map<number, string>;
+  /** Per entry of `crowds`: that size's conversations, each posted to by its owner. */
+  crowdTargets: Map<number, Target[]>;
+  /** Per entry of `sizes`: the size conversation and its owner. */
+  sizeTargets: Map<number, Target>;
+}
+
+export function scalePlan(p: DatasetParams): ScalePlan {
+  const all = scaleConversations(p);
+  const inboxUsers = new Map(p.scale.inboxes.map((n) => [n, inboxUserId(n)]));
+  const crowdTargets = new Map<number, Target[]>();
+  let j = p.scale.inboxes.reduce((a, n) => a + n, 0);
+  for (const n of p.scale.crowds) {
+    crowdTargets.set(
+      n,
+      all.slice(j, j + CROWD_CONVERSATIONS).map((c) => ({ conversationId: c.conversation.id, userId: crowdUserId(0) })),
+    );
+    j += CROWD_CONVERSATIONS;
+  }
+  const sizeTargets = new Map(
+    p.scale.sizes.map((size, s) => [size, { conversationId: all[j + s]!.conversation.id, userId: SIZES_OWNER }]),
+  );
+  return { inboxUsers, crowdTargets, sizeTargets };
+}
 
 // ---- what the workload asks for ----------------------------------------------------------------
 

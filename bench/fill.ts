@@ -1,5 +1,13 @@
 import type { EntityRecords } from '../src/repositories/ports.js';
-import { allUsers, conversation, messageBatches, participants, totalMessages, type DatasetParams } from './dataset.js';
+import {
+  allUsers,
+  conversation,
+  messageBatches,
+  participants,
+  scaleConversations,
+  totalMessages,
+  type DatasetParams,
+} from './dataset.js';
 import type { SeedKind } from './variants/l1/types.js';
 
 export type Insert = <K extends SeedKind>(kind: K, records: EntityRecords[K][]) => Promise<unknown>;
@@ -37,6 +45,17 @@ export async function fillDataset(
       'participants',
       slice.flatMap((k) => participants(p, k)),
     );
+  }
+  const scale = scaleConversations(p);
+  for (let i = 0; i < scale.length; i += batch) {
+    const slice = scale.slice(i, i + batch);
+    await insert(
+      'conversations',
+      slice.map((s) => s.conversation),
+    );
+    // Participants in slices of their own: a crowd conversation has up to 1,000.
+    const members = slice.flatMap((s) => s.participants);
+    for (let m = 0; m < members.length; m += batch) await insert('participants', members.slice(m, m + batch));
   }
   const total = totalMessages(p);
   let done = 0;

@@ -26,10 +26,41 @@ export interface BenchOptions {
   logLevel: string;
   /** Record CPU profiles of the L1 and L2 servers during each measured run (bench/.data/profiles). */
   profile: boolean;
+  /** The scale table's points (seeded as dataset.scale) and what it measures. */
+  scale: ScaleOptions;
 }
 
+export const SCALE_DIMENSIONS = ['inbox', 'crowd', 'size', 'connections'] as const;
+export type ScaleDimension = (typeof SCALE_DIMENSIONS)[number];
+
+export interface ScaleOptions {
+  dimensions: ScaleDimension[];
+  /** Conversations per user, for list-conversations. */
+  inboxes: number[];
+  /** Participants per conversation, for post-message. */
+  crowds: number[];
+  /** Bytes of a message's text, for post-message and list-newest. */
+  sizes: number[];
+  /** Connections beyond the main runs', for post-message and list-newest. */
+  connections: number[];
+  /** Measure L1 too, beside L2. */
+  l1: boolean;
+  /** Seconds per point, and per slow point (pages of 50 × 200 KB, 500 connections), and of warm-up per point. */
+  seconds: number;
+  slowSeconds: number;
+  warmup: number;
+}
+
+/** The issue's points; quick measures the same points (they are cheap to seed) with L2 only. */
+const SCALE = {
+  inboxes: [10, 1_000, 10_000],
+  crowds: [2, 50, 1_000],
+  sizes: [200, 20_000, 200_000],
+  connections: [500],
+};
+
 const FULL = { messages: 1_000_000, conversations: 10_000, hot: 200_000, deep: 150_000, duration: 5, warmup: 2 };
-const QUICK = { messages: 20_000, conversations: 200, hot: 10_000, deep: 7_500, duration: 0.8, warmup: 0.25 };
+const QUICK = { messages: 20_000, conversations: 200, hot: 10_000, deep: 7_500, duration: 0.4, warmup: 0.1 };
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -53,6 +84,8 @@ Options:
   --profile            record a V8 CPU profile of the L1 and L2 servers during each measured run,
                        into bench/.data/profiles/<backend>-<op>-c<connections>-<variant>.cpuprofile
                        (summarize one with: npx tsx bench/profile.ts FILE)
+  --scale LIST         the scale table's dimensions: ${SCALE_DIMENSIONS.join(',')} (default: all), or none
+  --no-scale-l1        measure only L2 in the scale table (quick's default; the full run measures L1 too)
   --quick              small dataset and short runs (under 5 minutes on 2 cores)
   --render FILE.json   only rewrite the Markdown report of an earlier run (FILE.md) from its JSON
   --help
@@ -115,6 +148,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' | { render: 
       'log-level': { type: 'string' },
       profile: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
+      scale: { type: 'string' },
+      'no-scale-l1': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
       render: { type: 'string' },
     },
@@ -131,12 +166,14 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' | { render: 
     values.hot === undefined && values.deep === undefined ? d.deep : Math.floor((hot * 3) / 4),
   );
   if (deep >= hot) throw new UsageError(`--deep (${deep}) must be smaller than --hot (${hot})`);
+  const duration = seconds(values.duration, 'duration', d.duration);
+  const warmupSeconds = seconds(values.warmup, 'warmup', d.warmup);
   const connections = (values.connections ?? '10,100').split(',').map((c) => count(c.trim(), 'connections', 10));
   return {
     backends: list(values.backends ?? BACKENDS.join(','), BACKENDS, 'backend'),
     ops: list(values.ops ?? OPS.join(','), OPS, 'op'),
-    duration: seconds(values.duration, 'duration', d.duration),
-    warmup: seconds(values.warmup, 'warmup', d.warmup),
+    duration,
+    warmup: warmupSeconds,
     connections,
     messages,
     conversations,
@@ -147,6 +184,16 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' | { render: 
     pool: count(values.pool, 'pool', 10),
     logLevel: values['log-level'] ?? 'warn',
     profile: values.profile,
+    scale: {
+      dimensions:
+        values.scale === 'none' ? [] : list(values.scale ?? SCALE_DIMENSIONS.join(','), SCALE_DIMENSIONS, 'scale'),
+      ...SCALE,
+      l1: !values.quick && !values['no-scale-l1'],
+      // Quick keeps every point but measures each briefly: the route is warm from the main runs.
+      ...(values.quick
+        ? { seconds: 0.4, slowSeconds: 1.5, warmup: 0.1 }
+        : { seconds: duration, slowSeconds: Math.max(duration, 5), warmup: Math.min(1, warmupSeconds) }),
+    },
   };
 }
 

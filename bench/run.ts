@@ -31,11 +31,20 @@ export async function load(
   expectStatus: number,
   connections: number,
   duration: number,
+  /** Stop after this many requests instead of after `duration` (for points where one answer takes seconds). */
+  amount?: number,
 ): Promise<LoadResult> {
   let latencies = new Float64Array(1 << 16);
   let n = 0;
   let failed = 0;
-  const instance = autocannon({ url, connections, pipelining: 1, duration, timeout: 30, requests });
+  const instance = autocannon({
+    url,
+    connections,
+    pipelining: 1,
+    ...(amount === undefined ? { duration } : { amount }),
+    timeout: 30,
+    requests,
+  });
   instance.on('response', (_client, statusCode, _bytes, responseTime) => {
     if (statusCode !== expectStatus) {
       failed += 1;

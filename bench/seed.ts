@@ -11,6 +11,7 @@ import {
   hotMessage,
   plan,
   regularMessage,
+  scaleConversations,
   SEEDED_BEFORE,
   type DatasetParams,
 } from './dataset.js';
@@ -65,10 +66,13 @@ async function withL1<T>(backend: Backend, work: (db: L1Db) => Promise<T>): Prom
   }
 }
 
-/** The conversations whose counters a run changes (post targets and the hot one), as seeded. */
+/** The conversations whose counters a run changes (post targets, the hot one, the scale table's crowds), as seeded. */
 function touched(p: DatasetParams) {
   const n = Math.min(1000, p.conversations);
-  return [...Array.from({ length: n }, (_, k) => conversation(p, k)), conversation(p, p.conversations)];
+  const crowds = scaleConversations(p)
+    .map((s) => s.conversation)
+    .filter((c) => c.title?.startsWith('Crowd '));
+  return [...Array.from({ length: n }, (_, k) => conversation(p, k)), conversation(p, p.conversations), ...crowds];
 }
 
 /** Seeds the dataset unless the database already holds exactly this one; always leaves it as seeded. */

@@ -78,7 +78,13 @@ async function recreate(kind: Kind, role: 'source' | 'target', messages: number)
 
 function params(messages: number): DatasetParams {
   const conversations = Math.max(1, Math.round(messages / 100));
-  return { messages, conversations, hot: 0, users: usersFor(conversations) };
+  return {
+    messages,
+    conversations,
+    hot: 0,
+    users: usersFor(conversations),
+    scale: { inboxes: [], crowds: [], sizes: [] },
+  };
 }
 
 /** Seeds the source unless it already holds exactly this many messages. */

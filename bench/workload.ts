@@ -1,6 +1,6 @@
 import type { Request, RequestParams } from 'autocannon';
 import type { Plan, Target } from './dataset.js';
-import { CREATOR_ID } from './dataset.js';
+import { CREATOR_ID, textParts } from './dataset.js';
 
 /**
  * The operations, as HTTP requests. Every variant (L0, L1, L2) serves the same paths, so one
@@ -47,6 +47,27 @@ export const POST_BODY = {
   metadata: { source: 'bench' },
 };
 
+/** What a post route receives (the workload never sends a clientMessageId; the routes accept one). */
+export type PostBody = typeof POST_BODY & { clientMessageId?: string };
+
+/** A post body like POST_BODY with exactly `bytes` characters of text (in parts, see textParts). */
+export function postBodyOf(bytes: number): string {
+  const base = POST_BODY.content[0]!.text;
+  const content = textParts(bytes, (length) => base.repeat(Math.ceil(length / base.length)).slice(0, length));
+  return JSON.stringify({ ...POST_BODY, content });
+}
+
+/** Where the L1 server answers L1-insert: the post route under this prefix. */
+export const L1_INSERT_PREFIX = '/l1-insert';
+
+/** Changes of one operation's requests, for the L1-insert variant and the scale table. */
+export interface RequestOptions {
+  /** Prepended to every path (L1_INSERT_PREFIX). */
+  prefix?: string;
+  /** The post body, JSON (default POST_BODY). */
+  body?: string;
+}
+
 const json = { 'content-type': 'application/json' };
 
 function rotate<T>(
@@ -64,7 +85,29 @@ const messagesPath = (conversationId: string) => `/v1/conversations/${conversati
 const as = (userId: string, extra: Record<string, string> = {}) => ({ 'x-user-id': userId, ...extra });
 
 /** The request (with its target rotation) for one operation, and the status a success has. */
-export function requestsFor(op: Op, plan: Plan): { requests: Request[]; status: number } {
+export function requestsFor(op: Op, plan: Plan, o: RequestOptions = {}): { requests: Request[]; status: number } {
+  const built = build(op, plan, o.body ?? JSON.stringify(POST_BODY));
+  const prefix = o.prefix;
+  if (!prefix) return built;
+  const requests = built.requests.map((r): Request => {
+    const setup = r.setupRequest;
+    return {
+      ...r,
+      ...(r.path ? { path: prefix + r.path } : {}),
+      ...(setup
+        ? {
+            setupRequest: (request: RequestParams, context: Record<string, unknown>) => {
+              const next = setup(request, context) as RequestParams;
+              return { ...next, path: prefix + next.path };
+            },
+          }
+        : {}),
+    };
+  });
+  return { requests, status: built.status };
+}
+
+function build(op: Op, plan: Plan, postBody: string): { requests: Request[]; status: number } {
   switch (op) {
     case 'create-conversation':
       return {
@@ -79,7 +122,7 @@ export function requestsFor(op: Op, plan: Plan): { requests: Request[]; status: 
         ],
       };
     case 'post-message': {
-      const body = JSON.stringify(POST_BODY);
+      const body = postBody;
       return {
         status: 201,
         requests: [
@@ -103,7 +146,7 @@ export function requestsFor(op: Op, plan: Plan): { requests: Request[]; status: 
             method: 'POST',
             path: messagesPath(plan.hotId),
             headers: as(plan.hotOwner, json),
-            body: JSON.stringify(POST_BODY),
+            body: postBody,
           },
         ],
       };
@@ -165,8 +208,8 @@ export function requestsFor(op: Op, plan: Plan): { requests: Request[]; status: 
 }
 
 /** The first request of an operation, for a probe before the load (path, method, headers, body). */
-export function firstRequest(op: Op, plan: Plan): RequestParams {
-  const [request] = requestsFor(op, plan).requests;
+export function firstRequest(op: Op, plan: Plan, o: RequestOptions = {}): RequestParams {
+  const [request] = requestsFor(op, plan, o).requests;
   const { setupRequest, ...base } = request!;
   return setupRequest ? setupRequest({ ...base }, {}) : base;
 }

@@ -23,6 +23,8 @@ declare module 'autocannon' {
     pipelining?: number;
     /** Seconds. */
     duration?: number;
+    /** Requests to make before exiting; when set, duration is ignored. */
+    amount?: number;
     /** Seconds to wait for a response. */
     timeout?: number;
     requests?: Request[];

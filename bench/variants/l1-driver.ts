@@ -6,7 +6,7 @@ import type { AuditEntry, Conversation, Message } from '../../src/domain/models.
 import { conversationJson, messageJson } from '../../src/http/representation.js';
 import { fillDataset } from '../fill.js';
 import type { DatasetParams } from '../dataset.js';
-import type { CREATE_BODY, POST_BODY } from '../workload.js';
+import { L1_INSERT_PREFIX, type CREATE_BODY, type PostBody } from '../workload.js';
 import { conversationPage, messagePage } from './bodies.js';
 import type { L1Db } from './l1/types.js';
 
@@ -39,9 +39,10 @@ type Params = { id: string; messageId: string };
 type Query = { cursor?: string; limit?: string };
 
 /**
- * L1, the database ceiling: bare Fastify (no schemas, no services, no ORM) running the same
- * statements as polystore through the raw driver, with the same participant check first and
- * the same JSON out. The caller is taken from X-User-Id, as polystore's AUTH_MODE=dev does.
+ * L1, the database ceiling: bare Fastify (no schemas, no services, no ORM) doing what polystore
+ * does per request through the raw driver, in the fastest correct form we can write (see
+ * l1/types.ts), with the same JSON out. The caller is taken from X-User-Id, as polystore's
+ * AUTH_MODE=dev does. The same server answers L1-insert under L1_INSERT_PREFIX.
  */
 export async function buildL1(
   type: DatabaseType,
@@ -94,18 +95,16 @@ export async function buildL1(
     return reply.code(201).send(conversationJson(conversation));
   });
 
-  app.post<{ Params: Params; Body: typeof POST_BODY }>('/v1/conversations/:id/messages', async (request, reply) => {
-    const userId = userOf(request);
-    if (!(await db.isParticipant(request.params.id, userId))) return notFound(reply);
+  const messageFrom = (request: FastifyRequest<{ Params: Params; Body: PostBody }>): Message => {
     const now = new Date();
-    const message: Message = {
+    return {
       id: uuidv7(now.getTime()),
       conversationId: request.params.id,
-      authorId: userId,
+      authorId: userOf(request),
       role: request.body.role,
       content: request.body.content,
       metadata: request.body.metadata ?? {},
-      clientMessageId: null,
+      clientMessageId: request.body.clientMessageId ?? null,
       createdAt: now,
       editedAt: null,
       deletedAt: null,
@@ -113,15 +112,30 @@ export async function buildL1(
       status: 'completed',
       statusReason: null,
     };
-    if (!(await db.postMessage(message))) return notFound(reply);
-    return reply.code(201).send(messageJson(message));
+  };
+
+  app.post<{ Params: Params; Body: PostBody }>('/v1/conversations/:id/messages', async (request, reply) => {
+    const posted = await db.postMessage(messageFrom(request));
+    if (!posted) return notFound(reply);
+    return reply.code(posted.created ? 201 : 200).send(messageJson(posted.message));
   });
 
+  // L1-insert: the floor a post cannot beat, one bare INSERT (no membership, no idempotency, no
+  // counters, no event), what a store without those guarantees does.
+  app.post<{ Params: Params; Body: PostBody }>(
+    `${L1_INSERT_PREFIX}/v1/conversations/:id/messages`,
+    async (request, reply) => {
+      const message = messageFrom(request);
+      await db.insertMessage(message);
+      return reply.code(201).send(messageJson(message));
+    },
+  );
+
   app.get<{ Params: Params; Querystring: Query }>('/v1/conversations/:id/messages', async (request, reply) => {
-    if (!(await db.isParticipant(request.params.id, userOf(request)))) return notFound(reply);
     const limit = Number(request.query.limit ?? 50);
     const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
-    return messagePage(await db.listMessages(request.params.id, limit + 1, before), limit);
+    const rows = await db.listMessages(request.params.id, userOf(request), limit + 1, before);
+    return rows ? messagePage(rows, limit) : notFound(reply);
   });
 
   app.get<{ Querystring: Query }>('/v1/conversations', async (request) => {
@@ -130,8 +144,7 @@ export async function buildL1(
   });
 
   app.get<{ Params: Params }>('/v1/conversations/:id/messages/:messageId', async (request, reply) => {
-    if (!(await db.isParticipant(request.params.id, userOf(request)))) return notFound(reply);
-    const message = await db.getMessage(request.params.id, request.params.messageId);
+    const message = await db.getMessage(request.params.id, userOf(request), request.params.messageId);
     return message ? messageJson(message) : notFound(reply);
   });
 

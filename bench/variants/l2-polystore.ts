@@ -8,6 +8,9 @@ import { ensureSchema } from '../../src/repositories/schema.js';
 import type { DatasetParams } from '../dataset.js';
 import { fillDataset } from '../fill.js';
 
+/** PAGE_MAX_BYTES of the benchmarked server: a page of 50 of the largest scale messages fits. */
+export const BENCH_PAGE_MAX_BYTES = 16 * 2 ** 20;
+
 export interface L2Options {
   type: DatabaseType;
   url: string;
@@ -36,6 +39,12 @@ export async function buildL2(o: L2Options): Promise<FastifyInstance> {
       // users would hit it within a second and the run would measure 429s.
       METRICS_ENABLED: 'false',
       RATE_LIMIT_ENABLED: 'false',
+      // Off as in production (development turns it on); its page is not part of the compiled build.
+      DEMO_ENABLED: 'false',
+      // The scale table reads pages of 50 messages of 200 KB (10 MB): above the default page
+      // budget (4 MB), which would end them early and make the points incomparable. Posts of
+      // 200 KB fit the defaults (MESSAGE_MAX_BYTES 256 KB, BODY_LIMIT_BYTES 1 MB).
+      PAGE_MAX_BYTES: String(BENCH_PAGE_MAX_BYTES),
     },
     dotenvPath: false,
   });

@@ -1,4 +1,5 @@
 import type { CursorKey } from '../../../src/domain/cursor.js';
+import { conversationCreated, messageCreated, type ConversationEvent } from '../../../src/domain/events.js';
 import type { Conversation, Message, Participant, User } from '../../../src/domain/models.js';
 import type { EntityRecords } from '../../../src/repositories/ports.js';
 import type { L1Db, SeedKind } from './types.js';
@@ -31,6 +32,17 @@ export function openMemory(): L1Db {
   const byUser = new Map<string, Set<string>>();
   const messages = new Map<string, Message[]>();
   const messageIds = new Map<string, Message>();
+  const byClientId = new Map<string, Message>();
+  /** Each conversation's event log, as polystore's memory store keeps one. */
+  const events = new Map<string, ConversationEvent[]>();
+  const log = (conversationId: string, event: Omit<ConversationEvent, 'seq'>) => {
+    let list = events.get(conversationId);
+    if (!list) {
+      list = [];
+      events.set(conversationId, list);
+    }
+    list.push({ ...event, seq: list.length + 1 });
+  };
 
   const addParticipant = (p: Participant) => {
     let members = participants.get(p.conversationId);
@@ -52,24 +64,23 @@ export function openMemory(): L1Db {
     if (last === undefined || before(last, { at: m.createdAt, id: m.id })) list.push(m);
     else list.splice(lowerBound(list, { at: m.createdAt, id: m.id }), 0, m);
     messageIds.set(m.id, m);
+    if (m.clientMessageId !== null) byClientId.set(`${m.conversationId}\u0000${m.clientMessageId}`, m);
   };
+  const isMember = (conversationId: string, userId: string) => participants.get(conversationId)?.has(userId) ?? false;
 
   return {
     kind: 'memory',
 
-    async isParticipant(conversationId, userId) {
-      return participants.get(conversationId)?.has(userId) ?? false;
-    },
-
-    async listMessages(conversationId, limit, key?: CursorKey) {
+    async listMessages(conversationId, userId, limit, key?: CursorKey) {
+      if (!isMember(conversationId, userId)) return null;
       const list = messages.get(conversationId) ?? [];
       const end = key ? lowerBound(list, key) : list.length;
       return list.slice(Math.max(0, end - limit), end).reverse();
     },
 
-    async getMessage(conversationId, messageId) {
+    async getMessage(conversationId, userId, messageId) {
       const m = messageIds.get(messageId);
-      return m && m.conversationId === conversationId ? m : null;
+      return m && m.conversationId === conversationId && isMember(conversationId, userId) ? m : null;
     },
 
     async listConversations(userId, limit) {
@@ -79,19 +90,29 @@ export function openMemory(): L1Db {
       return mine.slice(0, limit);
     },
 
-    async createConversation(conversation, owner) {
+    async createConversation(conversation, owner, audit) {
       conversations.set(conversation.id, conversation);
       messages.set(conversation.id, []);
       addParticipant(owner);
+      log(conversation.id, conversationCreated(conversation, [owner], audit));
     },
 
     async postMessage(message) {
       const c = conversations.get(message.conversationId);
-      if (!c) return false;
+      if (!c || !isMember(c.id, message.authorId)) return null;
+      if (message.clientMessageId !== null) {
+        const earlier = byClientId.get(`${c.id}\u0000${message.clientMessageId}`);
+        if (earlier) return { message: earlier, created: false };
+      }
       addMessage(message);
       c.messageCount += 1;
       if (c.lastMessageAt === null || c.lastMessageAt < message.createdAt) c.lastMessageAt = message.createdAt;
-      return true;
+      log(c.id, messageCreated(message));
+      return { message, created: true };
+    },
+
+    async insertMessage(message) {
+      addMessage(message);
     },
 
     async insert<K extends SeedKind>(kind: K, records: EntityRecords[K][]) {

@@ -24,9 +24,9 @@ const VISIBLE = { _uncountedAt: { $exists: false } } as const;
 /**
  * L1 on the official MongoDB driver, on the adapter's collections and documents (its own
  * document mapper, so both read and write the same layout). Reads use the adapter's filters,
- * sorts and projections. A post is the two writes a hand-written service would make (insert the
- * message, count it with $inc/$max) — polystore's crash-safe post (hidden insert, count, unhide)
- * is part of what L2/L1 measures.
+ * sorts and projections. A post is the two writes a hand-written service would make (count it
+ * with $inc/$max where the author is a participant, then insert the message) — polystore's
+ * crash-safe post (hidden insert, count, unhide) and its event log are part of what L2/L1 measures.
  */
 export async function openMongo(url: string, poolSize: number): Promise<L1Db> {
   const client = new MongoClient(url, {
@@ -41,16 +41,19 @@ export async function openMongo(url: string, poolSize: number): Promise<L1Db> {
   const messages = db.collection<MessageDoc>('messages');
   const audit = db.collection<AuditDoc>('audit');
   const marker = db.collection<{ _id: string; params: string }>('bench_dataset');
+  // A document store cannot join a membership check into a read of another collection cheaply
+  // (a $lookup costs more than this primary-key read), so reads ask it first.
+  const isMember = async (conversationId: string, userId: string) =>
+    (await conversations.countDocuments(
+      { _id: conversationId, 'participants.userId': userId, ...LIVE },
+      { limit: 1 },
+    )) > 0;
 
   return {
     kind: 'mongodb',
 
-    async isParticipant(conversationId, userId) {
-      const doc = await conversations.findOne({ _id: conversationId, ...LIVE }, { projection: { participants: 1 } });
-      return doc?.participants.some((p) => p.userId === userId) ?? false;
-    },
-
-    async listMessages(conversationId, limit, before) {
+    async listMessages(conversationId, userId, limit, before) {
+      if (!(await isMember(conversationId, userId))) return null;
       const filter: Filter<MessageDoc> = { conversationId, ...VISIBLE };
       if (before) filter.$or = [{ createdAt: { $lt: before.at } }, { createdAt: before.at, _id: { $lt: before.id } }];
       const docs = await messages
@@ -59,7 +62,8 @@ export async function openMongo(url: string, poolSize: number): Promise<L1Db> {
       return docs.map(fromMessageDoc);
     },
 
-    async getMessage(conversationId, messageId) {
+    async getMessage(conversationId, userId, messageId) {
+      if (!(await isMember(conversationId, userId))) return null;
       const doc = await messages.findOne(
         { _id: messageId, conversationId, ...VISIBLE },
         { projection: MESSAGE_FIELDS },
@@ -83,13 +87,29 @@ export async function openMongo(url: string, poolSize: number): Promise<L1Db> {
     },
 
     async postMessage(message) {
-      await messages.insertOne(toMessageDoc(message));
+      // The membership check is the count's filter; the message goes in once it is counted.
+      if (message.clientMessageId !== null) {
+        const earlier = await messages.findOne(
+          { conversationId: message.conversationId, clientMessageId: message.clientMessageId, ...VISIBLE },
+          { projection: MESSAGE_FIELDS },
+        );
+        if (earlier)
+          return (await isMember(message.conversationId, message.authorId))
+            ? { message: fromMessageDoc(earlier), created: false }
+            : null;
+      }
       const at = message.createdAt;
       const counted = await conversations.updateOne(
-        { _id: message.conversationId, ...LIVE },
+        { _id: message.conversationId, 'participants.userId': message.authorId, ...LIVE },
         { $inc: { messageCount: 1 }, $max: { lastMessageAt: at, activityAt: at } },
       );
-      return counted.matchedCount === 1;
+      if (counted.matchedCount !== 1) return null;
+      await messages.insertOne(toMessageDoc(message));
+      return { message, created: true };
+    },
+
+    async insertMessage(message) {
+      await messages.insertOne(toMessageDoc(message));
     },
 
     async insert<K extends SeedKind>(kind: K, records: unknown[]) {

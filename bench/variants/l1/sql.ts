@@ -1,12 +1,15 @@
 import type { CursorKey } from '../../../src/domain/cursor.js';
+import { conversationCreated, messageCreated } from '../../../src/domain/events.js';
 import type { AuditEntry, Conversation, Message, Participant, User } from '../../../src/domain/models.js';
 import type { EntityRecords } from '../../../src/repositories/ports.js';
-import type { L1Db, SeedKind } from './types.js';
+import type { L1Db, PostOutcome, SeedKind } from './types.js';
 
 /**
- * The L1 queries shared by the SQL drivers. Table and column names come from migrations/<dialect>;
- * the statements are those of database/typeorm (same WHERE, ORDER BY and LIMIT, same write order),
- * run through the bare driver. Each driver module supplies a connection and its dialect bits.
+ * The L1 statements shared by the SQL drivers, on the tables of migrations/<dialect>. They are
+ * the fastest correct form of what polystore's adapter does that we can write, not a copy of the
+ * adapter's SQL: reads carry the membership check inside (EXISTS or a join), and each driver
+ * module writes a post in the fewest round trips its database allows (PostgreSQL: one statement;
+ * MySQL/MariaDB: one multi-statement transaction; SQLite: one synchronous transaction).
  */
 
 export type Row = Record<string, unknown>;
@@ -18,7 +21,7 @@ export interface SqlConn {
 }
 
 export interface SqlDriver {
-  readonly kind: string;
+  readonly kind: 'postgres' | 'mysql' | 'mariadb' | 'sqlite';
   /** Rewrites `?` placeholders into the driver's own. */
   placeholders(text: string): string;
   time(value: Date): unknown;
@@ -30,7 +33,56 @@ export interface SqlDriver {
   tx<T>(work: (conn: SqlConn) => Promise<T>): Promise<T>;
   /** Many rows into one table, in the driver's fastest form. */
   insertMany(table: string, columns: readonly string[], rows: unknown[][]): Promise<void>;
+  /** Whether `table.column` exists and may hold NULL; null when the column does not exist. */
+  column(table: string, column: string): Promise<{ nullable: boolean } | null>;
+  /** The dialect's post (see PostInput); the driver module writes it in its fewest round trips. */
+  post(input: PostInput): Promise<PostOutcome | null>;
+  /** Conversation, owner, audit entry and event: one statement or one transaction. */
+  create(input: CreateInput): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A post's bound values, encoded for the driver. */
+export interface PostInput {
+  message: Message;
+  /** The message's columns, in COLUMNS.messages order. */
+  row: unknown[];
+  /** The `message.created` event's data, as JSON text. */
+  event: string;
+  /** The post time, encoded. */
+  at: unknown;
+  /** The selected columns of `messages` (for the stored message a clientMessageId names). */
+  select: string;
+  schema: Schema;
+}
+
+export interface CreateInput {
+  conversation: unknown[];
+  participant: unknown[];
+  audit: unknown[];
+  /** The `conversation.created` event's row, in EVENT_COLUMNS order (seq 1). */
+  event: unknown[];
+  schema: Schema;
+}
+
+export const EVENT_COLUMNS = ['conversation_id', 'seq', 'type', 'at', 'actor_id', 'subject', 'data'] as const;
+
+/**
+ * The schema features L1 adapts to, detected once when it opens. `inbox`: the per-user inbox
+ * index (`participants.activity_at`, migration 0004 of the SQL dialects): posts keep the members'
+ * activity_at of a small conversation current, and list-conversations reads that index. THE place
+ * to change when polystore's inbox schema differs from what is assumed here: `detectSchema`, the
+ * `conversations`/`inbox` statements below, and each driver's post (its `schema.inbox` branch).
+ */
+export interface Schema {
+  inbox: { nullable: boolean } | null;
+}
+
+/** Members of a conversation up to which its members' activity_at is kept; larger ones are "shared". */
+export const INBOX_MEMBERS = 32;
+
+export async function detectSchema(d: Pick<SqlDriver, 'column'>): Promise<Schema> {
+  return { inbox: await d.column('participants', 'activity_at') };
 }
 
 export const COLUMNS = {
@@ -155,77 +207,109 @@ export function paramsOf(time: (d: Date) => unknown) {
 
 // ---- the L1 database ----------------------------------------------------------------------------
 
-export function sqlL1(d: SqlDriver): L1Db {
+const activityOf = (c: Conversation) => c.lastMessageAt ?? c.createdAt;
+
+export async function sqlL1(d: SqlDriver): Promise<L1Db> {
   const p = (text: string) => d.placeholders(text);
   const params = paramsOf((x) => d.time(x));
-  const later = d.greatest(`COALESCE(last_message_at, ${d.timeParam})`, d.timeParam);
+  const schema = await detectSchema(d);
+  const member = 'EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = ? AND p.user_id = ?)';
+  const c = list('conversations', 'c');
 
   const q = {
-    participant: p(`SELECT ${list('participants')} FROM participants WHERE conversation_id = ? AND user_id = ?`),
+    participant: p('SELECT 1 AS found FROM participants WHERE conversation_id = ? AND user_id = ?'),
     newest: p(
-      `SELECT ${list('messages')} FROM messages WHERE conversation_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+      `SELECT ${list('messages')} FROM messages WHERE conversation_id = ? AND ${member} ORDER BY created_at DESC, id DESC LIMIT ?`,
     ),
     older: p(
-      `SELECT ${list('messages')} FROM messages WHERE conversation_id = ? AND created_at <= ? AND (created_at < ? OR id < ?) ORDER BY created_at DESC, id DESC LIMIT ?`,
+      `SELECT ${list('messages')} FROM messages WHERE conversation_id = ? AND ${member} AND created_at <= ? AND (created_at < ? OR id < ?) ORDER BY created_at DESC, id DESC LIMIT ?`,
     ),
-    message: p(`SELECT ${list('messages')} FROM messages WHERE id = ? AND conversation_id = ?`),
+    message: p(`SELECT ${list('messages')} FROM messages WHERE id = ? AND conversation_id = ? AND ${member}`),
+    // Inbox schema: a small conversation's order is its member row's activity_at (read off the
+    // per-user index); a shared one's (activity_at NULL on its member rows) is the conversation's.
+    // Both halves are bounded by the limit before they are merged.
     conversations: p(
-      `SELECT ${list('conversations', 'c')} FROM participants p JOIN conversations c ON c.id = p.conversation_id WHERE p.user_id = ? ORDER BY c.activity_at DESC, c.id DESC LIMIT ?`,
-    ),
-    insertConversation: p(
-      `INSERT INTO conversations (${list('conversations')}) VALUES ${marks(COLUMNS.conversations.length)}`,
-    ),
-    insertParticipant: p(
-      `INSERT INTO participants (${list('participants')}) VALUES ${marks(COLUMNS.participants.length)}`,
-    ),
-    insertAudit: p(
-      `INSERT INTO audit_entries (${list('audit_entries')}) VALUES ${marks(COLUMNS.audit_entries.length)}`,
+      schema.inbox
+        ? `SELECT * FROM (
+             SELECT * FROM (SELECT ${c}, p.activity_at AS sort_at FROM participants p JOIN conversations c ON c.id = p.conversation_id
+               WHERE p.user_id = ? AND p.activity_at IS NOT NULL ORDER BY p.activity_at DESC, p.conversation_id DESC LIMIT ?) AS small
+             UNION ALL
+             SELECT * FROM (SELECT ${c}, c.activity_at AS sort_at FROM participants p JOIN conversations c ON c.id = p.conversation_id
+               WHERE p.user_id = ? AND p.activity_at IS NULL ORDER BY c.activity_at DESC, c.id DESC LIMIT ?) AS shared
+           ) AS mine ORDER BY sort_at DESC, id DESC LIMIT ?`
+        : `SELECT ${c} FROM participants p JOIN conversations c ON c.id = p.conversation_id WHERE p.user_id = ? ORDER BY c.activity_at DESC, c.id DESC LIMIT ?`,
     ),
     insertMessage: p(`INSERT INTO messages (${list('messages')}) VALUES ${marks(COLUMNS.messages.length)}`),
-    bump: p(
-      `UPDATE conversations SET message_count = message_count + 1, last_message_at = ${later}, activity_at = ${later} WHERE id = ?`,
-    ),
   };
+
+  const notMember = async (conversationId: string, userId: string) =>
+    (await d.read.rows(q.participant, [conversationId, userId])).length === 0;
 
   return {
     kind: d.kind,
 
-    async isParticipant(conversationId, userId) {
-      return (await d.read.rows(q.participant, [conversationId, userId])).length > 0;
-    },
-
-    async listMessages(conversationId, limit, before?: CursorKey) {
+    async listMessages(conversationId, userId, limit, before?: CursorKey) {
       const rows = before
-        ? await d.read.rows(q.older, [conversationId, d.time(before.at), d.time(before.at), before.id, limit])
-        : await d.read.rows(q.newest, [conversationId, limit]);
+        ? await d.read.rows(q.older, [
+            conversationId,
+            conversationId,
+            userId,
+            d.time(before.at),
+            d.time(before.at),
+            before.id,
+            limit,
+          ])
+        : await d.read.rows(q.newest, [conversationId, conversationId, userId, limit]);
+      // No rows: an empty page of a member, or no member at all; only then is it asked apart.
+      if (rows.length === 0 && (await notMember(conversationId, userId))) return null;
       return rows.map(messageOf);
     },
 
-    async getMessage(conversationId, messageId) {
-      const [row] = await d.read.rows(q.message, [messageId, conversationId]);
+    async getMessage(conversationId, userId, messageId) {
+      const [row] = await d.read.rows(q.message, [messageId, conversationId, conversationId, userId]);
       return row ? messageOf(row) : null;
     },
 
     async listConversations(userId, limit) {
-      return (await d.read.rows(q.conversations, [userId, limit])).map(conversationOf);
+      const rows = await d.read.rows(
+        q.conversations,
+        schema.inbox ? [userId, limit, userId, limit, limit] : [userId, limit],
+      );
+      return rows.map(conversationOf);
     },
 
-    async createConversation(conversation, owner, audit) {
-      await d.tx(async (c) => {
-        await c.exec(q.insertConversation, params.conversations(conversation));
-        await c.exec(q.insertParticipant, params.participants(owner));
-        await c.exec(q.insertAudit, params.audit(audit));
+    createConversation(conversation, owner, audit) {
+      const event = conversationCreated(conversation, [owner], audit);
+      return d.create({
+        conversation: params.conversations(conversation),
+        participant: params.participants(owner),
+        audit: params.audit(audit),
+        event: [
+          conversation.id,
+          1,
+          event.type,
+          d.time(event.at),
+          event.actorId,
+          event.subject,
+          JSON.stringify(event.data),
+        ],
+        schema,
       });
     },
 
-    async postMessage(message) {
-      const at = d.time(message.createdAt);
-      return d.tx(async (c) => {
-        // UPDATE before INSERT, as the adapter does: the conversation's row lock first.
-        if ((await c.exec(q.bump, [at, at, at, at, message.conversationId])) === 0) return false;
-        await c.exec(q.insertMessage, params.messages(message));
-        return true;
+    postMessage(message) {
+      return d.post({
+        message,
+        row: params.messages(message),
+        event: JSON.stringify(messageCreated(message).data),
+        at: d.time(message.createdAt),
+        select: list('messages'),
+        schema,
       });
+    },
+
+    async insertMessage(message) {
+      await d.read.exec(q.insertMessage, params.messages(message));
     },
 
     async insert<K extends SeedKind>(kind: K, records: EntityRecords[K][]) {
@@ -249,6 +333,17 @@ export function sqlL1(d: SqlDriver): L1Db {
     },
 
     async analyze() {
+      // The seeded member rows carry no activity_at yet: give them their conversation's
+      // (every row when the column is NOT NULL; else only those of small conversations).
+      if (schema.inbox) await d.read.exec(fillInbox(d.kind, schema.inbox.nullable), []);
+      // polystore decides by its stored member count whether a post copies the activity onto the
+      // member rows (and whether an added member makes the conversation shared): seeded rows
+      // start at the column's default, 0, so count them here.
+      if (await d.column('conversations', 'member_count'))
+        await d.read.exec(
+          'UPDATE conversations SET member_count = (SELECT COUNT(*) FROM participants p WHERE p.conversation_id = conversations.id)',
+          [],
+        );
       const tables = ['users', 'conversations', 'participants', 'messages'];
       if (d.kind === 'sqlite' || d.kind === 'postgres') await d.read.exec('ANALYZE', []);
       else await d.read.rows(`ANALYZE TABLE ${tables.join(', ')}`, []);
@@ -256,29 +351,45 @@ export function sqlL1(d: SqlDriver): L1Db {
 
     async restore(seededBefore, conversations) {
       const t = d.time(seededBefore);
-      await d.tx(async (c) => {
-        await c.exec(p('DELETE FROM messages WHERE created_at >= ?'), [t]);
-        await c.exec(
+      await d.tx(async (x) => {
+        await x.exec(p('DELETE FROM messages WHERE created_at >= ?'), [t]);
+        await x.exec(
           p('DELETE FROM participants WHERE conversation_id IN (SELECT id FROM conversations WHERE created_at >= ?)'),
           [t],
         );
-        await c.exec(p('DELETE FROM conversations WHERE created_at >= ?'), [t]);
-        await c.exec('DELETE FROM audit_entries', []);
+        await x.exec(p('DELETE FROM conversations WHERE created_at >= ?'), [t]);
+        await x.exec(p('DELETE FROM conversation_events WHERE at >= ?'), [t]);
+        await x.exec('DELETE FROM audit_entries', []);
         const reset = p(
-          'UPDATE conversations SET message_count = ?, last_message_at = ?, activity_at = ? WHERE id = ?',
+          'UPDATE conversations SET message_count = ?, last_message_at = ?, activity_at = ?, event_seq = 0 WHERE id = ?',
         );
         for (const conversation of conversations) {
           const last = conversation.lastMessageAt;
-          await c.exec(reset, [
+          await x.exec(reset, [
             conversation.messageCount,
             last && d.time(last),
-            d.time(last ?? conversation.createdAt),
+            d.time(activityOf(conversation)),
             conversation.id,
           ]);
         }
+        if (schema.inbox)
+          await x.exec(
+            p(
+              'UPDATE participants SET activity_at = (SELECT c.activity_at FROM conversations c WHERE c.id = participants.conversation_id) WHERE activity_at >= ?',
+            ),
+            [t],
+          );
       });
     },
 
     close: () => d.close(),
   };
+}
+
+/** The seeded member rows' activity_at (see Schema): one UPDATE per dialect. */
+function fillInbox(kind: SqlDriver['kind'], nullable: boolean): string {
+  const small = `SELECT conversation_id FROM participants GROUP BY conversation_id HAVING COUNT(*) <= ${INBOX_MEMBERS}`;
+  if (kind === 'mysql' || kind === 'mariadb')
+    return `UPDATE participants p JOIN conversations c ON c.id = p.conversation_id${nullable ? ` JOIN (${small}) k ON k.conversation_id = p.conversation_id` : ''} SET p.activity_at = c.activity_at`;
+  return `UPDATE participants SET activity_at = (SELECT c.activity_at FROM conversations c WHERE c.id = participants.conversation_id)${nullable ? ` WHERE conversation_id IN (${small})` : ''}`;
 }

@@ -1,11 +1,16 @@
 import Database from 'better-sqlite3';
-import { sqlL1, type SqlConn, type SqlDriver } from './sql.js';
-import type { L1Db } from './types.js';
+import { COLUMNS, EVENT_COLUMNS, messageOf, sqlL1, type SqlConn, type SqlDriver } from './sql.js';
+import type { L1Db, PostOutcome } from './types.js';
+
+const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+const member = 'EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = ? AND p.user_id = ?)';
 
 /**
  * L1 on better-sqlite3 with the adapter's settings (WAL, foreign keys, busy timeout) and cached
- * prepared statements. The driver is synchronous; each call still returns a promise so the
- * request path has the same shape as on the server databases.
+ * prepared statements. The driver is synchronous, so a write is one synchronous transaction:
+ * nothing else runs on the connection in between, and a branch on a statement's result costs
+ * no round trip. Each call still returns a promise so the request path has the same shape as on
+ * the server databases.
  */
 export async function openSqlite(file: string): Promise<L1Db> {
   const db = new Database(file);
@@ -31,6 +36,7 @@ export async function openSqlite(file: string): Promise<L1Db> {
     exec: async (text, params) => prepare(text).run(...params).changes,
   };
   let tail: Promise<unknown> = Promise.resolve();
+  const later = 'MAX(COALESCE(last_message_at, ?), ?)';
   const driver: SqlDriver = {
     kind: 'sqlite',
     placeholders: (text) => text,
@@ -39,7 +45,7 @@ export async function openSqlite(file: string): Promise<L1Db> {
     greatest: (a, b) => `MAX(${a}, ${b})`,
     read: conn,
     tx(work) {
-      // One connection, so transactions take turns; BEGIN IMMEDIATE takes the write lock up front.
+      // Used off the measured path (restore). Transactions take turns; BEGIN IMMEDIATE takes the write lock up front.
       const run = tail.then(async () => {
         db.exec('BEGIN IMMEDIATE');
         try {
@@ -55,12 +61,60 @@ export async function openSqlite(file: string): Promise<L1Db> {
       return run;
     },
     async insertMany(table, columns, rows) {
-      const insert = db.prepare(
-        `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
-      );
+      const insert = db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${marks(columns.length)})`);
       db.transaction(() => {
         for (const r of rows) insert.run(...r);
       })();
+    },
+    async column(table, column) {
+      const found = (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string; notnull: number }[]).find(
+        (c) => c.name === column,
+      );
+      return found ? { nullable: found.notnull === 0 } : null;
+    },
+    async post({ message, row, event, at, select, schema }) {
+      const c = message.conversationId;
+      return db
+        .transaction((): PostOutcome | null => {
+          if (message.clientMessageId !== null) {
+            const stored = prepare(
+              `SELECT ${select} FROM messages WHERE conversation_id = ? AND client_message_id = ? AND ${member}`,
+            ).get(c, message.clientMessageId, c, message.authorId) as Record<string, unknown> | undefined;
+            if (stored) return { message: messageOf(stored), created: false };
+          }
+          const bumped = prepare(
+            `UPDATE conversations SET message_count = message_count + 1, event_seq = event_seq + 1, last_message_at = ${later}, activity_at = ${later} WHERE id = ? AND ${member} RETURNING event_seq`,
+          ).get(at, at, at, at, c, c, message.authorId) as { event_seq: number } | undefined;
+          if (!bumped) return null;
+          prepare(
+            `INSERT INTO messages (${COLUMNS.messages.join(', ')}) VALUES (${marks(COLUMNS.messages.length)})`,
+          ).run(...row);
+          prepare(
+            `INSERT INTO conversation_events (${EVENT_COLUMNS.join(', ')}) VALUES (${marks(EVENT_COLUMNS.length)})`,
+          ).run(c, bumped.event_seq, 'message.created', at, message.authorId, message.id, event);
+          if (schema.inbox)
+            prepare(
+              'UPDATE participants SET activity_at = MAX(activity_at, ?) WHERE conversation_id = ? AND activity_at IS NOT NULL',
+            ).run(at, c);
+          return { message, created: true };
+        })
+        .immediate();
+    },
+    async create({ conversation, participant, audit, event, schema }) {
+      const cc = [...COLUMNS.conversations, 'event_seq'];
+      const pc = schema.inbox ? [...COLUMNS.participants, 'activity_at'] : [...COLUMNS.participants];
+      db.transaction(() => {
+        prepare(`INSERT INTO conversations (${cc.join(', ')}) VALUES (${marks(cc.length)})`).run(...conversation, 1);
+        prepare(`INSERT INTO participants (${pc.join(', ')}) VALUES (${marks(pc.length)})`).run(
+          ...(schema.inbox ? [...participant, participant[3]] : participant),
+        );
+        prepare(
+          `INSERT INTO audit_entries (${COLUMNS.audit_entries.join(', ')}) VALUES (${marks(COLUMNS.audit_entries.length)})`,
+        ).run(...audit);
+        prepare(
+          `INSERT INTO conversation_events (${EVENT_COLUMNS.join(', ')}) VALUES (${marks(EVENT_COLUMNS.length)})`,
+        ).run(...event);
+      }).immediate();
     },
     async close() {
       db.close();
