@@ -406,6 +406,8 @@ export function sizeMessages(p: DatasetParams, ids = scaleConversations(p)): Mes
         editedAt: null,
         deletedAt: null,
         version: 1,
+        status: 'completed',
+        statusReason: null,
       });
     }
   });
