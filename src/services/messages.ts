@@ -18,7 +18,7 @@ import { checkAccess, requireParticipant } from './access.js';
 import { auditEntry } from './audit.js';
 import { applyGuarded, type VersionGuard } from './guard.js';
 import type { ServiceLimits } from './limits.js';
-import { jsonBytes, readPageRequest, toPaged, withinBudget, type PageRequest, type Paged } from './pagination.js';
+import { encodedWithinBudget, readPageRequest, toPaged, type PageRequest, type Paged } from './pagination.js';
 
 export interface MessagePostInput {
   role: MessageRole;
@@ -155,8 +155,12 @@ export class MessageService {
     checkAccess(conversationId, actorId);
     const query = { conversationId, direction, limit, viewerId: actorId };
     const read = await this.store.messages.list({ ...query, ...(after ? { after } : {}) });
-    const page = withinBudget(read, (m) => jsonBytes(messageJson(m)), this.limits.pageMaxBytes);
-    return toPaged(page, (m) => ({ at: m.createdAt, id: m.id }), { reversible: true });
+    const { page, encoded } = encodedWithinBudget(
+      read,
+      (m) => JSON.stringify(messageJson(m)),
+      this.limits.pageMaxBytes,
+    );
+    return { ...toPaged(page, (m) => ({ at: m.createdAt, id: m.id }), { reversible: true }), encoded };
   }
 
   /** Only the author edits; a deleted message cannot be edited. */

@@ -15,6 +15,12 @@ export interface Paged<T> {
   hasMore: boolean;
   nextCursor: string | null;
   prevCursor: string | null;
+  /**
+   * Each item's JSON as the API returns it, when the service serialized the items to fit the page
+   * into its byte budget (`encodedWithinBudget`): the route sends these strings instead of
+   * serializing the page a second time.
+   */
+  encoded?: string[];
 }
 
 export interface PageRequest {
@@ -41,6 +47,28 @@ export function withinBudget<T>(page: Page<T>, sizeOf: (item: T) => number, maxB
     if (total > maxBytes && i > 0) return { items: page.items.slice(0, i), hasMore: true };
   }
   return page;
+}
+
+/**
+ * `withinBudget` for a page whose items the API sends as `encode` gives them: each item is
+ * serialized once, and the strings of the items kept come back for the response.
+ */
+export function encodedWithinBudget<T>(
+  page: Page<T>,
+  encode: (item: T) => string,
+  maxBytes: number,
+): { page: Page<T>; encoded: string[] } {
+  const encoded: string[] = [];
+  const kept = withinBudget(
+    page,
+    (item) => {
+      const json = encode(item);
+      encoded.push(json);
+      return Buffer.byteLength(json);
+    },
+    maxBytes,
+  );
+  return { page: kept, encoded: encoded.slice(0, kept.items.length) };
 }
 
 /** Bytes of an item as the API serializes it (UTF-8 JSON). */

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { setETag } from '../etag.js';
 import { actorId } from '../plugins/auth.js';
 import { withPreconditions } from '../preconditions.js';
-import { messageJson, pageJson } from '../representation.js';
+import { messageJson, pageText } from '../representation.js';
 import { ConversationParams } from '../schemas/conversations.js';
 import { errors, IfMatchHeaders, Page, PAGINATION_DOC } from '../schemas/common.js';
 import {
@@ -68,7 +68,12 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request) => pageJson(await messages.list(actorId(request), request.params.id, request.query), messageJson),
+    async (request, reply) => {
+      const page = await messages.list(actorId(request), request.params.id, request.query);
+      // The service serialized each message once to fit the page into its byte budget; the text
+      // is the documented page (pageText), which the typed reply only knows as an object.
+      return reply.type('application/json; charset=utf-8').send(pageText(page, messageJson) as never);
+    },
   );
 
   app.get(
