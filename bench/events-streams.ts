@@ -15,7 +15,7 @@
  * the final `message.updated`. Results: bench/results/streams-<date>.md (+ .json). See bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, type IncomingMessage, request } from 'node:http';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -380,6 +380,8 @@ interface Result {
   };
   otherFrames: Record<string, number>;
   loadAverage: { before: number[]; after: number[] };
+  /** CPU seconds used during the measured window by the gateway and by this process (producers and subscribers). */
+  cpu: { gateway: number; benchmark: number };
 }
 
 async function versions(base: string, streams: Stream[]): Promise<number[]> {
@@ -391,6 +393,25 @@ async function versions(base: string, streams: Stream[]): Promise<number[]> {
     }),
   );
 }
+
+/** Clock ticks per second of /proc's CPU times. */
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; NaN where there is no /proc. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const ownCpuSeconds = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
 
 const loadAverage = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
@@ -438,11 +459,16 @@ async function run(o: Options, db: Record<string, string>): Promise<Result> {
     const updatesBefore = o.backend === 'postgres' ? await messageUpdates() : null;
     const before = loadAverage();
     gateway.resetPeak();
+    const cpuBefore = { gateway: cpuSeconds(gateway.pid), benchmark: ownCpuSeconds() };
     log(`  measuring: ${o.seconds} s (load average ${before.join(' ')})`);
     const started = performance.now();
     const until = started + o.seconds * 1000;
     await Promise.all(streams.map((s) => produce(gateway.url, s, o.rate, until, sendTimes)));
     const seconds = (performance.now() - started) / 1000;
+    const cpu = {
+      gateway: cpuSeconds(gateway.pid) - cpuBefore.gateway,
+      benchmark: ownCpuSeconds() - cpuBefore.benchmark,
+    };
     const peakRss = gateway.peakRss();
     const after = loadAverage();
     await sleep(QUIET_MS);
@@ -519,6 +545,7 @@ async function run(o: Options, db: Record<string, string>): Promise<Result> {
       },
       otherFrames: Object.fromEntries(subscription.other),
       loadAverage: { before, after },
+      cpu,
     };
   } finally {
     await gateway.stop();
@@ -562,6 +589,7 @@ function report(o: Options, machine: Machine, r: Result, stamp: string): string 
           `| the same by PostgreSQL’s n_tup_upd of messages | ${r.writesPerStreamPerSecondByStats!.toFixed(2)} (${r.writesByStats} rows updated) | ≤ ${TARGETS.writesPerStreamPerSecond} |`,
         ]
       : []),
+    `| CPU used in the window: gateway / benchmark process (of ${os.cpus().length} cores × ${r.seconds.toFixed(0)} s) | ${r.cpu.gateway.toFixed(1)} / ${r.cpu.benchmark.toFixed(1)} s | |`,
     `| gateway peak RSS in the window / RSS after | ${mb(r.peakRss).toFixed(0)} / ${mb(r.rssAfter).toFixed(0)} MB | (recorded) |`,
     `| subscribers holding exactly the streamed text, from the deltas alone | ${c.exactFromDeltas} of ${c.subscribers} (${c.gaps} gaps seen) | all |`,
     `| subscribers whose final message.updated holds exactly it | ${c.exactFinal} of ${c.subscribers} (${c.finalMissing} missing) | all |`,
@@ -569,6 +597,16 @@ function report(o: Options, machine: Machine, r: Result, stamp: string): string 
     `| delta frames received, warm-up included (of them repeating held text only) | ${r.frames.deltas} (${r.frames.repeats}) | |`,
     `| other frames (overflow, reset, …) | ${Object.keys(r.otherFrames).length === 0 ? 'none' : JSON.stringify(r.otherFrames)} | none |`,
     '',
+    ...(r.achievedRate < 0.95 * r.rate
+      ? [
+          `**The load was not reached:** the producers got ${r.achievedRate.toFixed(1)} appends/s per stream ` +
+            `acknowledged, not ${r.rate} (${(r.achievedRate * r.streams).toFixed(0)}/s in all), so the latencies and ` +
+            `write counts above are for that load, not the target's. The CPU line says where the time went; the ` +
+            'producers wait for each answer, so a slow gateway (or a benchmark process short of CPU) lowers the rate ' +
+            'rather than queueing appends without bound.',
+          '',
+        ]
+      : []),
     `Correctness: ${correct ? 'every subscriber ended with exactly each stream’s text' : '**not every subscriber ended with exactly the streamed text**'}.`,
     '',
     '**Writes, how counted.** Every write of a streamed message (StreamRepository.flush) is one `UPDATE messages … ' +
