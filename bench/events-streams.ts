@@ -416,12 +416,7 @@ const ownCpuSeconds = () => {
 const loadAverage = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
 async function run(o: Options, db: Record<string, string>): Promise<Result> {
-  const gateway = await Gateway.start(
-    'streams',
-    CLI,
-    { ...db, EVENTS_POLL_MS: '60000', DEMO_ENABLED: 'false' },
-    `${LOGS}streams.log`,
-  );
+  const gateway = await Gateway.start('streams', CLI, { ...db, EVENTS_POLL_MS: '60000' }, `${LOGS}streams.log`);
   try {
     log(`${o.streams} streams × ${o.rate} appends/s, ${o.subscribers} subscribers each, ${o.seconds} s, ${o.backend}`);
     const layout = await createLayout(gateway.url, o.streams, o.subscribers);
