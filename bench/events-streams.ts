@@ -224,56 +224,58 @@ async function subscribe(base: string, layout: Layout, sendTimes: SendTimes): Pr
         }
         return h;
       };
-      jobs.push(
-        new Promise<void>((resolve, reject) => {
-          const req = request(`${base}/v1/conversations/${id}/events?after=${after}`, {
-            agent: false,
-            headers: { accept: 'text/event-stream', 'x-user-id': member },
-          });
-          req.on('error', reject);
-          req.on('response', (res) => {
-            if (res.statusCode !== 200) return reject(new Error(`subscribing: ${res.statusCode}`));
-            responses.push(res);
-            open++;
-            res.on('close', () => open--);
-            res.on('error', () => undefined);
-            let buffer = '';
-            res.setEncoding('utf8');
-            res.on('data', (chunk: string) => {
-              const at = performance.now();
-              buffer += chunk;
-              for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
-                const block = buffer.slice(0, cut);
-                buffer = buffer.slice(cut + 2);
-                const type = /^event: (.+)$/m.exec(block)?.[1];
-                const data = /^data: (.+)$/m.exec(block)?.[1];
-                if (type === undefined || data === undefined) continue; // retry: line, heartbeat comment
-                if (type === 'message.delta') {
-                  const delta = JSON.parse(data) as { messageId: string; offset: number; text: string };
-                  frames.deltas++;
-                  const h = heldOf(delta.messageId);
-                  if (!applyDelta(h, delta.offset, delta.text)) frames.repeats++;
-                  if (delta.offset > h.timedUpTo) {
-                    h.timedUpTo = delta.offset;
-                    const sent = sendTimes.get(`${delta.messageId}:${delta.offset}`);
-                    if (sent !== undefined) latencies.push(at - sent);
-                  }
-                } else if (type === 'message.updated') {
-                  const event = JSON.parse(data) as {
-                    data: { message: { id: string; status: string; content: { type: string; text?: string }[] } };
-                  };
-                  const m = event.data.message;
-                  if (m.status !== 'in_progress') heldOf(m.id).final = m.content.at(-1)?.text ?? '';
-                } else if (type !== 'message.created') {
-                  other.set(type, (other.get(type) ?? 0) + 1);
+      const job = new Promise<void>((resolve, reject) => {
+        const req = request(`${base}/v1/conversations/${id}/events?after=${after}`, {
+          agent: false,
+          headers: { accept: 'text/event-stream', 'x-user-id': member },
+        });
+        req.on('error', reject);
+        req.on('response', (res) => {
+          if (res.statusCode !== 200) return reject(new Error(`subscribing: ${res.statusCode}`));
+          responses.push(res);
+          open++;
+          res.on('close', () => open--);
+          res.on('error', () => undefined);
+          let buffer = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            const at = performance.now();
+            buffer += chunk;
+            for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
+              const block = buffer.slice(0, cut);
+              buffer = buffer.slice(cut + 2);
+              const type = /^event: (.+)$/m.exec(block)?.[1];
+              const data = /^data: (.+)$/m.exec(block)?.[1];
+              if (type === undefined || data === undefined) continue; // retry: line, heartbeat comment
+              if (type === 'message.delta') {
+                const delta = JSON.parse(data) as { messageId: string; offset: number; text: string };
+                frames.deltas++;
+                const h = heldOf(delta.messageId);
+                if (!applyDelta(h, delta.offset, delta.text)) frames.repeats++;
+                if (delta.offset > h.timedUpTo) {
+                  h.timedUpTo = delta.offset;
+                  const sent = sendTimes.get(`${delta.messageId}:${delta.offset}`);
+                  if (sent !== undefined) latencies.push(at - sent);
                 }
+              } else if (type === 'message.updated') {
+                const event = JSON.parse(data) as {
+                  data: { message: { id: string; status: string; content: { type: string; text?: string }[] } };
+                };
+                const m = event.data.message;
+                if (m.status !== 'in_progress') heldOf(m.id).final = m.content.at(-1)?.text ?? '';
+              } else if (type !== 'message.created') {
+                other.set(type, (other.get(type) ?? 0) + 1);
               }
-            });
-            resolve();
+            }
           });
-          req.end();
-        }),
-      );
+          resolve();
+        });
+        req.end();
+      });
+      // Handled here as well: a stream refused while later ones are still being set up must not
+      // be an unhandled rejection (which would end this process and leave the gateway running).
+      job.catch(() => undefined);
+      jobs.push(job);
     }
   }
   await Promise.all(jobs);
