@@ -24,7 +24,9 @@
  * - The DOM carries what tests read: each message's id, seq, author, version, state and when it
  *   was first shown as data attributes; when the composer last sent; the stream's state and how many times it connected on #status; on <body>, the
  *   last seq applied and what the streams delivered for the open conversation (events, repeats
- *   dropped, jumps past a missing seq, resets).
+ *   dropped, jumps past a missing seq, resets; delta frames, the code points they added, the ones
+ *   that only repeated held text, the ones held past a gap, re-reads). A message also carries its
+ *   status and statusReason (`data-status`, `data-status-reason`).
  */
 
 const HEAD_PROBE = 2147483647;
