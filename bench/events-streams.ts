@@ -302,6 +302,8 @@ interface Stream {
   text: string;
   appended: number;
   failed: number;
+  /** Milliseconds from sending each measured append to its answer. */
+  answers: number[];
   /** Appends sent late by more than five intervals, whose slots were given up (the producer fell behind). */
   skipped: number;
 }
@@ -323,7 +325,8 @@ async function produce(base: string, s: Stream, rate: number, until: number, sen
   while (next < until) {
     if (text === '') text = piece();
     const offset = s.text.length;
-    sendTimes?.set(`${s.messageId}:${offset}`, performance.now());
+    const sentAt = performance.now();
+    sendTimes?.set(`${s.messageId}:${offset}`, sentAt);
     const path = `/v1/conversations/${s.conversationId}/messages/${s.messageId}/append`;
     const res = await call(base, s.owner, 'POST', path, { offset, text }).catch(() => ({
       status: 0,
@@ -332,6 +335,7 @@ async function produce(base: string, s: Stream, rate: number, until: number, sen
     if (res.status === 200 && res.json.offset === offset + text.length) {
       s.text += text;
       s.appended++;
+      if (sendTimes) s.answers.push(performance.now() - sentAt);
       text = '';
     } else s.failed++;
     next += interval;
@@ -363,6 +367,8 @@ interface Result {
   p50: number;
   p99: number;
   max: number;
+  /** The producers' view: from sending an append to its answer, ms. */
+  answer: { p50: number; p99: number };
   frames: { deltas: number; repeats: number };
   /** Writes per stream per second by the messages' versions, and (PostgreSQL) by n_tup_upd. */
   writesPerStreamPerSecond: number;
@@ -443,6 +449,7 @@ async function run(o: Options, db: Record<string, string>): Promise<Result> {
         appended: 0,
         failed: 0,
         skipped: 0,
+        answers: [],
       });
     }
 
@@ -511,6 +518,7 @@ async function run(o: Options, db: Record<string, string>): Promise<Result> {
     const writesByStats = updatesAfter !== null && updatesBefore !== null ? updatesAfter - updatesBefore : null;
     const sorted = Float64Array.from(subscription.latencies).sort();
     const appends = streams.reduce((n, s) => n + s.appended, 0);
+    const answers = Float64Array.from(streams.flatMap((s) => s.answers)).sort();
     return {
       streams: o.streams,
       subscribersPerStream: o.subscribers,
@@ -525,6 +533,7 @@ async function run(o: Options, db: Record<string, string>): Promise<Result> {
       p50: percentile(sorted, 0.5),
       p99: percentile(sorted, 0.99),
       max: sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN,
+      answer: { p50: percentile(answers, 0.5), p99: percentile(answers, 0.99) },
       frames: subscription.frames,
       writesPerStreamPerSecond: writesByVersion / o.streams / seconds,
       writesByVersion,
@@ -578,6 +587,7 @@ function report(o: Options, machine: Machine, r: Result, stamp: string): string 
     '| measure | value | target |',
     '|---|---|---|',
     `| delta delivery p50 / p99 / max | ${r.p50.toFixed(1)} / ${r.p99.toFixed(1)} / ${r.max.toFixed(1)} ms | p99 ≤ ${TARGETS.p99Ms} ms: ${met(r.p99 <= TARGETS.p99Ms)} |`,
+    `| append answered (the producer’s send → its 200) p50 / p99 | ${r.answer.p50.toFixed(1)} / ${r.answer.p99.toFixed(1)} ms | |`,
     `| deliveries timed | ${r.deliveries.timed} of ${r.deliveries.expected} (appends × subscribers) | all |`,
     `| appends acknowledged | ${r.appends} (${r.achievedRate.toFixed(1)}/s per stream; ${r.failedAppends} failed, ${r.skippedSlots} slots given up by producers that fell behind) | ${r.rate}/s per stream |`,
     `| database writes per stream per second (messages’ versions) | ${r.writesPerStreamPerSecond.toFixed(2)} (${r.writesByVersion} writes) | ≤ ${TARGETS.writesPerStreamPerSecond}: ${met(r.writesPerStreamPerSecond <= TARGETS.writesPerStreamPerSecond)} |`,
