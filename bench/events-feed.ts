@@ -66,6 +66,8 @@ export class Gateway {
         RATE_LIMIT_ENABLED: 'false',
         HTTP_MAX_CONNECTIONS: '0',
         MIGRATE_ON_START: 'true',
+        // NODE_ENV=development turns the demo on, and the compiled build has no copy of its files.
+        DEMO_ENABLED: 'false',
         ...env,
       },
       stdio: ['ignore', logFd, logFd],

@@ -14,10 +14,19 @@
  * - Sidebar: the inbox stream (GET /v1/events, with a ticket for `{stream: "inbox"}`) says when
  *   one of the caller's conversations changed, was joined or left; each of its items makes the
  *   page re-read the conversation list. It resumes from its last `id:` (the inbox cursor).
+ * - Streamed messages (README, "Streamed messages"): a message posted `in_progress` grows by
+ *   `message.delta` frames `{messageId, offset, text}` (offsets in code points of its last text
+ *   part). The page applies each by offset: the part it already holds is skipped, the rest
+ *   appended, and one that starts beyond its end is held until the gap fills. Subscribe, then
+ *   read: the snapshot was read before the stream opened, so once it is open the page re-reads
+ *   every message it shows in_progress; a gap that a held delta cannot fill makes it re-read that
+ *   message too. The final `message.updated` replaces whatever was streamed.
  * - The DOM carries what tests read: each message's id, seq, author, version, state and when it
  *   was first shown as data attributes; when the composer last sent; the stream's state and how many times it connected on #status; on <body>, the
  *   last seq applied and what the streams delivered for the open conversation (events, repeats
- *   dropped, jumps past a missing seq, resets).
+ *   dropped, jumps past a missing seq, resets; delta frames, the code points they added, the ones
+ *   that only repeated held text, the ones held past a gap, re-reads). A message also carries its
+ *   status and statusReason (`data-status`, `data-status-reason`).
  */
 
 const HEAD_PROBE = 2147483647;
@@ -34,6 +43,15 @@ const EVENT_TYPES = [
   'message.updated',
   'message.deleted',
 ];
+/**
+ * Streamed text arrives as its own SSE event, which is not one of the log's event types (it has
+ * no seq and is never stored), so it is kept apart from EVENT_TYPES.
+ */
+const DELTA_EVENT = 'message.delta';
+/** A message whose held deltas leave a gap is re-read at most this often. */
+const REREAD_MS = 500;
+/** Deltas held beyond a gap, per message; past this the oldest go (the next re-read covers them). */
+const HELD_MAX = 1000;
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -54,6 +72,14 @@ const state = {
   connections: 0,
   /** What the streams delivered for the open conversation; none of repeats, skips and resets should happen. */
   feed: { received: 0, repeats: 0, skips: 0, resets: 0 },
+  /**
+   * Message id → the text streamed into it so far, for messages shown in_progress and for ones
+   * whose deltas came before their message.created: `{known, text, length (code points), held,
+   * rereading, rereadAt, timer}`, `held` being deltas that start beyond `length`.
+   */
+  streams: new Map(),
+  /** What the delta frames did for the open conversation: received, text they added, repeats skipped, held, re-reads. */
+  deltas: { received: 0, applied: 0, repeated: 0, held: 0, rereads: 0 },
   retryMs: RETRY_MIN_MS,
   retryTimer: 0,
 };
@@ -192,6 +218,9 @@ async function openConversation(id) {
   state.conversationId = id;
   state.lastSeq = 0;
   state.feed = { received: 0, repeats: 0, skips: 0, resets: 0 };
+  for (const stream of state.streams.values()) clearTimeout(stream.timer);
+  state.streams.clear();
+  state.deltas = { received: 0, applied: 0, repeated: 0, held: 0, rereads: 0 };
   state.ended = false;
   state.connections = 0;
   state.retryMs = RETRY_MIN_MS;
@@ -255,8 +284,12 @@ async function connect(generation) {
     state.connections++;
     state.retryMs = RETRY_MIN_MS;
     setStatus('live', 'live');
+    // Subscribed now: what was read before may be behind the deltas to come, so read it again.
+    for (const message of state.messages.values())
+      if (message.status === 'in_progress' && message.deletedAt === null) void reread(generation, message.id);
   });
   for (const type of EVENT_TYPES) source.addEventListener(type, (message) => onEvent(source, message));
+  source.addEventListener(DELTA_EVENT, (message) => onDelta(source, message));
   source.addEventListener('reset', (message) => void onReset(source, generation, message));
   // A stream the gateway dropped (this page read too slowly) or that broke: resume with a new ticket.
   const resume = () => {
@@ -276,6 +309,11 @@ function publishFeed() {
   body.eventsRepeated = String(state.feed.repeats);
   body.eventsSkipped = String(state.feed.skips);
   body.resets = String(state.feed.resets);
+  body.deltasReceived = String(state.deltas.received);
+  body.deltasApplied = String(state.deltas.applied);
+  body.deltasRepeated = String(state.deltas.repeated);
+  body.deltasHeld = String(state.deltas.held);
+  body.rereads = String(state.deltas.rereads);
 }
 
 function retry(generation) {
@@ -344,6 +382,123 @@ async function onReset(source, generation, message) {
   }
 }
 
+// --- streamed messages ---
+
+/** Code points of a string: the unit of a delta's offset. */
+const codePoints = (text) => Array.from(text).length;
+
+/** The text a stream appends to: the message's last part when that is text, else none yet. */
+function streamedText(message) {
+  const last = message.content.at(-1);
+  return last?.type === 'text' ? last.text : '';
+}
+
+function streamFor(id) {
+  let stream = state.streams.get(id);
+  if (!stream) {
+    stream = { known: false, text: '', length: 0, held: [], rereading: false, rereadAt: 0, timer: 0 };
+    state.streams.set(id, stream);
+  }
+  return stream;
+}
+
+/**
+ * Takes what a read or an event says a message in_progress holds. The longer of the two texts
+ * wins: deltas may have run ahead of the last write, and a write may hold more than the deltas
+ * seen (text streamed before this page subscribed).
+ */
+function adoptStored(message) {
+  const stream = streamFor(message.id);
+  const text = streamedText(message);
+  const length = codePoints(text);
+  if (!stream.known || length > stream.length) {
+    stream.text = text;
+    stream.length = length;
+  }
+  stream.known = true;
+  settle(message.id, stream);
+}
+
+/**
+ * Applies the held deltas that start at or before the end: each adds the part of its text beyond
+ * the end, and one that lies wholly within the text is a repeat. What stays held leaves a gap,
+ * which a re-read of the message closes.
+ */
+function settle(id, stream) {
+  if (!stream.known) return;
+  let moved = true;
+  while (moved) {
+    moved = false;
+    for (let i = 0; i < stream.held.length; i++) {
+      const delta = stream.held[i];
+      if (delta.offset > stream.length) continue;
+      stream.held.splice(i, 1);
+      moved = true;
+      const chars = Array.from(delta.text);
+      const fresh = chars.slice(stream.length - delta.offset);
+      if (fresh.length === 0) {
+        state.deltas.repeated++;
+        break;
+      }
+      stream.text += fresh.join('');
+      stream.length += fresh.length;
+      state.deltas.applied += fresh.length;
+      break;
+    }
+  }
+  if (stream.held.length > 0) scheduleReread(state.generation, id, stream);
+}
+
+function onDelta(source, frame) {
+  if (state.source !== source) return;
+  const delta = JSON.parse(frame.data);
+  if (delta.conversationId !== state.conversationId) return;
+  state.deltas.received++;
+  const shown = state.messages.get(delta.messageId);
+  // A delta that comes after the message ended (or was deleted) has nothing left to add.
+  if (shown && (shown.status !== 'in_progress' || shown.deletedAt !== null)) {
+    state.deltas.repeated++;
+    return publishFeed();
+  }
+  const stream = streamFor(delta.messageId);
+  stream.held.push({ offset: delta.offset, text: delta.text });
+  if (stream.held.length > HELD_MAX) stream.held.shift();
+  const before = stream.length;
+  settle(delta.messageId, stream);
+  if (stream.held.length > 0) state.deltas.held++;
+  publishFeed();
+  const element = state.elements.get(delta.messageId);
+  if (shown && element && stream.length !== before) renderMessage(element, shown);
+}
+
+/** A gap stays open: read the message again (now that the page is subscribed), at most every REREAD_MS. */
+function scheduleReread(generation, id, stream) {
+  if (stream.rereading || stream.timer) return;
+  const wait = Math.max(0, stream.rereadAt + REREAD_MS - Date.now());
+  stream.timer = setTimeout(() => {
+    stream.timer = 0;
+    if (generation === state.generation && stream.held.length > 0) void reread(generation, id);
+  }, wait);
+}
+
+async function reread(generation, id) {
+  const stream = streamFor(id);
+  if (stream.rereading) return;
+  stream.rereading = true;
+  stream.rereadAt = Date.now();
+  state.deltas.rereads++;
+  publishFeed();
+  try {
+    const message = await api('GET', `${conversationPath(state.conversationId)}/messages/${encodeURIComponent(id)}`);
+    if (generation === state.generation) applyMessage(message, null);
+  } catch (error) {
+    if (generation === state.generation && !(error instanceof ApiError && error.status === 404)) showError(error);
+  } finally {
+    stream.rereading = false;
+  }
+  if (generation === state.generation && stream.held.length > 0) scheduleReread(generation, id, stream);
+}
+
 // --- messages ---
 
 const byTime = (a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1);
@@ -357,6 +512,11 @@ function applyMessage(message, seq) {
   const shown = state.messages.get(message.id);
   if (shown && shown.version > message.version) return;
   state.messages.set(message.id, message);
+  if (message.status === 'in_progress' && message.deletedAt === null) adoptStored(message);
+  else {
+    clearTimeout(state.streams.get(message.id)?.timer);
+    state.streams.delete(message.id);
+  }
   let element = state.elements.get(message.id);
   if (!element) {
     element = createMessageElement(message);
@@ -397,20 +557,47 @@ function createMessageElement(message) {
   return element;
 }
 
-const textOf = (message) =>
-  message.content
-    .map((part) => (part.type === 'text' ? part.text : `[${part.type}${part.name ? ` ${part.name}` : ''}]`))
-    .join('\n');
+const partText = (part) => (part.type === 'text' ? part.text : `[${part.type}${part.name ? ` ${part.name}` : ''}]`);
+
+/** The message's text as shown: for one being streamed, its parts with the streamed text so far. */
+function textOf(message) {
+  const stream = state.streams.get(message.id);
+  if (!stream?.known) return message.content.map(partText).join('\n');
+  const last = message.content.at(-1);
+  const head = last?.type === 'text' ? message.content.slice(0, -1) : message.content;
+  return [...head.map(partText), stream.text].join('\n');
+}
+
+/** What the status line of a message says: nothing for a completed one. */
+function statusLabel(message) {
+  if (message.status === 'in_progress') return 'streaming…';
+  if (message.status === 'incomplete') return `incomplete: ${message.statusReason ?? 'no reason given'}`;
+  return '';
+}
 
 function renderMessage(element, message) {
   const deleted = message.deletedAt !== null;
   element.dataset.version = String(message.version);
   element.dataset.deleted = String(deleted);
   element.dataset.edited = String(message.editedAt !== null);
-  element.querySelector('.text').textContent = deleted ? 'message deleted' : textOf(message);
+  const streaming = !deleted && message.status === 'in_progress';
+  element.dataset.status = message.status;
+  element.dataset.statusReason = message.statusReason ?? '';
+  element.classList.toggle('streaming', streaming);
+  element.classList.toggle('incomplete', !deleted && message.status === 'incomplete');
+  const text = element.querySelector('.text');
+  text.textContent = deleted ? 'message deleted' : textOf(message);
+  text.setAttribute('aria-busy', String(streaming));
+  const label = element.querySelector('.stream-state');
+  const said = deleted ? '' : statusLabel(message);
+  // Only on a change: the element is a live region, and a repeated text would be announced again.
+  if (label.textContent !== said) label.textContent = said;
+  label.hidden = said === '';
   element.querySelector('.edited').hidden = deleted || message.editedAt === null;
   const actions = element.querySelector('.actions');
   actions.hidden = deleted || message.authorId !== state.me.id;
+  // A message being streamed cannot be edited until it is finished (409 message_in_progress).
+  element.querySelector('.edit').hidden = streaming;
   if (deleted) element.querySelector('.edit-form').hidden = true;
 }
 
