@@ -11,7 +11,15 @@ import { markdown, save, type BackendRun, type BenchResult } from './report.js';
 import { load, probe, type LoadResult } from './run.js';
 import { prepareDataset, restoreDataset, verifyDataset } from './seed.js';
 import { VARIANTS, type ServerSpec, type ServerVariant, type Variant } from './variants/spec.js';
-import { firstRequest, L1_INSERT_PREFIX, postBodyOf, requestsFor, type Op, type RequestOptions } from './workload.js';
+import {
+  firstRequest,
+  L1_INSERT_PREFIX,
+  PAGE,
+  postBodyOf,
+  requestsFor,
+  type Op,
+  type RequestOptions,
+} from './workload.js';
 
 const log = (line: string) => console.log(line);
 const mbOf = (bytes: number | null) => (bytes === null ? '–' : `${Math.round(bytes / 2 ** 20)} MB`);
@@ -125,7 +133,7 @@ function scalePoints(o: BenchOptions, pl: Plan, sp: ScalePlan): ScalePointSpec[]
         value: n,
         op: 'list-conversations',
         connections: base,
-        plan: { ...pl, listUsers: [sp.inboxUsers.get(n)!] },
+        plan: { ...pl, listUsers: [sp.inboxUsers.get(n)!], listLimit: Math.min(PAGE, ...o.scale.inboxes) },
       });
   if (want.has('crowd'))
     for (const n of o.scale.crowds)

@@ -460,6 +460,12 @@ export interface Plan {
   getTargets: (Target & { messageId: string })[];
   /** Users whose conversation lists are read, round-robin. */
   listUsers: string[];
+  /**
+   * The `limit` of those reads (PAGE when absent). The scale table's inbox points all read the
+   * smallest inbox's size, so each answer holds the same number of conversations and only the
+   * inbox behind it grows.
+   */
+  listLimit?: number;
 }
 
 const TARGETS = 1000;

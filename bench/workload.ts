@@ -180,7 +180,7 @@ function build(op: Op, plan: Plan, postBody: string): { requests: Request[]; sta
             method: 'GET',
             setupRequest: rotate(plan.listUsers, (u, r) => ({
               ...r,
-              path: `/v1/conversations?limit=${PAGE}`,
+              path: `/v1/conversations?limit=${plan.listLimit ?? PAGE}`,
               headers: as(u),
             })),
           },
