@@ -103,6 +103,20 @@ export async function rebuildInbox(sql: Sql, conversationIds: readonly string[])
 }
 
 /**
+ * PostgreSQL's shared half: the user's shared member rows first (the NULL range of the inbox
+ * index), then each one's conversation by primary key. Written as a join, the planner multiplies
+ * the user's row count by the NULL fraction of the whole table (it has no statistics on the two
+ * together), expects thousands of shared rows for a user with many conversations, and walks
+ * every conversation by activity probing the user's participant row instead: 22 ms for a user
+ * with 10,000 conversations and no shared one, against 0.6 ms this way. The `OFFSET 0`s keep it
+ * from folding the subqueries back into that join.
+ */
+function postgresShared(cols: string, keyset: string): string {
+  return `SELECT c.* FROM (SELECT conversation_id FROM participants WHERE user_id = ? AND activity_at IS NULL OFFSET 0) s
+      CROSS JOIN LATERAL (SELECT ${cols} FROM conversations c WHERE c.id = s.conversation_id${keyset} OFFSET 0) c`;
+}
+
+/**
  * The listing's statement: the user's per-user rows in index order, and their shared
  * conversations by the conversations' own activity, each cut at the page, merged in one UNION.
  * Both halves keep the (activityAt, id) descending keyset, so cursors mean what they always did.
@@ -114,12 +128,17 @@ export function listForUserSql(db: Db, codecs: Codecs, userId: string, limit: nu
   const keyset = (at: string, id: string) =>
     after ? ` AND ${at} <= ${d.timeParam} AND (${at} < ${d.timeParam} OR ${id} < ?)` : '';
   const keyParams = after ? [t, t, after.id] : [];
+  const sharedKeyset = keyset('c.activity_at', 'c.id');
+  const shared =
+    d.kind === 'postgres'
+      ? postgresShared(cols, sharedKeyset)
+      : `SELECT ${cols} FROM participants p JOIN conversations c ON c.id = p.conversation_id
+      WHERE p.user_id = ? AND p.activity_at IS NULL${sharedKeyset}`;
   const text = `SELECT * FROM (SELECT ${cols} FROM participants p JOIN conversations c ON c.id = p.conversation_id
       WHERE p.user_id = ? AND p.activity_at IS NOT NULL${keyset('p.activity_at', 'p.conversation_id')}
       ORDER BY p.activity_at DESC, p.conversation_id DESC LIMIT ?) per_user
     UNION ALL
-    SELECT * FROM (SELECT ${cols} FROM participants p JOIN conversations c ON c.id = p.conversation_id
-      WHERE p.user_id = ? AND p.activity_at IS NULL${keyset('c.activity_at', 'c.id')}
+    SELECT * FROM (${shared}
       ORDER BY c.activity_at DESC, c.id DESC LIMIT ?) shared_conv
     ORDER BY activity_at DESC, id DESC LIMIT ?`;
   const n = limit + 1;
