@@ -209,6 +209,19 @@ export function paramsOf(time: (d: Date) => unknown) {
 
 const activityOf = (c: Conversation) => c.lastMessageAt ?? c.createdAt;
 
+/**
+ * A user's shared conversations with their sort key. PostgreSQL reads the user's shared member
+ * rows first and each conversation by key (as L2 does, database/typeorm/inbox-index.ts): its
+ * planner misjudges the join form and walks every conversation by activity.
+ */
+function sharedOf(kind: SqlDriver['kind'], c: string): string {
+  if (kind !== 'postgres')
+    return `SELECT ${c}, c.activity_at AS sort_at FROM participants p JOIN conversations c ON c.id = p.conversation_id
+               WHERE p.user_id = ? AND p.activity_at IS NULL`;
+  return `SELECT c.* FROM (SELECT conversation_id FROM participants WHERE user_id = ? AND activity_at IS NULL OFFSET 0) s
+               CROSS JOIN LATERAL (SELECT ${c}, c.activity_at AS sort_at FROM conversations c WHERE c.id = s.conversation_id OFFSET 0) c`;
+}
+
 export async function sqlL1(d: SqlDriver): Promise<L1Db> {
   const p = (text: string) => d.placeholders(text);
   const params = paramsOf((x) => d.time(x));
@@ -234,8 +247,7 @@ export async function sqlL1(d: SqlDriver): Promise<L1Db> {
              SELECT * FROM (SELECT ${c}, p.activity_at AS sort_at FROM participants p JOIN conversations c ON c.id = p.conversation_id
                WHERE p.user_id = ? AND p.activity_at IS NOT NULL ORDER BY p.activity_at DESC, p.conversation_id DESC LIMIT ?) AS small
              UNION ALL
-             SELECT * FROM (SELECT ${c}, c.activity_at AS sort_at FROM participants p JOIN conversations c ON c.id = p.conversation_id
-               WHERE p.user_id = ? AND p.activity_at IS NULL ORDER BY c.activity_at DESC, c.id DESC LIMIT ?) AS shared
+             SELECT * FROM (${sharedOf(d.kind, c)} ORDER BY c.activity_at DESC, c.id DESC LIMIT ?) AS shared
            ) AS mine ORDER BY sort_at DESC, id DESC LIMIT ?`
         : `SELECT ${c} FROM participants p JOIN conversations c ON c.id = p.conversation_id WHERE p.user_id = ? ORDER BY c.activity_at DESC, c.id DESC LIMIT ?`,
     ),
