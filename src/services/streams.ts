@@ -164,13 +164,25 @@ interface Live {
   /** When the caller's participation was last confirmed. */
   checkedAt: number;
   timer: NodeJS.Timeout | undefined;
-  /** Appends, writes and the finish of one stream run one after another. */
+  /** Appends and the finish of one stream run one after another. */
   queue: Promise<unknown>;
+  /** The write in flight (at most one per stream); appends go on while it runs. */
+  writing: Promise<void> | undefined;
+  /** A finish has begun: no write starts any more. */
+  closing: boolean;
+  /** A membership re-check is in flight. */
+  checking: boolean;
+  /** The re-check found the author no longer takes part: the answer to their next append. */
+  revoked: Error | undefined;
   /** Set once a write found another version: the stream is forgotten and reloaded. */
   lost: boolean;
 }
 
-/** How often an open stream re-checks that its author still takes part in the conversation. */
+/**
+ * How often an open stream re-checks that its author still takes part in the conversation. The
+ * check runs beside the appends, not before one: an author who left is refused from the first
+ * append after the check saw it, so at most about RECHECK_MS (and a query) later.
+ */
 const RECHECK_MS = 1000;
 
 const contentOf = (s: Live): ContentPart[] => [...s.head, { ...s.part, text: s.text } as TextPart];
@@ -220,15 +232,19 @@ export class StreamService {
     const s = stream;
     return this.serial(s, async () => {
       if (s.lost) throw await this.lostError(s);
-      if (Date.now() - s.checkedAt > RECHECK_MS) {
-        await requireParticipant(this.store, conversationId, actorId);
-        s.checkedAt = Date.now();
+      if (s.revoked) {
+        // What was accepted before the check saw it is kept: written, then the stream let go.
+        await s.writing?.catch(() => undefined);
+        if (s.unflushedBytes > 0) await this.write(s).catch(() => undefined);
+        this.forget(s);
+        throw s.revoked;
       }
+      this.recheck(s);
       const result = this.apply(s, offset, text);
       s.lastAppendAt = Date.now();
-      if (s.unflushedBytes >= this.options.flushBytes) await this.write(s);
+      // The write runs beside the appends that follow: none waits for the database.
+      if (s.unflushedBytes >= this.options.flushBytes) this.writeInBackground(s);
       else this.schedule(s);
-      if (s.lost) throw await this.lostError(s);
       return result;
     });
   }
@@ -249,6 +265,12 @@ export class StreamService {
     const key = `${conversationId}/${messageId}`;
     const s = this.live.get(key);
     const run = async (): Promise<Message> => {
+      if (s) {
+        s.closing = true;
+        clearTimeout(s.timer);
+        s.timer = undefined;
+        await s.writing?.catch(() => undefined);
+      }
       const local = s && !s.lost && s.authorId === actorId ? s : undefined;
       let version: number;
       let base: ContentPart[];
@@ -363,6 +385,7 @@ export class StreamService {
     await Promise.all(
       [...this.live.values()].map((s) =>
         this.serial(s, async () => {
+          await s.writing?.catch(() => undefined);
           if (s.unflushedBytes > 0 && !s.lost) await this.write(s).catch(() => undefined);
           this.forget(s);
         }),
@@ -426,6 +449,10 @@ export class StreamService {
       checkedAt: now,
       timer: undefined,
       queue: Promise.resolve(),
+      writing: undefined,
+      closing: false,
+      checking: false,
+      revoked: undefined,
       lost: false,
     };
     this.live.set(key, s);
@@ -504,18 +531,60 @@ export class StreamService {
     if (s.unflushedBytes === 0 && !keepAlive) return;
     s.timer = setTimeout(() => {
       s.timer = undefined;
-      void this.serial(s, () => this.write(s)).catch((error: unknown) =>
-        this.log?.warn({ err: error, messageId: s.messageId }, 'writing a streamed message failed; retried'),
-      );
+      this.writeInBackground(s);
     }, this.options.flushIntervalMs);
     s.timer.unref();
   }
 
-  /** Writes the accumulated content (in the stream's queue). */
-  private async write(s: Live): Promise<void> {
+  private writeInBackground(s: Live): void {
+    this.write(s).catch((error: unknown) =>
+      this.log?.warn({ err: error, messageId: s.messageId }, 'writing a streamed message failed; retried'),
+    );
+  }
+
+  /**
+   * Writes the accumulated content; while a write is in flight, returns it (one at a time per
+   * stream, so versions follow each other). When appends reached `flushBytes` during a write, the
+   * next one starts as it ends.
+   */
+  private write(s: Live): Promise<void> {
+    s.writing ??= this.writeOnce(s).then(
+      (again) => {
+        s.writing = undefined;
+        if (again) this.writeInBackground(s);
+      },
+      (error: unknown) => {
+        s.writing = undefined;
+        throw error;
+      },
+    );
+    return s.writing;
+  }
+
+  /** Starts a re-check of the author's membership when one is due (see RECHECK_MS). */
+  private recheck(s: Live): void {
+    if (s.checking || Date.now() - s.checkedAt <= RECHECK_MS) return;
+    s.checking = true;
+    requireParticipant(this.store, s.conversationId, s.authorId)
+      .then(
+        () => {
+          s.checkedAt = Date.now();
+        },
+        (error: unknown) => {
+          if (error instanceof NotFoundError || error instanceof ForbiddenError) s.revoked = error;
+          // Anything else (the database away): the next append tries again.
+        },
+      )
+      .finally(() => {
+        s.checking = false;
+      });
+  }
+
+  /** One write; says whether another is due at once (appends reached `flushBytes` meanwhile). */
+  private async writeOnce(s: Live): Promise<boolean> {
     clearTimeout(s.timer);
     s.timer = undefined;
-    if (s.lost) return;
+    if (s.lost || s.closing) return false;
     const length = s.length;
     const units = s.text.length;
     const bytes = s.unflushedBytes;
@@ -543,7 +612,7 @@ export class StreamService {
         { conversationId: s.conversationId, messageId: s.messageId },
         'a streamed message changed under this instance (another instance, a finish or a delete); its next append is refused with the stored offset',
       );
-      return;
+      return false;
     }
     const before = s.storedUnits;
     const previous = s.stored;
@@ -553,8 +622,12 @@ export class StreamService {
     s.unflushedBytes -= bytes;
     s.lastWriteAt = touchedAt.getTime();
     // From the previous write's end: a reader of the database before this write has no gap.
-    this.deliver(s, previous, s.text.slice(before));
+    // Text appended while the write ran went out with its append and goes again with the next write.
+    this.deliver(s, previous, s.text.slice(before, units));
+    if (s.closing) return false;
+    if (s.unflushedBytes >= this.options.flushBytes) return true;
     this.schedule(s);
+    return false;
   }
 
   /**

@@ -146,7 +146,8 @@ export function streamingSpec(test: ApiTest): void {
         expect((await bot.get(m.url)).json()).toEqual(before);
         const big = 'x'.repeat(300);
         expect((await bot.post(`${m.url}/append`, { offset, text: big })).json()).toMatchObject({ offset: 310 });
-        // 303 unwritten bytes ≥ STREAM_FLUSH_BYTES=256: written before the append answered.
+        // 303 unwritten bytes ≥ STREAM_FLUSH_BYTES=256: a write starts at once, not at the interval.
+        await until(async () => (await storedText(bot, m.url)) === `Intro: abc${big}`, 3000);
         const written = (await bot.get(m.url)).json();
         expect(written.content).toEqual([{ type: 'text', text: `Intro: abc${big}` }]);
         expect(written.status).toBe('in_progress');
@@ -334,6 +335,32 @@ export function streamingSpec(test: ApiTest): void {
       expect((await bot.post(`${m.url}/finish`, { status: 'completed' })).json().content).toEqual([
         { type: 'text', text: 'mine!' },
       ]);
+    });
+
+    test('an author removed from the conversation mid-stream is refused (404) within about a second, and nothing more is stored', async (api) => {
+      const c = await conversationOf(api, 'owner', ['bot']);
+      const bot = api.as('bot');
+      const m = await startStream(bot, c.id);
+      expect((await bot.post(`${m.url}/append`, { offset: 0, text: 'before' })).statusCode).toBe(200);
+      expect((await api.as('owner').delete(`/v1/conversations/${c.id}/participants/bot`)).statusCode).toBe(204);
+      // The membership is re-checked beside the appends (at most every second): keep appending
+      // until one is refused; appends accepted until then are the stream's text.
+      let offset = 6;
+      let refused: Awaited<ReturnType<Client['post']>> | undefined;
+      const end = Date.now() + 5000;
+      while (!refused && Date.now() < end) {
+        const res = await bot.post(`${m.url}/append`, { offset, text: '.' });
+        if (res.statusCode === 200) offset++;
+        else refused = res;
+        await sleep(50);
+      }
+      expect(refused, 'an append was refused within 5 s').toBeDefined();
+      expectError(refused!, 404, 'not_found');
+      // Refused for good, and what is stored is what was accepted (the owner still reads it).
+      expectError(await bot.post(`${m.url}/append`, { offset, text: '.' }), 404, 'not_found');
+      expectError(await bot.post(`${m.url}/finish`, { status: 'completed' }), 404, 'not_found');
+      await until(async () => (await storedText(api.as('owner'), m.url)).length === offset);
+      expect(await storedText(api.as('owner'), m.url)).toBe(`before${'.'.repeat(offset - 6)}`);
     });
 
     test('edits: an in_progress message cannot be patched; deleting it ends its stream', async (api) => {
