@@ -47,6 +47,8 @@ interface Options {
   rate: number;
   subscribers: number;
   backend: 'postgres' | 'sqlite';
+  /** Write a V8 CPU profile of the gateway (bench/.data/profiles/); slows it, numbers are not comparable. */
+  profile: boolean;
 }
 
 function parse(argv: string[]): Options {
@@ -67,6 +69,7 @@ function parse(argv: string[]): Options {
     rate: number('rate', 50),
     subscribers: number('subscribers', 2),
     backend,
+    profile: argv.includes('--profile'),
   };
 }
 
@@ -629,6 +632,10 @@ function report(o: Options, machine: Machine, r: Result, stamp: string): string 
 async function main(argv: string[]): Promise<void> {
   const o = parse(argv);
   mkdirSync(LOGS, { recursive: true });
+  if (o.profile) {
+    mkdirSync(`${DATA}profiles`, { recursive: true });
+    Gateway.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${DATA}profiles`];
+  }
   const machine = describeMachine();
   log('compiling the gateway (bench/.data/build)');
   await buildServers(log);
