@@ -161,6 +161,11 @@ export class MemoryData {
   /** conversationId → its messages, kept sorted by (createdAt, id). */
   messages = new Map<string, Message[]>();
   messageIds = new Map<string, Message>();
+  /**
+   * Ids of messages that were in_progress when stored (a message only starts in that status); the
+   * sweep (MemoryStreams.stale) reads these instead of every message, and drops the ones that ended.
+   */
+  inProgress = new Set<string>();
   clientIds = new Map<string, string>();
   audit: AuditEntry[] = [];
   /** conversationId → the last seq given out (kept after a delete, like the log). */
@@ -478,6 +483,7 @@ class MemoryMessages implements MessageRepository {
     const list = this.d.messages.get(message.conversationId)!;
     insertSorted(list, stored);
     this.d.messageIds.set(stored.id, stored);
+    if (stored.status === 'in_progress') this.d.inProgress.add(stored.id);
     if (stored.clientMessageId !== null)
       this.d.clientIds.set(participantKey(stored.conversationId, stored.clientMessageId), stored.id);
     this.d.countMessage(conversation, stored);
@@ -499,6 +505,7 @@ class MemoryMessages implements MessageRepository {
     for (const m of stored) {
       insertSorted(list, m);
       this.d.messageIds.set(m.id, m);
+      if (m.status === 'in_progress') this.d.inProgress.add(m.id);
       this.d.countMessage(this.d.conversations.get(conversationId)!, m);
       this.d.appendEvent(events.messageCreated(m));
     }
@@ -896,6 +903,7 @@ class MemoryBulk implements BulkPort {
         }
         insertSorted(list, m);
         d.messageIds.set(m.id, m);
+        if (m.status === 'in_progress') d.inProgress.add(m.id);
         break;
       }
       case 'audit':

@@ -54,8 +54,12 @@ export class MemoryStreams implements StreamRepository {
 
   async stale(before: Date, limit: number): Promise<StaleStream[]> {
     const found: StaleStream[] = [];
-    for (const m of this.d.messageIds.values()) {
-      if (m.status !== 'in_progress' || m.deletedAt !== null) continue;
+    for (const id of this.d.inProgress) {
+      const m = this.d.messageIds.get(id);
+      if (m?.status !== 'in_progress' || m.deletedAt !== null) {
+        this.d.inProgress.delete(id);
+        continue;
+      }
       const touchedAt = this.touchedAt(m);
       if (touchedAt < before)
         found.push({
