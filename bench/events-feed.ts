@@ -10,6 +10,31 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * acknowledged. Everything talks to 127.0.0.1 only.
  */
 
+/** Reads `--name value` options and `--flag`s of the event benchmarks' command lines. */
+export function optionReader(argv: string[]) {
+  const value = (name: string, fallback: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
+  };
+  return {
+    value,
+    flag: (name: string) => argv.includes(`--${name}`),
+    /** A positive number (`integer`: a positive integer). */
+    number(name: string, fallback: number, integer = false): number {
+      const n = Number(value(name, String(fallback)));
+      if (!(integer ? Number.isInteger(n) : Number.isFinite(n)) || n <= 0)
+        throw new Error(`--${name} takes a positive ${integer ? 'integer' : 'number'}`);
+      return n;
+    },
+    /** The database under the gateways: PostgreSQL (the default) or a SQLite file. */
+    backend(): 'postgres' | 'sqlite' {
+      const backend = value('backend', 'postgres');
+      if (backend !== 'postgres' && backend !== 'sqlite') throw new Error('--backend takes postgres or sqlite');
+      return backend;
+    },
+  };
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { redactUrl } from '../src/config/load.js';
 import { buildServers } from './build.js';
-import { createLayout, Gateway, type Layout, percentile } from './events-feed.js';
+import { createLayout, Gateway, type Layout, optionReader, percentile } from './events-feed.js';
 import { describeMachine, type Machine } from './machine.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -52,24 +52,15 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const value = (name: string, fallback: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
-  };
-  const number = (name: string, fallback: number) => {
-    const n = Number(value(name, String(fallback)));
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} takes a positive integer`);
-    return n;
-  };
-  const backend = value('backend', 'postgres');
-  if (backend !== 'postgres' && backend !== 'sqlite') throw new Error('--backend takes postgres or sqlite');
+  const o = optionReader(argv);
+  const integer = (name: string, fallback: number) => o.number(name, fallback, true);
   return {
-    seconds: number('seconds', argv.includes('--quick') ? 10 : 20),
-    streams: number('streams', 100),
-    rate: number('rate', 50),
-    subscribers: number('subscribers', 2),
-    backend,
-    profile: argv.includes('--profile'),
+    seconds: integer('seconds', o.flag('quick') ? 10 : 20),
+    streams: integer('streams', 100),
+    rate: integer('rate', 50),
+    subscribers: integer('subscribers', 2),
+    backend: o.backend(),
+    profile: o.flag('profile'),
   };
 }
 

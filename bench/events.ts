@@ -27,6 +27,7 @@ import {
   Gateway,
   type Delivery,
   type Layout,
+  optionReader,
   postAtRate,
   settle,
   subscribe,
@@ -69,30 +70,20 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const value = (name: string, fallback: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
-  };
-  const number = (name: string, fallback: number) => {
-    const n = Number(value(name, String(fallback)));
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} takes a positive number`);
-    return n;
-  };
+  const { value, number, flag, backend } = optionReader(argv);
   const notifiers = value('notifiers', 'local,postgres,redis,nats').split(',') as NotifierName[];
   for (const n of notifiers)
     if (!['local', 'postgres', 'redis', 'nats'].includes(n)) throw new Error(`--notifiers: unknown ${n}`);
-  const backend = value('backend', 'postgres');
-  if (backend !== 'postgres' && backend !== 'sqlite') throw new Error('--backend takes postgres or sqlite');
   const options: Options = {
     seconds: number('seconds', 20),
     rate: number('rate', 200),
     subscribers: number('subscribers', 1000),
     conversations: number('conversations', 100),
     notifiers,
-    backend,
+    backend: backend(),
     throughputSeconds: number('throughput-seconds', 10),
-    baseline: !argv.includes('--no-baseline'),
-    profile: argv.includes('--profile'),
+    baseline: !flag('no-baseline'),
+    profile: flag('profile'),
     pool: number('pool', 10),
   };
   if (options.subscribers % options.conversations !== 0)
