@@ -1,7 +1,18 @@
-import type { ClientSession } from 'mongodb';
+import type { ClientSession, Filter, UpdateFilter } from 'mongodb';
 import type { ConversationEvent, NewEvent } from '../../src/domain/events.js';
+import { messageChanged } from '../../src/domain/events.js';
+import type { AuditEntry } from '../../src/domain/models.js';
 import type { EventRepository, Page } from '../../src/repositories/ports.js';
-import { escapeJson, intOf, type StoredInt, storedInt, unescapeJson } from './document-mapper.js';
+import {
+  escapeJson,
+  fromMessageDoc,
+  intOf,
+  MESSAGE_FIELDS,
+  type MessageDoc,
+  type StoredInt,
+  storedInt,
+  unescapeJson,
+} from './document-mapper.js';
 import type { MongoContext } from './mongodb-context.js';
 
 /**
@@ -58,6 +69,33 @@ export async function insertEvents(
 ): Promise<void> {
   const docs = events.map((event, i) => eventDoc(event, firstSeq + i));
   await ctx.events.insertMany(docs, { ordered: true, ...ctx.opts(session) });
+}
+
+/**
+ * Changes the one message `filter` matches and logs its event under a seq claimed on the
+ * conversation after the change: one transaction on replica sets, ordered steps on a standalone
+ * server (DESIGN.md, "Events"). Returns the changed message's document, or null when nothing
+ * matched (then nothing was written).
+ */
+export function changeMessageLogged(
+  ctx: MongoContext,
+  type: 'message.updated' | 'message.deleted',
+  conversationId: string,
+  filter: Filter<MessageDoc>,
+  update: UpdateFilter<MessageDoc>,
+  audit: AuditEntry,
+): Promise<MessageDoc | null> {
+  return ctx.atomically(async (session) => {
+    const changed = await ctx.messages.findOneAndUpdate(filter, update, {
+      returnDocument: 'after',
+      projection: MESSAGE_FIELDS,
+      ...ctx.opts(session),
+    });
+    if (!changed) return null;
+    const seq = await claimSeq(ctx, conversationId, session);
+    if (seq !== null) await insertEvent(ctx, messageChanged(type, fromMessageDoc(changed), audit), seq, session);
+    return changed;
+  });
 }
 
 /** Claims the next seq of a live conversation (`$inc`, returning the new value); null when it is gone. */

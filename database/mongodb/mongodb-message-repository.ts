@@ -1,6 +1,5 @@
 import type { Filter } from 'mongodb';
 import { NotFoundError, VersionConflictError } from '../../src/domain/errors.js';
-import { messageChanged } from '../../src/domain/events.js';
 import type { AuditEntry, Message } from '../../src/domain/models.js';
 import type {
   MessageDeletion,
@@ -24,7 +23,7 @@ import {
 import { checkDocumentSize } from './document-size.js';
 import { isDuplicateKey } from './map-mongodb-error.js';
 import type { MongoContext } from './mongodb-context.js';
-import { claimSeq, insertEvent } from './mongodb-event-repository.js';
+import { changeMessageLogged } from './mongodb-event-repository.js';
 import { postInSteps, postInTransaction, postManyInSteps, postManyInTransaction, settlePost } from './posting.js';
 import type { Recovery } from './recovery.js';
 
@@ -163,18 +162,7 @@ export class MongoMessageRepository implements MessageRepository {
       if (expectedVersion !== undefined) filter.version = expectedVersion;
       const update = { $set: set, $inc: { version: 1 }, $push: this.outbox.push(audit) };
       checkDocumentSize('message', 'content', update);
-      const doc = await this.ctx.atomically(async (session) => {
-        const changed = await this.ctx.messages.findOneAndUpdate(filter, update, {
-          returnDocument: 'after',
-          projection: MESSAGE_FIELDS,
-          ...this.ctx.opts(session),
-        });
-        if (!changed) return null;
-        const seq = await claimSeq(this.ctx, conversationId, session);
-        if (seq !== null)
-          await insertEvent(this.ctx, messageChanged(type, fromMessageDoc(changed), audit), seq, session);
-        return changed;
-      });
+      const doc = await changeMessageLogged(this.ctx, type, conversationId, filter, update, audit);
       if (!doc) {
         const current = await this.find(conversationId, messageId);
         // Tombstones cannot change: to the caller they are not there.

@@ -1,13 +1,12 @@
 import type { Filter } from 'mongodb';
 import { NotFoundError, StreamError, VersionConflictError } from '../../src/domain/errors.js';
-import { messageChanged } from '../../src/domain/events.js';
 import type { ContentPart, Message } from '../../src/domain/models.js';
 import type { StaleStream, StreamFinish, StreamFlush, StreamRepository } from '../../src/repositories/ports.js';
 import type { AuditOutbox } from './audit-outbox.js';
 import { contentDoc, fromMessageDoc, intOf, MESSAGE_FIELDS, unescapeJson, type MessageDoc } from './document-mapper.js';
 import { checkDocumentSize } from './document-size.js';
 import type { MongoContext } from './mongodb-context.js';
-import { claimSeq, insertEvent } from './mongodb-event-repository.js';
+import { changeMessageLogged } from './mongodb-event-repository.js';
 
 /** Messages a stream may write: counted (visible), live, in progress. */
 const STREAMING = { deletedAt: null, status: 'in_progress', _uncountedAt: { $exists: false } } as const;
@@ -59,18 +58,7 @@ export class MongoStreamRepository implements StreamRepository {
         $push: this.outbox.push(audit),
       };
       checkDocumentSize('message', 'content', update);
-      const doc = await this.ctx.atomically(async (session) => {
-        const changed = await this.ctx.messages.findOneAndUpdate(filter, update, {
-          returnDocument: 'after',
-          projection: MESSAGE_FIELDS,
-          ...this.ctx.opts(session),
-        });
-        if (!changed) return null;
-        const seq = await claimSeq(this.ctx, conversationId, session);
-        if (seq !== null)
-          await insertEvent(this.ctx, messageChanged('message.updated', fromMessageDoc(changed), audit), seq, session);
-        return changed;
-      });
+      const doc = await changeMessageLogged(this.ctx, 'message.updated', conversationId, filter, update, audit);
       if (!doc) {
         const current = await this.ctx.messages.findOne(
           { _id: messageId, conversationId, _uncountedAt: { $exists: false } },
