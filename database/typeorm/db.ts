@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryRunnerAlreadyReleasedError, type DataSource, type QueryResult, type QueryRunner } from 'typeorm';
 import { UnavailableError } from '../../src/domain/errors.js';
-import type { Dialect, DirectSql } from './dialects/dialect.js';
+import type { Dialect, DirectSql, ScriptPool } from './dialects/dialect.js';
 import type { Row } from './row-mapper.js';
 
 /** Parameterized SQL on one connection. Placeholders are `?` on every dialect. */
@@ -35,12 +35,45 @@ export class Db {
    * (see sqlite-sql.ts). Units of work are still queued by the dialect's mutex.
    */
   private readonly direct: DirectSql | undefined;
+  /** MySQL/MariaDB only: the multi-statement pool (see Dialect.scripts and `script`). */
+  private readonly scripts: ScriptPool | undefined;
 
   constructor(
     readonly dataSource: DataSource,
     readonly dialect: Dialect,
   ) {
     this.direct = dialect.directSql?.(dataSource);
+    this.scripts = dialect.scripts?.(dataSource);
+  }
+
+  /** Whether `script` can run here (MySQL/MariaDB). */
+  get hasScripts(): boolean {
+    return this.scripts !== undefined;
+  }
+
+  /**
+   * Sends several statements as one query, one round trip, and returns one result per statement
+   * (an array of rows, or mysql2's header with affectedRows and insertId). The script holds its own
+   * START TRANSACTION … COMMIT; after any failure it was rolled back (see ScriptPool.run). Run
+   * again from the start after a deadlock, like `tx`. Only for texts built from constants.
+   */
+  async script(text: string, params: readonly unknown[]): Promise<unknown[]> {
+    const scripts = this.scripts;
+    if (!scripts) throw new Error(`${this.dialect.kind} runs no multi-statement scripts`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await scripts.run(text, params);
+      } catch (error) {
+        const { error: translated, retryable } = this.dialect.translate(error);
+        if (!retryable || attempt >= ATTEMPTS) throw translated;
+        await sleep(Math.random() * 10 * 2 ** attempt);
+      }
+    }
+  }
+
+  /** Ends what the Db opened besides the DataSource (the multi-statement pool). */
+  async close(): Promise<void> {
+    await this.scripts?.close();
   }
 
   /** Reads on one pooled connection, without a transaction. */

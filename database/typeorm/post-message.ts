@@ -16,7 +16,9 @@ import { writeEvent } from './typeorm-event-repository.js';
  *
  * - PostgreSQL: one statement (`postgresPostSql`), a data-modifying CTE, outside any explicit
  *   transaction (one statement is atomic by itself).
- * - MySQL/MariaDB and SQLite: one transaction of four statements (`postInSteps`).
+ * - MySQL/MariaDB: one multi-statement script, START TRANSACTION to COMMIT (`mysqlPostScript`),
+ *   one round trip.
+ * - SQLite: one transaction of four statements (`postInSteps`).
  *
  * Either way a concurrent post of the same clientMessageId loses on the unique index
  * `(conversation_id, client_message_id)`, its changes are undone, and the winner is read
@@ -26,6 +28,7 @@ export async function postMessage(db: Db, codecs: Codecs, events: EventCodec, me
   try {
     if (db.dialect.kind === 'postgres')
       return await db.once((sql) => postInOneStatement(sql, db, codecs, events, message));
+    if (db.hasScripts) return await postInOneScript(db, codecs, events, message);
     return await db.tx((sql) => postInSteps(sql, db, codecs, events, message));
   } catch (error) {
     if (error instanceof DuplicateError && error.field === 'clientMessageId') {
@@ -115,8 +118,75 @@ async function postInOneStatement(
   return { message: structuredClone(message), created: true };
 }
 
+const mysqlScripts = new WeakMap<Codecs, string>();
+
 /**
- * MySQL/MariaDB and SQLite, in one transaction: (1) the conversation's UPDATE counts the message
+ * The MySQL/MariaDB post, one script sent as one query (Db.script), its own transaction included.
+ * Every statement after the lock runs only when the one before wrote its row, so the script can
+ * always end in COMMIT: a non-member (or a missing conversation) writes nothing.
+ *
+ * (1) `SELECT … FOR UPDATE` takes the conversation's row lock before anything else is read, so a
+ * post waiting for it holds no other lock (see `postInSteps` on the deadlock this avoids);
+ * (2) the conversation's UPDATE, guarded by the author's participant row, counts the message
+ * and claims the seq through LAST_INSERT_ID(expr) (the header's insertId); (3) the message and
+ * (4) its event, `INSERT … SELECT … FROM DUAL WHERE ROW_COUNT() = 1`, the event's seq being
+ * LAST_INSERT_ID() (no table here has AUTO_INCREMENT, so nothing else moves it); a taken
+ * clientMessageId fails the unique index in (3), the server stops the script there and
+ * ScriptPool.run rolls back; (5) the inbox's member rows, unless the conversation is shared.
+ *
+ * Parameters: conversation id (lock); time ×4, conversation id, conversation id, author id
+ * (bump); the message's columns; the event's columns but seq; conversation id (members).
+ */
+export function mysqlPostScript(codecs: Codecs, events: EventCodec): string {
+  let text = mysqlScripts.get(codecs);
+  if (text !== undefined) return text;
+  const m = codecs.messages;
+  const t = 'CAST(? AS DATETIME(3))';
+  const later = `GREATEST(COALESCE(last_message_at, ${t}), ${t})`;
+  const eventValues = events.columns.map((col) => (col === 'seq' ? 'LAST_INSERT_ID()' : '?'));
+  text = [
+    'START TRANSACTION',
+    'SELECT 1 FROM conversations WHERE id = ? FOR UPDATE',
+    `UPDATE conversations SET message_count = message_count + 1, event_seq = LAST_INSERT_ID(event_seq + 1), last_message_at = ${later}, activity_at = ${later}
+  WHERE id = ? AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = ? AND user_id = ?)`,
+    `INSERT INTO ${m.table} (${m.columns.join(', ')}) SELECT ${m.columns.map(() => '?').join(', ')} FROM DUAL WHERE ROW_COUNT() = 1`,
+    `INSERT INTO ${events.table} (${events.columns.join(', ')}) SELECT ${eventValues.join(', ')} FROM DUAL WHERE ROW_COUNT() = 1`,
+    `UPDATE participants p JOIN conversations c ON c.id = p.conversation_id SET p.activity_at = c.activity_at
+  WHERE c.id = ? AND c.member_count <= ${INBOX_FANOUT_LIMIT} AND p.activity_at <> c.activity_at AND ROW_COUNT() = 1`,
+    'COMMIT',
+  ].join(';\n');
+  mysqlScripts.set(codecs, text);
+  return text;
+}
+
+/** Index of the conversation's UPDATE among the script's results (START TRANSACTION and the lock come first). */
+const BUMP = 2;
+
+async function postInOneScript(db: Db, codecs: Codecs, events: EventCodec, message: Message): Promise<PostResult> {
+  const at = db.dialect.time(message.createdAt);
+  const event = events.toParams({ ...messageCreated(message), seq: 0 });
+  const eventParams = event.filter((_, i) => events.columns[i] !== 'seq');
+  const c = message.conversationId;
+  const results = await db.script(mysqlPostScript(codecs, events), [
+    c,
+    at,
+    at,
+    at,
+    at,
+    c,
+    c,
+    message.authorId,
+    ...codecs.messages.toParams(message),
+    ...eventParams,
+    c,
+  ]);
+  const bumped = results[BUMP] as { affectedRows?: number } | undefined;
+  if (bumped?.affectedRows !== 1) throw new NotFoundError('conversation', c);
+  return { message: structuredClone(message), created: true };
+}
+
+/**
+ * SQLite (and MySQL/MariaDB without a script pool), in one transaction: (1) the conversation's UPDATE counts the message
  * and claims its seq (MySQL hands the seq back through LAST_INSERT_ID, SQLite through RETURNING,
  * so no SELECT follows), taking the conversation's row lock first (see DIALECTS.md); (2) the
  * message, as an `INSERT … SELECT` from the author's participant row: no row, no message, and

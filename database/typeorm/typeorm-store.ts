@@ -67,6 +67,7 @@ export async function openTypeormStore(config: TypeormConfig, log: StoreLogger):
       }
     },
     async close() {
+      await db.close().catch(() => undefined);
       if (dataSource.isInitialized) await dataSource.destroy();
     },
   };

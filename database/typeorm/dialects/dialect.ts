@@ -74,6 +74,23 @@ export interface Dialect {
    * TypeORM's query runner; units of work still go through `serialize`.
    */
   readonly directSql?: (dataSource: DataSource) => DirectSql;
+  /**
+   * MySQL/MariaDB only: a pool of its own whose connections accept several statements in one
+   * query, for the few units of work sent as one script (the post; DIALECTS.md, "Posting a
+   * message"). The DataSource's own pool keeps refusing them.
+   */
+  readonly scripts?: (dataSource: DataSource) => ScriptPool;
+}
+
+/** Multi-statement scripts on connections of their own (see Dialect.scripts). */
+export interface ScriptPool {
+  /**
+   * Runs `text` (statements separated by `;`, values bound client-side to its `?`) and returns
+   * one result per statement. After a failure, the open transaction is rolled back before the
+   * connection goes back to the pool (or the connection is destroyed when spoiled).
+   */
+  run(text: string, params: readonly unknown[]): Promise<unknown[]>;
+  close(): Promise<void>;
 }
 
 /** Statements straight on the driver's connection, and transactions on it (see Dialect.directSql). */

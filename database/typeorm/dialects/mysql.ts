@@ -1,8 +1,9 @@
 import { MYSQL_MIGRATIONS } from '../../../migrations/mysql/index.js';
 import type { ServerOptions } from '../../../src/repositories/backend.js';
 import { mapMysqlError } from '../map-mysql-error.js';
-import type { QueryRunner } from 'typeorm';
-import { CLIENT_TIMEOUT_GRACE_MS, MIGRATION_LOCK_TIMEOUT_S, type Dialect } from './dialect.js';
+import type { DataSource, QueryRunner } from 'typeorm';
+import { UnavailableError } from '../../../src/domain/errors.js';
+import { CLIENT_TIMEOUT_GRACE_MS, MIGRATION_LOCK_TIMEOUT_S, type Dialect, type ScriptPool } from './dialect.js';
 import { mysqlTls } from './mysql-url.js';
 
 /** Host, port, credentials and database from a mysql:// or mariadb:// URL. */
@@ -25,6 +26,16 @@ function connection(url: string) {
  * case-sensitive and sort in code-point order.
  */
 export function mysqlDialect(type: 'mysql' | 'mariadb', config: ServerOptions): Dialect {
+  // Server-side limits per session: MariaDB's max_statement_time covers every statement, lock
+  // waits included; MySQL's max_execution_time only SELECTs, so a lock wait is bounded there by
+  // innodb_lock_wait_timeout (whole seconds; InnoDB's default is 50 s).
+  const seconds = config.statementTimeoutMs / 1000;
+  const lockWait = Math.max(1, Math.floor(seconds));
+  const limits =
+    type === 'mariadb'
+      ? `SET SESSION max_statement_time = ${seconds}, innodb_lock_wait_timeout = ${lockWait}`
+      : `SET SESSION max_execution_time = ${Math.round(config.statementTimeoutMs)}, innodb_lock_wait_timeout = ${lockWait}`;
+  const applyLimits = (connection: MysqlPoolConnection) => connection.query(limits, () => undefined);
   return {
     kind: type,
     migrations: MYSQL_MIGRATIONS,
@@ -72,23 +83,14 @@ export function mysqlDialect(type: 'mysql' | 'mariadb', config: ServerOptions): 
 
     begin: undefined,
     async afterInitialize(dataSource) {
-      // Server-side limits per session: MariaDB's max_statement_time covers every statement, lock
-      // waits included; MySQL's max_execution_time only SELECTs, so a lock wait is bounded there by
-      // innodb_lock_wait_timeout (whole seconds; InnoDB's default is 50 s).
-      const seconds = config.statementTimeoutMs / 1000;
-      const lockWait = Math.max(1, Math.floor(seconds));
-      const limits =
-        type === 'mariadb'
-          ? `SET SESSION max_statement_time = ${seconds}, innodb_lock_wait_timeout = ${lockWait}`
-          : `SET SESSION max_execution_time = ${Math.round(config.statementTimeoutMs)}, innodb_lock_wait_timeout = ${lockWait}`;
       const pool = (dataSource.driver as unknown as { pool: MysqlPool }).pool;
-      const apply = (connection: MysqlPoolConnection) => connection.query(limits, () => undefined);
       // New connections get the limits before any other command (mysql2 runs a connection's
       // commands in order); the ones TypeORM opened while initializing get them now.
-      pool.on('connection', apply);
+      pool.on('connection', applyLimits);
       const opened = pool._allConnections;
-      for (let i = 0; i < (opened?.length ?? 0); i++) apply(opened!.peekAt(i));
+      for (let i = 0; i < (opened?.length ?? 0); i++) applyLimits(opened!.peekAt(i));
     },
+    scripts: (dataSource) => scriptPool(dataSource, config, applyLimits),
     // mysql2 gives up on a query after its timer but leaves it running on the connection.
     spoilsConnection: (error) => driverCode(error) === 'PROTOCOL_SEQUENCE_TIMEOUT',
     destroyConnection(runner) {
@@ -118,9 +120,11 @@ export function mysqlDialect(type: 'mysql' | 'mariadb', config: ServerOptions): 
 
 interface MysqlPoolConnection {
   query(sql: string, callback: (error: unknown) => void): void;
+  on(event: 'error', listener: (error: unknown) => void): void;
 }
 interface MysqlPool {
   on(event: 'connection', listener: (connection: MysqlPoolConnection) => void): void;
+  promise(): PromisePool;
   /** mysql2's internal ring of the pool's connections (no public way to list them). */
   _allConnections?: { length: number; peekAt(index: number): MysqlPoolConnection };
 }
@@ -129,4 +133,100 @@ interface MysqlPool {
 function driverCode(error: unknown): unknown {
   const e = error as { driverError?: { code?: unknown }; code?: unknown } | null;
   return e?.driverError?.code ?? e?.code;
+}
+
+interface PromisePool {
+  getConnection(): Promise<PromiseConnection>;
+  end(): Promise<void>;
+}
+interface PromiseConnection {
+  query(options: { sql: string; timeout: number }, params: unknown[]): Promise<[unknown, unknown]>;
+  query(sql: string): Promise<unknown>;
+  release(): void;
+  destroy(): void;
+}
+/** What we use of TypeORM's MysqlDriver: the loaded mysql2 module and the options it builds for its own pool. */
+interface MysqlDriverInternals {
+  mysql: { createPool(options: Record<string, unknown>): MysqlPool };
+  options: unknown;
+  createConnectionOptions(options: unknown, credentials: unknown): Record<string, unknown>;
+}
+
+/**
+ * The multi-statement pool (Dialect.scripts): the DataSource's connection options (host, TLS,
+ * time zone, charset, pool size) with `multipleStatements` on, the same session limits, and the
+ * same acquire and client-side timeouts. Values are bound client-side by mysql2's `query`
+ * (escaped literals), as everywhere in the adapter; only the scripts' own texts (constants of
+ * post-message.ts) ever run here, so the wider power of a multi-statement connection is not
+ * reachable from any other statement.
+ */
+function scriptPool(
+  dataSource: DataSource,
+  config: ServerOptions,
+  applyLimits: (connection: MysqlPoolConnection) => void,
+): ScriptPool {
+  const driver = dataSource.driver as unknown as MysqlDriverInternals;
+  const base = driver.mysql.createPool({
+    ...driver.createConnectionOptions(driver.options, driver.options),
+    multipleStatements: true,
+  });
+  base.on('connection', (connection) => {
+    connection.on('error', () => undefined);
+    applyLimits(connection);
+  });
+  const pool = base.promise();
+  const timeout = config.statementTimeoutMs + CLIENT_TIMEOUT_GRACE_MS;
+  const acquire = async (): Promise<PromiseConnection> => {
+    let timer: NodeJS.Timeout | undefined;
+    const connecting = pool.getConnection();
+    const deadline = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), config.connectTimeoutMs);
+    });
+    try {
+      const got = await Promise.race([connecting, deadline]);
+      if (got === 'late') {
+        connecting.then(
+          (c) => c.release(),
+          () => undefined,
+        );
+        throw new UnavailableError(
+          `no ${dataSource.options.type} connection became free within ${config.connectTimeoutMs} ms`,
+          2,
+        );
+      }
+      return got;
+    } catch (error) {
+      if (error instanceof UnavailableError) throw error;
+      throw new UnavailableError(`cannot connect to ${dataSource.options.type}`, 2, error);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    async run(text, params) {
+      const connection = await acquire();
+      let usable = true;
+      try {
+        const [results] = await connection.query({ sql: text, timeout }, [...params]);
+        return results as unknown[];
+      } catch (error) {
+        // The server stops a script at its first error and leaves the transaction open (or, after
+        // a deadlock, already rolled back): end it before anyone else gets the connection. After
+        // mysql2's own timeout the statement may still run there; that connection is thrown away.
+        if (driverCode(error) === 'PROTOCOL_SEQUENCE_TIMEOUT') {
+          usable = false;
+          connection.destroy();
+        } else {
+          await connection.query('ROLLBACK').catch(() => {
+            usable = false;
+            connection.destroy();
+          });
+        }
+        throw error;
+      } finally {
+        if (usable) connection.release();
+      }
+    },
+    close: () => pool.end(),
+  };
 }
