@@ -1,0 +1,90 @@
+import { expect } from 'vitest';
+import { buildDataSource } from '../../database/typeorm/data-source.js';
+import type { TypeormConfig } from '../../database/typeorm/config.js';
+import { Db } from '../../database/typeorm/db.js';
+import { listForUserSql } from '../../database/typeorm/inbox-index.js';
+import { buildCodecs } from '../../database/typeorm/row-mapper.js';
+import { dialectFor } from '../../database/typeorm/typeorm-store.js';
+import type { Store } from '../../src/repositories/ports.js';
+import { configOf, testLogger } from '../support/initializer.js';
+import type { StoreInitializer } from '../support/initializer.js';
+import { describeBackend } from './harness.js';
+
+const USER = 'plan-heavy-user';
+const SMALL = 5000;
+const CROWDS = 20;
+const CROWD_SIZE = 500;
+
+/** Every index a JSON plan (EXPLAIN (FORMAT JSON)) reads, and the tables it scans sequentially. */
+function accesses(plan: unknown): { indexes: string[]; seqScans: string[] } {
+  const out = { indexes: [] as string[], seqScans: [] as string[] };
+  const walk = (node: Record<string, unknown>) => {
+    if (typeof node['Index Name'] === 'string') out.indexes.push(node['Index Name']);
+    if (node['Node Type'] === 'Seq Scan') out.seqScans.push(String(node['Relation Name']));
+    for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+  };
+  walk((plan as { Plan: Record<string, unknown> }[])[0]!.Plan);
+  return out;
+}
+
+/**
+ * PostgreSQL's plan of the inbox listing (database/typeorm/inbox-index.ts, `postgresShared`) for
+ * a user in thousands of conversations while the table holds many shared (NULL) member rows of
+ * others: the planner then expects thousands of shared rows for the user, and the join form of
+ * the shared half walks every conversation by activity (`ix_conversations_activity`). The
+ * listing must read the user's rows from the inbox index and each conversation by its key.
+ */
+export function describePostgresInboxPlan(init: StoreInitializer): void {
+  describeBackend('postgres inbox plan', init, (test) => {
+    test('the listing of a user in 5,000 conversations reads the inbox index and conversations by key only', async (store: Store) => {
+      const dialect = dialectFor(configOf(store) as TypeormConfig);
+      const dataSource = await buildDataSource(dialect, testLogger);
+      await dataSource.initialize();
+      const q = (sql: string, params: unknown[] = []) => dataSource.query(sql, params) as Promise<unknown[]>;
+      try {
+        await q(
+          `INSERT INTO conversations (id, title, metadata, created_by, created_at, updated_at, last_message_at, activity_at, message_count, version, event_seq, member_count)
+                 SELECT 'plan-s' || g, NULL, '{}', $1, now() - g * interval '1 second', now(), NULL, now() - g * interval '1 second', 0, 1, 0, 2
+                 FROM generate_series(1, ${SMALL}) g`,
+          [USER],
+        );
+        await q(
+          `INSERT INTO participants (conversation_id, user_id, role, joined_at, activity_at)
+                 SELECT 'plan-s' || g, u, 'member', now(), now() - g * interval '1 second'
+                 FROM generate_series(1, ${SMALL}) g, unnest(ARRAY[$1, 'plan-other-' || g]) u`,
+          [USER],
+        );
+        await q(`INSERT INTO conversations (id, title, metadata, created_by, created_at, updated_at, last_message_at, activity_at, message_count, version, event_seq, member_count)
+                 SELECT 'plan-c' || g, NULL, '{}', 'plan-u0', now(), now(), NULL, now() - g * interval '3 second', 0, 1, 0, ${CROWD_SIZE}
+                 FROM generate_series(1, ${CROWDS}) g`);
+        await q(`INSERT INTO participants (conversation_id, user_id, role, joined_at, activity_at)
+                 SELECT 'plan-c' || g, 'plan-u' || u, 'member', now(), NULL
+                 FROM generate_series(1, ${CROWDS}) g, generate_series(1, ${CROWD_SIZE}) u`);
+        await q('VACUUM ANALYZE participants');
+        await q('VACUUM ANALYZE conversations');
+
+        const db = new Db(dataSource, dialect);
+        const { text, params } = listForUserSql(db, buildCodecs(dialect), USER, 10);
+        const [row] = (await q(`EXPLAIN (FORMAT JSON) ${dialect.placeholders(text)}`, params)) as {
+          'QUERY PLAN': unknown;
+        }[];
+        const plan = accesses(row!['QUERY PLAN']);
+        expect(plan.seqScans).toEqual([]);
+        expect(new Set(plan.indexes)).toEqual(new Set(['ix_participants_inbox', 'pk_conversations']));
+
+        // The data provokes the misestimate: the join form of the shared half takes the walk.
+        const joined = await q(
+          `EXPLAIN (FORMAT JSON) SELECT c.id FROM participants p JOIN conversations c ON c.id = p.conversation_id
+           WHERE p.user_id = $1 AND p.activity_at IS NULL ORDER BY c.activity_at DESC, c.id DESC LIMIT 11`,
+          [USER],
+        );
+        expect(accesses((joined[0] as { 'QUERY PLAN': unknown })['QUERY PLAN']).indexes).toContain(
+          'ix_conversations_activity',
+        );
+      } finally {
+        await q(`DELETE FROM conversations WHERE id LIKE 'plan-%'`);
+        await dataSource.destroy();
+      }
+    });
+  });
+}
