@@ -60,15 +60,7 @@ export class Db {
   async script(text: string, params: readonly unknown[]): Promise<unknown[]> {
     const scripts = this.scripts;
     if (!scripts) throw new Error(`${this.dialect.kind} runs no multi-statement scripts`);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await scripts.run(text, params);
-      } catch (error) {
-        const { error: translated, retryable } = this.dialect.translate(error);
-        if (!retryable || attempt >= ATTEMPTS) throw translated;
-        await sleep(Math.random() * 10 * 2 ** attempt);
-      }
-    }
+    return this.retried(() => scripts.run(text, params));
   }
 
   /** Ends what the Db opened besides the DataSource (the multi-statement pool). */
@@ -87,32 +79,34 @@ export class Db {
    * One statement that changes data, on its own: atomic by itself, so it runs without BEGIN and
    * COMMIT (one round trip), and is run again like a transaction after a deadlock.
    */
-  async once<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.dialect.serialize(() => this.withRunner((runner) => work(this.sql(runner))));
-      } catch (error) {
-        const { error: translated, retryable } = this.dialect.translate(error);
-        if (!retryable || attempt >= ATTEMPTS) throw translated;
-        await sleep(Math.random() * 10 * 2 ** attempt);
-      }
-    }
+  once<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    return this.retried(() => this.dialect.serialize(() => this.withRunner((runner) => work(this.sql(runner)))));
   }
 
   /**
    * Runs `work` in one transaction, retried from the start when the database aborts it for a
    * deadlock or serialization failure. Domain errors thrown by `work` roll it back unchanged.
    */
-  async tx<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
+  tx<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    const direct = this.direct;
+    if (direct) return this.retried(() => this.dialect.serialize(() => direct.transaction(work)));
+    return this.retried(() =>
+      this.dialect.serialize(() => this.withRunner((runner) => this.inTransaction(runner, work))),
+    );
+  }
+
+  /**
+   * Runs `attempt`, and again from the start (up to ATTEMPTS times, with a growing random pause)
+   * while the database aborts it for a deadlock or serialization failure; errors translated.
+   */
+  private async retried<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
       try {
-        const direct = this.direct;
-        if (direct) return await this.dialect.serialize(() => direct.transaction(work));
-        return await this.dialect.serialize(() => this.withRunner((runner) => this.inTransaction(runner, work)));
+        return await attempt();
       } catch (error) {
         const { error: translated, retryable } = this.dialect.translate(error);
-        if (!retryable || attempt >= ATTEMPTS) throw translated;
-        await sleep(Math.random() * 10 * 2 ** attempt);
+        if (!retryable || n >= ATTEMPTS) throw translated;
+        await sleep(Math.random() * 10 * 2 ** n);
       }
     }
   }

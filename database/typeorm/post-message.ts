@@ -3,6 +3,7 @@ import { messageCreated } from '../../src/domain/events.js';
 import type { Message } from '../../src/domain/models.js';
 import type { PostResult } from '../../src/repositories/ports.js';
 import type { Db, Sql } from './db.js';
+import type { Dialect } from './dialects/dialect.js';
 import { copyActivityToMembers, INBOX_FANOUT_LIMIT } from './inbox-index.js';
 import type { Codecs, RecordCodec } from './row-mapper.js';
 import type { EventCodec } from './typeorm-event-repository.js';
@@ -43,6 +44,12 @@ export async function postMessage(db: Db, codecs: Codecs, events: EventCodec, me
 function insertFromBumped(c: RecordCodec<unknown>): string {
   const values = c.columns.map((col) => (col === 'seq' ? 'b.event_seq' : '?'));
   return `INSERT INTO ${c.table} (${c.columns.join(', ')}) SELECT ${values.join(', ')} FROM bumped b`;
+}
+
+/** The bound values of the message's `message.created` event but its seq, which the statement computes. */
+function createdEventParams(events: EventCodec, message: Message): unknown[] {
+  const event = events.toParams({ ...messageCreated(message), seq: 0 });
+  return event.filter((_, i) => events.columns[i] !== 'seq');
 }
 
 const postgresTexts = new WeakMap<Codecs, string>();
@@ -95,8 +102,7 @@ async function postInOneStatement(
 ): Promise<PostResult> {
   const m = codecs.messages;
   const at = db.dialect.time(message.createdAt);
-  const event = events.toParams({ ...messageCreated(message), seq: 0 });
-  const eventParams = event.filter((_, i) => events.columns[i] !== 'seq');
+  const eventParams = createdEventParams(events, message);
   const c = message.conversationId;
   const [row] = await sql.rows(postgresPostSql(codecs, events), [
     c,
@@ -137,12 +143,11 @@ const mysqlScripts = new WeakMap<Codecs, string>();
  * Parameters: conversation id (lock); time ×4, conversation id, conversation id, author id
  * (bump); the message's columns; the event's columns but seq; conversation id (members).
  */
-export function mysqlPostScript(codecs: Codecs, events: EventCodec): string {
+export function mysqlPostScript(d: Dialect, codecs: Codecs, events: EventCodec): string {
   let text = mysqlScripts.get(codecs);
   if (text !== undefined) return text;
   const m = codecs.messages;
-  const t = 'CAST(? AS DATETIME(3))';
-  const later = `GREATEST(COALESCE(last_message_at, ${t}), ${t})`;
+  const later = d.greatest(`COALESCE(last_message_at, ${d.timeParam})`, d.timeParam);
   const eventValues = events.columns.map((col) => (col === 'seq' ? 'LAST_INSERT_ID()' : '?'));
   text = [
     'START TRANSACTION',
@@ -164,10 +169,9 @@ const BUMP = 2;
 
 async function postInOneScript(db: Db, codecs: Codecs, events: EventCodec, message: Message): Promise<PostResult> {
   const at = db.dialect.time(message.createdAt);
-  const event = events.toParams({ ...messageCreated(message), seq: 0 });
-  const eventParams = event.filter((_, i) => events.columns[i] !== 'seq');
+  const eventParams = createdEventParams(events, message);
   const c = message.conversationId;
-  const results = await db.script(mysqlPostScript(codecs, events), [
+  const results = await db.script(mysqlPostScript(db.dialect, codecs, events), [
     c,
     at,
     at,
