@@ -46,11 +46,6 @@ export class Db {
     this.scripts = dialect.scripts?.(dataSource);
   }
 
-  /** Whether `script` can run here (MySQL/MariaDB). */
-  get hasScripts(): boolean {
-    return this.scripts !== undefined;
-  }
-
   /**
    * Sends several statements as one query, one round trip, and returns one result per statement
    * (an array of rows, or mysql2's header with affectedRows and insertId). The script holds its own

@@ -29,8 +29,8 @@ export async function postMessage(db: Db, codecs: Codecs, events: EventCodec, me
   try {
     if (db.dialect.kind === 'postgres')
       return await db.once((sql) => postInOneStatement(sql, db, codecs, events, message));
-    if (db.hasScripts) return await postInOneScript(db, codecs, events, message);
-    return await db.tx((sql) => postInSteps(sql, db, codecs, events, message));
+    if (db.dialect.kind === 'sqlite') return await db.tx((sql) => postInSteps(sql, db, codecs, events, message));
+    return await postInOneScript(db, codecs, events, message);
   } catch (error) {
     if (error instanceof DuplicateError && error.field === 'clientMessageId') {
       const stored = await db.read((sql) => byClientId(sql, codecs, message));
@@ -132,7 +132,9 @@ const mysqlScripts = new WeakMap<Codecs, string>();
  * always end in COMMIT: a non-member (or a missing conversation) writes nothing.
  *
  * (1) `SELECT … FOR UPDATE` takes the conversation's row lock before anything else is read, so a
- * post waiting for it holds no other lock (see `postInSteps` on the deadlock this avoids);
+ * post waiting for it holds no other lock: with the membership checked in the UPDATE alone, InnoDB
+ * would take a shared lock on the participant row while waiting for the conversation's lock, and
+ * the post holding that lock would deadlock with the waiters when it updates the member rows;
  * (2) the conversation's UPDATE, guarded by the author's participant row, counts the message
  * and claims the seq through LAST_INSERT_ID(expr) (the header's insertId); (3) the message and
  * (4) its event, `INSERT … SELECT … FROM DUAL WHERE ROW_COUNT() = 1`, the event's seq being
@@ -190,18 +192,12 @@ async function postInOneScript(db: Db, codecs: Codecs, events: EventCodec, messa
 }
 
 /**
- * SQLite (and MySQL/MariaDB without a script pool), in one transaction: (1) the conversation's UPDATE counts the message
- * and claims its seq (MySQL hands the seq back through LAST_INSERT_ID, SQLite through RETURNING,
- * so no SELECT follows), taking the conversation's row lock first (see DIALECTS.md); (2) the
- * message, as an `INSERT … SELECT` from the author's participant row: no row, no message, and
- * the transaction rolls back with a 404. The same INSERT is the idempotency check: a taken
- * clientMessageId fails the unique index, and `postMessage` returns the stored message;
- * (3) the event; (4) the member rows of the inbox index (skipped when the conversation is shared).
- *
- * The membership is read after the row lock on purpose. Checked in the UPDATE's WHERE, InnoDB
- * would take a shared lock on the participant row while waiting for the conversation's lock,
- * and the post holding that lock would then deadlock with the waiters when it updates the
- * member rows in step 4.
+ * SQLite, in one transaction: (1) the conversation's UPDATE counts the message and claims its
+ * seq (handed back through RETURNING, so no SELECT follows); (2) the message, as an
+ * `INSERT … SELECT` from the author's participant row: no row, no message, and the transaction
+ * rolls back with a 404. The same INSERT is the idempotency check: a taken clientMessageId fails
+ * the unique index, and `postMessage` returns the stored message; (3) the event; (4) the member
+ * rows of the inbox index (skipped when the conversation is shared).
  */
 async function postInSteps(
   sql: Sql,
@@ -214,29 +210,19 @@ async function postInSteps(
   const m = codecs.messages;
   const at = d.time(message.createdAt);
   const later = d.greatest(`COALESCE(last_message_at, ${d.timeParam})`, d.timeParam);
-  const mysql = d.kind !== 'sqlite';
-  const seqExpr = mysql ? 'LAST_INSERT_ID(event_seq + 1)' : 'event_seq + 1';
-  const bump = `UPDATE conversations SET message_count = message_count + 1, event_seq = ${seqExpr}, last_message_at = ${later}, activity_at = ${later} WHERE id = ?`;
-  const params = [at, at, at, at, message.conversationId];
-  let seq: number;
-  let shared = false;
-  if (mysql) {
-    const { affected, insertId } = await sql.write(bump, params);
-    if (affected === 0) throw new NotFoundError('conversation', message.conversationId);
-    seq = insertId;
-  } else {
-    const [row] = await sql.rows(`${bump} RETURNING event_seq, member_count`, params);
-    if (!row) throw new NotFoundError('conversation', message.conversationId);
-    seq = Number(row.event_seq);
-    shared = Number(row.member_count) > INBOX_FANOUT_LIMIT;
-  }
+  const [row] = await sql.rows(
+    `UPDATE conversations SET message_count = message_count + 1, event_seq = event_seq + 1, last_message_at = ${later}, activity_at = ${later} WHERE id = ?
+     RETURNING event_seq, member_count`,
+    [at, at, at, at, message.conversationId],
+  );
+  if (!row) throw new NotFoundError('conversation', message.conversationId);
   const inserted = await sql.exec(
     `INSERT INTO messages (${m.columns.join(', ')}) SELECT ${m.columns.map(() => '?').join(', ')} FROM participants WHERE conversation_id = ? AND user_id = ?`,
     [...m.toParams(message), message.conversationId, message.authorId],
   );
   if (inserted === 0) throw new NotFoundError('conversation', message.conversationId);
-  await writeEvent(sql, events, messageCreated(message), seq);
-  if (!shared) await copyActivityToMembers(sql, db, message.conversationId);
+  await writeEvent(sql, events, messageCreated(message), Number(row.event_seq));
+  if (Number(row.member_count) <= INBOX_FANOUT_LIMIT) await copyActivityToMembers(sql, db, message.conversationId);
   return { message: structuredClone(message), created: true };
 }
 
