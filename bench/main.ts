@@ -126,7 +126,7 @@ function seconds(text: string | undefined, name: string, fallback: number): numb
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0 || n > 600)
-    throw new UsageError(`--${name} must be a number of seconds from 0 to 600, not ${JSON.stringify(text)}`);
+    throw new UsageError(`--${name} must be a number of seconds above 0 and at most 600, not ${JSON.stringify(text)}`);
   return n;
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
  *   npx tsx bench/profile.ts bench/.data/profiles/<file>.cpuprofile [--top 25] [--callers NAME]
  *
  * `--callers NAME` shows the call paths (5 frames up) leading into functions named NAME.
- * When bench/results/latest.json holds the run the profile was recorded in, times are also given
+ * When bench/results/latest.json holds the run the profile was recorded in (the profile was written
+ * while that run lasted), times are also given
  * in microseconds of server CPU per request.
  */
 
@@ -19,9 +20,15 @@ function requestsOf(file: string): number | undefined {
   const results = fileURLToPath(new URL('./results/latest.json', import.meta.url));
   const match = /^(\w+)-([a-z-]+)-c(\d+)-(L\d)\.cpuprofile$/.exec(basename(file));
   if (!match || !existsSync(results)) return undefined;
-  const { measurements } = JSON.parse(readFileSync(results, 'utf8')) as {
+  const { measurements, startedAt, seconds } = JSON.parse(readFileSync(results, 'utf8')) as {
+    startedAt: string;
+    seconds: number;
     measurements: { backend: string; op: string; connections: number; variant: string; ok: number; failed: number }[];
   };
+  // Only when the profile was written during that run (a later run may have left older results).
+  const from = Date.parse(startedAt);
+  const written = statSync(file).mtimeMs;
+  if (!(written >= from && written <= from + (seconds + 60) * 1000)) return undefined;
   const m = measurements.find(
     (x) => x.backend === match[1] && x.op === match[2] && x.connections === Number(match[3]) && x.variant === match[4],
   );

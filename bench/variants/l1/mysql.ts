@@ -3,6 +3,7 @@ import {
   COLUMNS,
   EVENT_COLUMNS,
   messageOf,
+  INBOX_MEMBERS,
   sqlL1,
   type CreateInput,
   type PostInput,
@@ -31,8 +32,9 @@ const member = 'EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = ?
  * UPDATE carries the membership check (and, with a clientMessageId, the check that no message
  * has it yet) and claims the event seq through LAST_INSERT_ID(expr); the message and event
  * INSERTs run only when the statement before them wrote its row (ROW_COUNT() = 1). The UPDATE
- * comes first, as in the adapter: the conversation's row lock before the INSERT's foreign-key
- * check, the order that does not deadlock on InnoDB.
+ * comes first, after a locking read of the conversation, as in the adapter: the conversation's
+ * row lock before anything else, the order that does not deadlock on InnoDB. With the inbox schema
+ * the members' activity moves by a join with the conversation, only while its member_count is small.
  */
 function postScript(select: string, withClientId: boolean, inbox: boolean): string {
   const fresh = withClientId
@@ -45,12 +47,16 @@ function postScript(select: string, withClientId: boolean, inbox: boolean): stri
     ...(withClientId
       ? [`SELECT ${select} FROM messages WHERE conversation_id = ? AND client_message_id = ? AND ${member}`]
       : []),
+    // The conversation's row lock first (as the adapter does): without it the UPDATE's membership
+    // subquery takes a shared lock on the author's member row before the conversation's lock, and
+    // the members' UPDATE below deadlocks with a concurrent post to the same conversation.
+    'SELECT 1 FROM conversations WHERE id = ? FOR UPDATE',
     `UPDATE conversations SET message_count = message_count + 1, event_seq = LAST_INSERT_ID(event_seq + 1), last_message_at = ${later}, activity_at = ${later} WHERE id = ? AND ${member}${fresh}`,
     `INSERT INTO messages (${COLUMNS.messages.join(', ')}) SELECT ${row} FROM DUAL WHERE ROW_COUNT() = 1`,
     `INSERT INTO conversation_events (${EVENT_COLUMNS.join(', ')}) SELECT ?, LAST_INSERT_ID(), 'message.created', ${at}, ?, ?, ? FROM DUAL WHERE ROW_COUNT() = 1`,
     ...(inbox
       ? [
-          `UPDATE participants SET activity_at = GREATEST(activity_at, ${at}) WHERE conversation_id = ? AND activity_at IS NOT NULL AND EXISTS (SELECT 1 FROM messages WHERE id = ?)`,
+          `UPDATE participants p JOIN conversations c ON c.id = p.conversation_id SET p.activity_at = GREATEST(p.activity_at, c.activity_at) WHERE c.id = ? AND c.member_count <= ${INBOX_MEMBERS} AND p.activity_at IS NOT NULL AND ROW_COUNT() = 1`,
         ]
       : []),
     'COMMIT',
@@ -162,6 +168,7 @@ export async function openMysql(kind: 'mysql' | 'mariadb', url: string, poolSize
       const t = input.at;
       const params = [
         ...(withClientId ? [c, message.clientMessageId, c, message.authorId] : []),
+        c,
         t,
         t,
         t,
@@ -176,12 +183,13 @@ export async function openMysql(kind: 'mysql' | 'mariadb', url: string, poolSize
         message.authorId,
         message.id,
         event,
-        ...(inbox ? [t, c, message.id] : []),
+        ...(inbox ? [c] : []),
       ];
       try {
         const results = await script(text, params);
         const found = withClientId ? (results[1] as Record<string, unknown>[]) : [];
-        const bumped = results[withClientId ? 2 : 1] as mysql.ResultSetHeader;
+        // After START TRANSACTION, the earlier-message SELECT (with a clientMessageId) and the lock.
+        const bumped = results[withClientId ? 3 : 2] as mysql.ResultSetHeader;
         if (bumped.affectedRows === 1) return { message, created: true };
         return found[0] ? { message: messageOf(found[0]), created: false } : null;
       } catch (error) {

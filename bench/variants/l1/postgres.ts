@@ -2,6 +2,7 @@ import pg from 'pg';
 import {
   COLUMNS,
   EVENT_COLUMNS,
+  INBOX_MEMBERS,
   sqlL1,
   type CreateInput,
   type PostInput,
@@ -50,7 +51,8 @@ const values = (columns: readonly string[], from: number) =>
  * membership, the stored message a clientMessageId names, the conversation's counters and
  * event_seq (its row lock orders concurrent posts), the message, and its event with that seq.
  * Parameters: $1…$11 the message's columns (COLUMNS.messages order), $12 the event's data.
- * With the inbox schema, the members' activity_at of a small conversation moves too.
+ * With the inbox schema, the members' activity_at of a small conversation moves too; the
+ * conversation's member_count says which (as in the adapter), so a shared one's rows are not read.
  */
 function postStatement(select: string, inbox: boolean): string {
   const m = COLUMNS.messages;
@@ -65,7 +67,7 @@ bump AS (
   UPDATE conversations SET message_count = message_count + 1, event_seq = event_seq + 1,
     last_message_at = ${later}, activity_at = ${later}
   WHERE id = $2 AND EXISTS (SELECT 1 FROM member) AND NOT EXISTS (SELECT 1 FROM earlier)
-  RETURNING event_seq
+  RETURNING event_seq${inbox ? ', member_count' : ''}
 ),
 posted AS (INSERT INTO messages (${m.join(', ')}) SELECT ${values(m, 1)} FROM bump RETURNING 1),
 logged AS (
@@ -75,8 +77,8 @@ logged AS (
     inbox
       ? `,
 inbox AS (
-  UPDATE participants SET activity_at = GREATEST(activity_at, ${at})
-  WHERE conversation_id = $2 AND activity_at IS NOT NULL AND EXISTS (SELECT 1 FROM bump)
+  UPDATE participants p SET activity_at = GREATEST(p.activity_at, ${at}) FROM bump b
+  WHERE p.conversation_id = $2 AND b.member_count <= ${INBOX_MEMBERS} AND p.activity_at IS NOT NULL
 )`
       : ''
   }

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { COLUMNS, EVENT_COLUMNS, messageOf, sqlL1, type SqlConn, type SqlDriver } from './sql.js';
+import { COLUMNS, EVENT_COLUMNS, INBOX_MEMBERS, messageOf, sqlL1, type SqlConn, type SqlDriver } from './sql.js';
 import type { L1Db, PostOutcome } from './types.js';
 
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
@@ -83,8 +83,8 @@ export async function openSqlite(file: string): Promise<L1Db> {
             if (stored) return { message: messageOf(stored), created: false };
           }
           const bumped = prepare(
-            `UPDATE conversations SET message_count = message_count + 1, event_seq = event_seq + 1, last_message_at = ${later}, activity_at = ${later} WHERE id = ? AND ${member} RETURNING event_seq`,
-          ).get(at, at, at, at, c, c, message.authorId) as { event_seq: number } | undefined;
+            `UPDATE conversations SET message_count = message_count + 1, event_seq = event_seq + 1, last_message_at = ${later}, activity_at = ${later} WHERE id = ? AND ${member} RETURNING event_seq, ${schema.inbox ? 'member_count' : '0 AS member_count'}`,
+          ).get(at, at, at, at, c, c, message.authorId) as { event_seq: number; member_count: number } | undefined;
           if (!bumped) return null;
           prepare(
             `INSERT INTO messages (${COLUMNS.messages.join(', ')}) VALUES (${marks(COLUMNS.messages.length)})`,
@@ -92,7 +92,8 @@ export async function openSqlite(file: string): Promise<L1Db> {
           prepare(
             `INSERT INTO conversation_events (${EVENT_COLUMNS.join(', ')}) VALUES (${marks(EVENT_COLUMNS.length)})`,
           ).run(c, bumped.event_seq, 'message.created', at, message.authorId, message.id, event);
-          if (schema.inbox)
+          // Only a small conversation's member rows carry the activity (the adapter decides the same way).
+          if (schema.inbox && bumped.member_count <= INBOX_MEMBERS)
             prepare(
               'UPDATE participants SET activity_at = MAX(activity_at, ?) WHERE conversation_id = ? AND activity_at IS NOT NULL',
             ).run(at, c);
