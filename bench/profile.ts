@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
  *   npx tsx bench/profile.ts bench/.data/profiles/<file>.cpuprofile [--top 25] [--callers NAME]
  *
  * `--callers NAME` shows the call paths (5 frames up) leading into functions named NAME.
+ * A `.heapprofile` (written beside each CPU profile) is summarized as bytes allocated instead.
  * When bench/results/latest.json holds the run the profile was recorded in (the profile was written
  * while that run lasted), times are also given
  * in microseconds of server CPU per request.
@@ -71,6 +72,60 @@ const where = (n: Node) => {
   return `${n.callFrame.functionName || '(anonymous)'} ${short}:${n.callFrame.lineNumber + 1}`;
 };
 
+interface HeapNode {
+  callFrame: Node['callFrame'];
+  selfSize: number;
+  children: HeapNode[];
+}
+
+/**
+ * A sampled allocation profile (`.heapprofile`, written beside each CPU profile): bytes
+ * allocated by area and by function (self), and the project's functions inclusive, per request
+ * when the run's request count is known. Garbage is included: it is what the GC's time pays for.
+ */
+function heapSummary(file: string, top: number): void {
+  const { head } = JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode };
+  const requests = requestsOf(file.replace(/\.heapprofile$/, '.cpuprofile'));
+  const flat: { node: HeapNode; stack: HeapNode[] }[] = [];
+  const walk = (node: HeapNode, stack: HeapNode[]) => {
+    flat.push({ node, stack });
+    for (const c of node.children) walk(c, [...stack, node]);
+  };
+  walk(head, []);
+  const total = flat.reduce((a, f) => a + f.node.selfSize, 0);
+  const size = (bytes: number) =>
+    `${requests ? `${(bytes / requests / 1024).toFixed(1).padStart(7)} KB ` : ''}${((bytes / total) * 100).toFixed(1).padStart(5)}%`;
+  const asNode = (h: HeapNode) => ({ id: 0, callFrame: h.callFrame });
+  console.log(`${file}\n${(total / 2 ** 20).toFixed(0)} MB allocated (sampled), garbage included`);
+  if (requests) console.log(`${requests} requests: ${(total / requests / 1024).toFixed(1)} KB per request`);
+  const sum = (key: (f: (typeof flat)[number]) => string | undefined) => {
+    const m = new Map<string, number>();
+    for (const f of flat) {
+      const k = key(f);
+      if (k !== undefined && f.node.selfSize > 0) m.set(k, (m.get(k) ?? 0) + f.node.selfSize);
+    }
+    return [...m].sort((a, b) => b[1] - a[1]).slice(0, top);
+  };
+  console.log('\nAllocated by area (self):');
+  for (const [k, v] of sum((f) => area(f.node.callFrame.url))) console.log(`  ${size(v)}  ${k}`);
+  console.log(`\nTop ${top} functions by bytes allocated (self):`);
+  for (const [k, v] of sum((f) => where(asNode(f.node)))) console.log(`  ${size(v)}  ${k}`);
+  const inclusive = new Map<string, number>();
+  for (const f of flat) {
+    const seen = new Set<string>();
+    for (const n of [...f.stack, f.node]) {
+      const url = project(n.callFrame.url);
+      if (!/^\/(src|database)\//.test(url) || url.includes('node_modules')) continue;
+      const key = where(asNode(n));
+      if (seen.has(key)) continue;
+      seen.add(key);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + f.node.selfSize);
+    }
+  }
+  console.log('\nProject functions (src/, database/) by bytes allocated, inclusive:');
+  for (const [k, v] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${size(v)}  ${k}`);
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   const file = args.find(
@@ -83,8 +138,12 @@ function main(): void {
   const depthIndex = args.indexOf('--depth');
   const depth = depthIndex >= 0 ? Number(args[depthIndex + 1]) : 6;
   if (!file) {
-    console.error('usage: npx tsx bench/profile.ts FILE.cpuprofile [--top N]');
+    console.error('usage: npx tsx bench/profile.ts FILE.cpuprofile|FILE.heapprofile [--top N] [--callers NAME]');
     process.exit(2);
+  }
+  if (file.endsWith('.heapprofile')) {
+    heapSummary(file, top);
+    return;
   }
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const total = (profile.endTime - profile.startTime) / 1000;

@@ -10,7 +10,7 @@ import type { ChildMessage, ServerSpec } from './variants/spec.js';
  * The server child: one variant of one backend, on 127.0.0.1 and a free port. Runs in its own
  * process so its peak RSS is the server's alone. Talks to the parent over IPC: `ready` with the
  * port, `log` lines; `stop` closes it; `profile-start`/`profile-stop` record a V8 CPU profile
- * of one measured run. Exits when the parent goes away.
+ * and a sampled allocation profile (`.heapprofile`) of one measured run. Exits when the parent goes away.
  */
 
 type ParentMessage = { type: 'stop' } | { type: 'profile-start' } | { type: 'profile-stop'; file: string };
@@ -24,9 +24,19 @@ async function profile(message: ParentMessage): Promise<void> {
     await session.post('Profiler.enable');
     await session.post('Profiler.setSamplingInterval', { interval: 500 });
     await session.post('Profiler.start');
+    // And where memory is allocated: every 32 KiB allocated, the stack, garbage included (what a
+    // request allocates and drops is what the GC's share of the CPU profile pays for).
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 32768,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
   } else if (message.type === 'profile-stop' && session) {
     const { profile: result } = await session.post('Profiler.stop');
     await writeFile(message.file, JSON.stringify(result));
+    const { profile: heap } = await session.post('HeapProfiler.stopSampling');
+    await writeFile(message.file.replace(/\.cpuprofile$/, '.heapprofile'), JSON.stringify(heap));
     session.disconnect();
   }
   send({ type: 'profiled' });

@@ -9,7 +9,7 @@ import { checkAccess, requireParticipant } from './access.js';
 import { auditEntry } from './audit.js';
 import { applyGuarded, type VersionGuard } from './guard.js';
 import type { ServiceLimits } from './limits.js';
-import { jsonBytes, readPageRequest, toPaged, withinBudget, type PageRequest, type Paged } from './pagination.js';
+import { encodedWithinBudget, readPageRequest, toPaged, type PageRequest, type Paged } from './pagination.js';
 import type { UserService } from './users.js';
 
 export interface ConversationCreateInput {
@@ -108,8 +108,8 @@ export class ConversationService {
     checkUserId(actorId, 'actorId');
     const { after, limit } = readPageRequest(request);
     const read = await this.store.conversations.listForUser({ userId: actorId, limit, ...(after ? { after } : {}) });
-    const page = withinBudget(read, (c) => jsonBytes(conversationJson(c)), this.limits.pageMaxBytes);
-    return toPaged(page, (c) => ({ at: activityAt(c), id: c.id }), { reversible: false });
+    const { page, encoded } = encodedWithinBudget(read, conversationJson, this.limits.pageMaxBytes);
+    return { ...toPaged(page, (c) => ({ at: activityAt(c), id: c.id }), { reversible: false }), encoded };
   }
 
   /** Any participant may change the title and metadata. */

@@ -155,11 +155,7 @@ export class MessageService {
     checkAccess(conversationId, actorId);
     const query = { conversationId, direction, limit, viewerId: actorId };
     const read = await this.store.messages.list({ ...query, ...(after ? { after } : {}) });
-    const { page, encoded } = encodedWithinBudget(
-      read,
-      (m) => JSON.stringify(messageJson(m)),
-      this.limits.pageMaxBytes,
-    );
+    const { page, encoded } = encodedWithinBudget(read, messageJson, this.limits.pageMaxBytes);
     return { ...toPaged(page, (m) => ({ at: m.createdAt, id: m.id }), { reversible: true }), encoded };
   }
 

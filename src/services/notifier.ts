@@ -133,32 +133,48 @@ type UsersOf<R> = {
 
 /** The store with every event-appending mutation followed by a wake-up of its conversation's readers. */
 export function notifyingStore(store: Store, notifier: Notifier): Store {
-  const wrap = <T extends object>(repo: T, mutations: ConversationOf<T>, members: UsersOf<T> = {}): T =>
-    new Proxy(repo, {
-      get(object, property) {
-        const value = Reflect.get(object, property);
-        if (typeof value !== 'function') return value;
-        const conversationOf = mutations[property as keyof T] as ((...args: unknown[]) => string) | undefined;
-        if (!conversationOf) return value.bind(object);
-        const usersOf = members[property as keyof T] as ((...args: unknown[]) => string[]) | undefined;
-        return async (...args: unknown[]) => {
-          const result = await value.apply(object, args);
-          notifier.notify(conversationOf(...args));
-          for (const userId of usersOf?.(...args) ?? []) notifier.notify(userTopic(userId));
-          return result;
-        };
-      },
+  // Each method is bound (or wrapped) once, on first use: every request goes through here, and a
+  // fresh bound function per call is garbage per call.
+  const methods = <T extends object>(
+    object: T,
+    make: (value: (...args: unknown[]) => unknown, property: PropertyKey) => unknown,
+  ) => {
+    const made = new Map<PropertyKey, unknown>();
+    return (property: PropertyKey) => {
+      const value = Reflect.get(object, property);
+      if (typeof value !== 'function') return value;
+      let method = made.get(property);
+      if (method === undefined) {
+        method = make(value as (...args: unknown[]) => unknown, property);
+        made.set(property, method);
+      }
+      return method;
+    };
+  };
+  const wrap = <T extends object>(repo: T, mutations: ConversationOf<T>, members: UsersOf<T> = {}): T => {
+    const method = methods(repo, (value, property) => {
+      const conversationOf = mutations[property as keyof T] as ((...args: unknown[]) => string) | undefined;
+      if (!conversationOf) return value.bind(repo);
+      const usersOf = members[property as keyof T] as ((...args: unknown[]) => string[]) | undefined;
+      return async (...args: unknown[]) => {
+        const result = await value.apply(repo, args);
+        notifier.notify(conversationOf(...args));
+        for (const userId of usersOf?.(...args) ?? []) notifier.notify(userTopic(userId));
+        return result;
+      };
     });
+    return new Proxy(repo, { get: (_object, property) => method(property) });
+  };
   const conversations = wrap(store.conversations, MUTATIONS.conversations, MEMBERSHIP.conversations);
   const messages = wrap(store.messages, MUTATIONS.messages);
   const streams = wrap(store.streams, MUTATIONS.streams);
+  const method = methods(store, (value) => value.bind(store));
   return new Proxy(store, {
-    get(object, property) {
+    get(_object, property) {
       if (property === 'conversations') return conversations;
       if (property === 'messages') return messages;
       if (property === 'streams') return streams;
-      const value = Reflect.get(object, property);
-      return typeof value === 'function' ? value.bind(object) : value;
+      return method(property);
     },
   });
 }

@@ -16,11 +16,11 @@ export interface Paged<T> {
   nextCursor: string | null;
   prevCursor: string | null;
   /**
-   * Each item's JSON as the API returns it, when the service serialized the items to fit the page
-   * into its byte budget (`encodedWithinBudget`): the route sends these strings instead of
-   * serializing the page a second time.
+   * The items as the API returns them, as one JSON array text, when the service serialized them
+   * to fit the page into its byte budget (`encodedWithinBudget`): the route splices this text
+   * into the page instead of serializing the items a second time.
    */
-  encoded?: string[];
+  encoded?: string;
 }
 
 export interface PageRequest {
@@ -50,25 +50,33 @@ export function withinBudget<T>(page: Page<T>, sizeOf: (item: T) => number, maxB
 }
 
 /**
- * `withinBudget` for a page whose items the API sends as `encode` gives them: each item is
- * serialized once, and the strings of the items kept come back for the response.
+ * `withinBudget` for a page whose items the API sends as `toJson` gives them, serializing them
+ * once: the whole array in one `JSON.stringify` (one string, where one call per item builds and
+ * drops a buffer per item: about three times the garbage on a page of 50 messages). Only a page
+ * over the budget is measured item by item, to cut it where `withinBudget` would.
  */
 export function encodedWithinBudget<T>(
   page: Page<T>,
-  encode: (item: T) => string,
+  toJson: (item: T) => unknown,
   maxBytes: number,
-): { page: Page<T>; encoded: string[] } {
-  const encoded: string[] = [];
+): { page: Page<T>; encoded: string } {
+  const values = page.items.map(toJson);
+  const whole = JSON.stringify(values);
+  // The items alone are the array less its brackets and commas; a UTF-16 unit is at most 3 bytes.
+  if (whole.length * 3 <= maxBytes || Buffer.byteLength(whole) <= maxBytes) return { page, encoded: whole };
+  const texts: string[] = [];
   const kept = withinBudget(
     page,
     (item) => {
-      const json = encode(item);
-      encoded.push(json);
-      return Buffer.byteLength(json);
+      const text = JSON.stringify(values[texts.length]);
+      texts.push(text);
+      return Buffer.byteLength(text);
     },
     maxBytes,
   );
-  return { page: kept, encoded: encoded.slice(0, kept.items.length) };
+  return kept === page
+    ? { page, encoded: whole }
+    : { page: kept, encoded: `[${texts.slice(0, kept.items.length).join(',')}]` };
 }
 
 /** Bytes of an item as the API serializes it (UTF-8 JSON). */

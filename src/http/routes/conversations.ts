@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { setETag } from '../etag.js';
 import { actorId } from '../plugins/auth.js';
 import { withPreconditions } from '../preconditions.js';
-import { conversationJson, pageJson, participantJson } from '../representation.js';
+import { conversationJson, pageJson, pageText, participantJson } from '../representation.js';
 import { errors, IfMatchHeaders, ListQuery, Page, PAGINATION_DOC } from '../schemas/common.js';
 import {
   ConversationCreateBody,
@@ -55,7 +55,12 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request) => pageJson(await conversations.list(actorId(request), request.query), conversationJson),
+    async (request, reply) => {
+      const page = await conversations.list(actorId(request), request.query);
+      // The service serialized the conversations once to fit the page into its byte budget;
+      // conversationJson emits exactly the documented fields, so the text is the documented page.
+      return reply.type('application/json; charset=utf-8').send(pageText(page, conversationJson) as never);
+    },
   );
 
   app.get(
