@@ -73,6 +73,13 @@ async function main(): Promise<void> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    // Where the process's memory sits after its runs (RSS against V8's heap and native buffers).
+    const mb = (n: number) => `${Math.round(n / 2 ** 20)} MB`;
+    const m = process.memoryUsage();
+    send({
+      type: 'log',
+      line: `${spec.variant} memory at stop: rss ${mb(m.rss)}, heap ${mb(m.heapUsed)} used of ${mb(m.heapTotal)}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)})`,
+    });
     await app.close().catch(() => undefined);
     // A normal exit, so --cpu-prof writes its profile.
     process.exit(0);
