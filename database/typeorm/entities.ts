@@ -89,6 +89,9 @@ export function buildEntitySchemas(types: ColumnTypes): EntitySchema[] {
     indices: [
       { name: 'ix_participants_user', columns: ['userId', 'conversationId'] },
       { name: 'ix_participants_inbox', columns: ['userId', 'activityAt', 'conversationId'] },
+      // PostgreSQL only (migration 0006): an index on an expression, which an entity schema cannot
+      // describe; `synchronize: false` leaves it to the migration.
+      { name: 'ix_participants_shared', columns: ['userId', 'conversationId'], synchronize: false },
     ],
     foreignKeys: [
       {

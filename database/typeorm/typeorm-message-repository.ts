@@ -110,26 +110,33 @@ export class TypeormMessageRepository implements MessageRepository {
     const viewer = query.viewerId;
     // Keyset on ix_messages_conversation_created; `created_at <= ?` bounds the index range, the
     // OR picks the rows of that millisecond past the cursor's id. One row beyond the page tells
-    // hasMore. The viewer's membership is an EXISTS of the same statement; only an empty page
-    // needs a second look, to tell an empty page from a conversation the viewer does not see.
+    // hasMore. The viewer's membership is an EXISTS of the same statement (PostgreSQL and MySQL
+    // evaluate it once, before the scan); only an empty page needs a second look, to tell an empty
+    // page from a conversation the viewer does not see. SQLite instead checks membership first:
+    // it tests that EXISTS row by row, so a page without a cursor took 4 ms instead of 0.2 in a
+    // conversation of 200,000 messages, and a non-member's request scanned all of them (30-50 ms).
+    // In-process, the extra statement costs microseconds, not a round trip.
+    const apart = viewer !== undefined && this.db.dialect.kind === 'sqlite';
+    const inline = viewer !== undefined && !apart;
+    const member = (sql: Sql) =>
+      sql.rows('SELECT 1 AS found FROM participants WHERE conversation_id = ? AND user_id = ?', [
+        query.conversationId,
+        viewer,
+      ]);
     const rows = await this.db.read(async (sql) => {
+      if (apart && (await member(sql)).length === 0) throw new NotFoundError('conversation', query.conversationId);
       const found = await sql.rows(
-        `SELECT ${m.select()} FROM messages WHERE conversation_id = ?${after ? ` AND created_at ${cmp}= ? AND (created_at ${cmp} ? OR id ${cmp} ?)` : ''}${viewer === undefined ? '' : ' AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = ? AND user_id = ?)'}
+        `SELECT ${m.select()} FROM messages WHERE conversation_id = ?${after ? ` AND created_at ${cmp}= ? AND (created_at ${cmp} ? OR id ${cmp} ?)` : ''}${inline ? ' AND EXISTS (SELECT 1 FROM participants WHERE conversation_id = ? AND user_id = ?)' : ''}
          ORDER BY created_at ${order}, id ${order} LIMIT ?`,
         [
           query.conversationId,
           ...(after ? [t(after.at), t(after.at), after.id] : []),
-          ...(viewer === undefined ? [] : [query.conversationId, viewer]),
+          ...(inline ? [query.conversationId, viewer] : []),
           query.limit + 1,
         ],
       );
-      if (found.length === 0 && viewer !== undefined) {
-        const member = await sql.rows('SELECT 1 AS found FROM participants WHERE conversation_id = ? AND user_id = ?', [
-          query.conversationId,
-          viewer,
-        ]);
-        if (member.length === 0) throw new NotFoundError('conversation', query.conversationId);
-      }
+      if (found.length === 0 && inline && (await member(sql)).length === 0)
+        throw new NotFoundError('conversation', query.conversationId);
       return found;
     });
     return { items: rows.slice(0, query.limit).map(m.fromRow), hasMore: rows.length > query.limit };

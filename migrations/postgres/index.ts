@@ -4,6 +4,7 @@ import { ConversationEvents1765000000000 } from './0002-conversation-events.js';
 import { InboxAndTickets1766000000000 } from './0003-inbox-and-tickets.js';
 import { InboxIndex1767000000000 } from './0004-inbox-index.js';
 import { MessageStatus1768000000000 } from './0005-message-status.js';
+import { InboxSharedIndex1769000000000 } from './0006-inbox-shared-index.js';
 
 /**
  * The postgres migrations this build knows, oldest first. Listed by hand (no glob loading) so a
@@ -15,4 +16,5 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<new () => MigrationInterface> = 
   InboxAndTickets1766000000000,
   InboxIndex1767000000000,
   MessageStatus1768000000000,
+  InboxSharedIndex1769000000000,
 ];
