@@ -67,7 +67,8 @@ export function encodedWithinBudget<T>(
   const texts: string[] = [];
   const kept = withinBudget(
     page,
-    (item) => {
+    // withinBudget measures the items in order, so the next value is the one it asks about.
+    (_item) => {
       const text = JSON.stringify(values[texts.length]);
       texts.push(text);
       return Buffer.byteLength(text);

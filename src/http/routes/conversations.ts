@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { setETag } from '../etag.js';
 import { actorId } from '../plugins/auth.js';
 import { withPreconditions } from '../preconditions.js';
-import { conversationJson, pageJson, pageText, participantJson } from '../representation.js';
+import { conversationJson, pageText, participantJson } from '../representation.js';
 import { errors, IfMatchHeaders, ListQuery, Page, PAGINATION_DOC } from '../schemas/common.js';
 import {
   ConversationCreateBody,
