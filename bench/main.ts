@@ -86,7 +86,7 @@ Options:
                        (summarize one with: npx tsx bench/profile.ts FILE)
   --scale LIST         the scale table's dimensions: ${SCALE_DIMENSIONS.join(',')} (default: all), or none
   --no-scale-l1        measure only L2 in the scale table (quick's default; the full run measures L1 too)
-  --quick              small dataset and short runs (under 5 minutes on 2 cores)
+  --quick              small dataset and short runs (about 7 minutes on 2 cores)
   --render FILE.json   only rewrite the Markdown report of an earlier run (FILE.md) from its JSON
   --help
 

@@ -103,16 +103,6 @@ export async function rebuildInbox(sql: Sql, conversationIds: readonly string[])
 }
 
 /**
- * PostgreSQL's shared half: the user's shared member rows first (the NULL range of the inbox
- * index), then each one's conversation by primary key. Written as a join, the planner multiplies
- * the user's row count by the NULL fraction of the whole table (it has no statistics on the two
- * together), expects thousands of shared rows for a user with many conversations, and walks
- * every conversation by activity probing the user's participant row instead: 22 ms for a user
- * with 10,000 conversations and no shared one, against 0.6 ms this way. The `OFFSET 0`s keep it
- * from folding the subqueries back into that join. The member rows are found by the expression
- * of ix_participants_shared (POSTGRES_SHARED_MEMBER).
- */
-/**
  * The user's shared member rows on PostgreSQL, written as the expression of ix_participants_shared
  * (migration 0006), whose statistics tell the planner how many there are: estimated from the
  * columns, a user holding a large share of all member rows and in no shared conversation was
@@ -120,6 +110,15 @@ export async function rebuildInbox(sql: Sql, conversationIds: readonly string[])
  */
 export const POSTGRES_SHARED_MEMBER = '(CASE WHEN activity_at IS NULL THEN user_id END) = ? AND activity_at IS NULL';
 
+/**
+ * PostgreSQL's shared half: the user's shared member rows first (the NULL rows, through
+ * ix_participants_shared), then each one's conversation by primary key. Written as a join, the planner multiplies
+ * the user's row count by the NULL fraction of the whole table (it has no statistics on the two
+ * together), expects thousands of shared rows for a user with many conversations, and walks
+ * every conversation by activity probing the user's participant row instead: 22 ms for a user
+ * with 10,000 conversations and no shared one, against 0.6 ms this way. The `OFFSET 0`s keep it
+ * from folding the subqueries back into that join.
+ */
 function postgresShared(cols: string, keyset: string): string {
   return `SELECT c.* FROM (SELECT conversation_id FROM participants WHERE ${POSTGRES_SHARED_MEMBER} OFFSET 0) s
       CROSS JOIN LATERAL (SELECT ${cols} FROM conversations c WHERE c.id = s.conversation_id${keyset} OFFSET 0) c`;

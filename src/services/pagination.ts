@@ -40,10 +40,10 @@ export function readPageRequest(request: PageRequest): { after: CursorKey | unde
  * stay (always at least one, however large), and `hasMore` becomes true so the client continues
  * from the last kept item's cursor. Every backend's page goes through here alike.
  */
-export function withinBudget<T>(page: Page<T>, sizeOf: (item: T) => number, maxBytes: number): Page<T> {
+export function withinBudget<T>(page: Page<T>, sizeOf: (item: T, index: number) => number, maxBytes: number): Page<T> {
   let total = 0;
   for (const [i, item] of page.items.entries()) {
-    total += sizeOf(item);
+    total += sizeOf(item, i);
     if (total > maxBytes && i > 0) return { items: page.items.slice(0, i), hasMore: true };
   }
   return page;
@@ -67,11 +67,9 @@ export function encodedWithinBudget<T>(
   const texts: string[] = [];
   const kept = withinBudget(
     page,
-    // withinBudget measures the items in order, so the next value is the one it asks about.
-    (_item) => {
-      const text = JSON.stringify(values[texts.length]);
-      texts.push(text);
-      return Buffer.byteLength(text);
+    (_item, i) => {
+      texts[i] = JSON.stringify(values[i]);
+      return Buffer.byteLength(texts[i]);
     },
     maxBytes,
   );
